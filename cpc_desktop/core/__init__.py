@@ -1,0 +1,1 @@
+"""The Qt-free core: forms, vault, crypto, users and audit."""

@@ -1,0 +1,1047 @@
+"""The vault: one shelter's records in a SQLCipher database, opened with a random raw key.
+
+A vault is a folder holding `vault.db` (every page ciphertext, WAL and journal too) and
+`keyslots.json` (the raw key wrapped per user and by the recovery key). Every operation is one
+transaction; every write records per-field changes stamped by the hybrid clock and an audit
+entry, so sync and history need nothing more.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import tarfile
+import tempfile
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+import sqlite_utils
+
+from . import audit, crypto, forms
+from .clock import HybridClock
+from .errors import (BackupError, CpcError, NotFound, PermissionDenied, UnknownUser,
+                     ValidationError, VaultBusy, VaultDamaged, VaultError, VaultLocked)
+from .i18n import _
+from .ids import uuid7
+from .keyslots import KeySlots, normalize_user, write_atomic
+from .users import Action, Role, User, parse_role
+
+DB_NAME = "vault.db"
+SLOTS_NAME = "keyslots.json"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
+
+# Columns of the resident list, taken from the intake form by field id.
+RESIDENT_FIELDS = ("internal_code", "name_first", "name_last", "name_nickname", "sex",
+                   "date_of_birth", "age", "admission_date", "risk_level")
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    form: str
+    form_version: int
+    resident_id: str
+    values: dict
+    clocks: dict
+    record_date: str | None
+    created_at: str
+    created_by: str
+    updated_at: str
+    updated_by: str
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class ResidentSummary:
+    id: str
+    internal_code: str
+    name_first: str
+    name_last: str
+    name_nickname: str
+    sex: str | None
+    date_of_birth: str | None
+    age: int | None
+    admission_date: str | None
+    risk_level: str | None
+    status: str            # in_care | discharged
+    discharge_date: str | None
+    last_service: str | None
+    deleted: bool
+
+    def age_on(self, day: dt.date) -> int | None:
+        return forms.age_on({"date_of_birth": self.date_of_birth, "age": self.age}, day)
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    record_id: str
+    field: str
+    value: Any
+    hlc: str
+    device: str
+    user: str
+    at: str
+
+
+@dataclass
+class CheckReport:
+    items: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(ok for _name, ok, _msg in self.items)
+
+    def add(self, name: str, ok: bool, message: str = "") -> None:
+        self.items.append((name, ok, message))
+
+
+def default_vault_path() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("cpc-desktop", appauthor=False) / "vault"
+
+
+def fold(text: str) -> str:
+    """Lowercase without diacritics: how names are compared and searched."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+# ---------------------------------------------------------------- connection helpers
+
+def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
+    conn = sqlcipher3.connect(str(db_path), isolation_level=None, check_same_thread=False,
+                              timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        # Reading the schema is the first use of the key: a damaged file fails here.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlcipher3.DatabaseError as exc:
+        conn.close()
+        raise _db_error(exc) from None
+    return conn
+
+
+def _db_error(exc: Exception) -> CpcError:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return VaultBusy(_("La bóveda está siendo usada por otro programa. Espere un momento e "
+                           "inténtelo de nuevo; si sigue así, cierre las otras ventanas de CPC."))
+    return VaultDamaged(_("No se puede leer la bóveda: el archivo está dañado o incompleto. No se "
+                          "ha modificado nada; restaure la última copia de seguridad."))
+
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,          -- normalized login name
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE records (
+    id TEXT PRIMARY KEY,
+    form TEXT NOT NULL,
+    form_version INTEGER NOT NULL,
+    resident_id TEXT NOT NULL,
+    shelter TEXT NOT NULL,
+    data TEXT NOT NULL,
+    clocks TEXT NOT NULL,
+    record_date TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX records_resident ON records(resident_id, form);
+CREATE INDEX records_form_date ON records(form, record_date);
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    form TEXT NOT NULL,
+    resident_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT,
+    hlc TEXT NOT NULL,
+    device TEXT NOT NULL,
+    user TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX changes_record ON changes(record_id, seq);
+CREATE TABLE residents (
+    id TEXT PRIMARY KEY,
+    internal_code TEXT NOT NULL,
+    name_first TEXT NOT NULL DEFAULT '',
+    name_last TEXT NOT NULL DEFAULT '',
+    name_nickname TEXT NOT NULL DEFAULT '',
+    sex TEXT,
+    date_of_birth TEXT,
+    age INTEGER,
+    admission_date TEXT,
+    risk_level TEXT,
+    status TEXT NOT NULL DEFAULT 'in_care',
+    discharge_date TEXT,
+    last_service TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    search_text TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX residents_code ON residents(internal_code);
+CREATE TABLE drafts (
+    key TEXT PRIMARY KEY,           -- who and what: e.g. user + form + record id
+    user TEXT NOT NULL,
+    data TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+"""
+
+# Migrations: schema version N -> N+1, each run in its own transaction on open.
+MIGRATIONS: dict[int, Any] = {}
+
+
+class Vault:
+    """One unlocked vault. Thread-safe: calls are serialized on one connection."""
+
+    def __init__(self, path: Path, conn: sqlcipher3.Connection, slots: KeySlots,
+                 raw_key: bytes, user: User):
+        self.path = Path(path)
+        self._conn: sqlcipher3.Connection | None = conn
+        self._slots = slots
+        self._raw_key: bytearray | None = bytearray(raw_key)
+        self._lock = threading.RLock()
+        self.user = user
+        self.db = sqlite_utils.Database(conn)
+        meta = self._meta()
+        self.vault_id = meta["vault_id"]
+        self.shelter_code = meta["shelter_code"]
+        self.shelter_name = meta["shelter_name"]
+        self.device_id = meta["device_id"]
+        self.clock = HybridClock(self.device_id, meta.get("hlc_last"))
+        self.forms = forms.registry()
+
+    # ------------------------------------------------------------ create / open / lock
+    @classmethod
+    def create(cls, path: Path | str, *, shelter_code: str, shelter_name: str, user: str,
+               passphrase: str, display_name: str | None = None,
+               kdf_seconds: float = 0.5) -> tuple["Vault", str]:
+        """Creates a vault folder; returns the unlocked vault and the recovery key to print.
+
+        The recovery key is shown once: only its wrapped form is stored.
+        """
+        path = Path(path)
+        _check_new_passphrase(passphrase)
+        shelter_code = shelter_code.strip().upper()
+        if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{1,15}", shelter_code):
+            raise VaultError(_("El código del centro debe tener de 2 a 16 letras o números "
+                               "(por ejemplo LOR-01)."))
+        if not shelter_name.strip() or not user.strip():
+            raise VaultError(_("Indique el nombre del centro y el del primer usuario."))
+        if (path / DB_NAME).exists() or (path / SLOTS_NAME).exists():
+            raise VaultError(_("Ya existe una bóveda en esa carpeta; no se ha modificado."))
+        path.mkdir(parents=True, exist_ok=True)
+        raw_key = secrets.token_bytes(crypto.KEY_BYTES)
+        vault_id = uuid7()
+        slots = KeySlots.new(path / SLOTS_NAME, vault_id)
+        params = crypto.calibrate(kdf_seconds)
+        slots.set_user(user, passphrase, raw_key, params)
+        recovery_bytes, recovery_text = crypto.new_recovery_key()
+        slots.set_recovery(recovery_bytes, raw_key)
+        conn = _connect(path / DB_NAME, raw_key)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for stmt in _statements(SCHEMA + audit.SCHEMA):
+                conn.execute(stmt)
+            now = audit.now_iso()
+            meta = {"schema_version": str(SCHEMA_VERSION), "vault_id": vault_id,
+                    "shelter_code": shelter_code, "shelter_name": shelter_name.strip(),
+                    "device_id": uuid7(), "created_at": now, "kdf_seconds": str(kdf_seconds)}
+            conn.executemany("INSERT INTO meta VALUES (?,?)", meta.items())
+            login = normalize_user(user)
+            conn.execute("INSERT INTO users VALUES (?,?,?,1,?)",
+                         (login, (display_name or user).strip(), Role.COORDINATOR.value, now))
+            audit.append(conn, login, "vault.create", detail={"shelter": shelter_code})
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.close()
+            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+                with contextlib.suppress(OSError):
+                    (path / name).unlink()
+            raise
+        # Slots are written last: a vault without slots was never usable, so nothing is lost.
+        slots.save()
+        vault = cls(path, conn, slots, raw_key, _load_user(conn, login))
+        return vault, recovery_text
+
+    @classmethod
+    def open(cls, path: Path | str, user: str, passphrase: str) -> "Vault":
+        """Unlocks with a user's passphrase. Raises WrongPassphrase and changes nothing."""
+        path = Path(path)
+        slots = _load_slots(path)
+        raw_key = slots.unlock_user(user, passphrase)
+        return cls._open_with_key(path, slots, raw_key, user)
+
+    @classmethod
+    def open_with_recovery(cls, path: Path | str, recovery_key: str, user: str,
+                           new_passphrase: str) -> "Vault":
+        """Recovery: the printed key unlocks, then the user's slot gets a new passphrase."""
+        path = Path(path)
+        _check_new_passphrase(new_passphrase)
+        slots = _load_slots(path)
+        raw_key = slots.unlock_recovery(recovery_key)
+        vault = cls._open_with_key(path, slots, raw_key, user, audit_action="vault.recover")
+        with vault._lock:
+            vault._rewrap_user(vault.user.name, new_passphrase)
+        return vault
+
+    @classmethod
+    def _open_with_key(cls, path: Path, slots: KeySlots, raw_key: bytes, user: str,
+                       audit_action: str = "vault.unlock") -> "Vault":
+        if not (path / DB_NAME).exists():
+            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
+                                 "modificado nada; restaure la última copia de seguridad."))
+        conn = _connect(path / DB_NAME, raw_key)
+        try:
+            _migrate(conn)
+            login = normalize_user(user)
+            account = _load_user(conn, login)
+            if not account.active:
+                raise PermissionDenied(_("Este usuario está desactivado."))
+            vault = cls(path, conn, slots, raw_key, account)
+            with vault._tx() as c:
+                audit.append(c, login, audit_action)
+        except sqlcipher3.DatabaseError as exc:
+            conn.close()
+            raise _db_error(exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        return vault
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    def lock(self) -> None:
+        """Closes the database and drops the raw key from memory (best effort in Python)."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlcipher3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._conn.close()
+                self._conn = None
+            if self._raw_key is not None:
+                for i in range(len(self._raw_key)):
+                    self._raw_key[i] = 0
+                self._raw_key = None
+
+    close = lock
+
+    def __enter__(self) -> "Vault":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.lock()
+
+    # ------------------------------------------------------------ plumbing
+    @property
+    def conn(self) -> sqlcipher3.Connection:
+        if self._conn is None:
+            raise VaultLocked(_("La bóveda está bloqueada. Desbloquéela para continuar."))
+        return self._conn
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlcipher3.Connection]:
+        """One write transaction; the clock state is saved in it."""
+        with self._lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlcipher3.OperationalError as exc:
+                raise _db_error(exc) from None
+            try:
+                yield conn
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('hlc_last', ?)",
+                             (self.clock.last,))
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlcipher3.Error):
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlcipher3.OperationalError):
+                    raise _db_error(exc) from None
+                raise
+
+    def _read(self, sql: str, args: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self.conn.execute(sql, tuple(args)).fetchall()
+            except sqlcipher3.OperationalError as exc:
+                raise _db_error(exc) from None
+
+    def _meta(self) -> dict[str, str]:
+        return dict(self._read("SELECT key, value FROM meta"))
+
+    def _require(self, action: Action) -> None:
+        self.user.require(action)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._meta()["schema_version"])
+
+    # ------------------------------------------------------------ records
+    def add(self, form_id: str, values: dict, resident_id: str | None = None) -> str:
+        """Validates and stores a new record; returns its id.
+
+        The intake form opens a new resident (its id is the resident id); every other form
+        needs the id of an existing resident.
+        """
+        return self.add_many([(form_id, values, resident_id)])[0]
+
+    def add_many(self, items: Iterable[tuple[str, dict, str | None]]) -> list[str]:
+        """Adds many records in one transaction (all or nothing)."""
+        self._require(Action.WRITE)
+        prepared = []
+        for form_id, values, resident_id in items:
+            form = self.forms.get(form_id)
+            clean = form.validate(values)
+            prepared.append((form, clean, resident_id))
+        ids, touched = [], set()
+        with self._tx() as conn:
+            for form, clean, resident_id in prepared:
+                record_id = uuid7()
+                if form.opens_resident:
+                    if resident_id:
+                        raise VaultError(_("La ficha de ingreso crea un residente nuevo; no "
+                                           "indique un residente."))
+                    resident_id = record_id
+                    if not clean.get("internal_code"):
+                        clean["internal_code"] = self._next_internal_code(conn, clean)
+                    elif self._code_taken(conn, clean["internal_code"], None):
+                        raise ValidationError([forms.FieldError(
+                            "internal_code", _(form.field("internal_code").label),
+                            _("ya existe otro residente con este código."))])
+                else:
+                    self._require_resident(conn, resident_id, form)
+                self._write_record(conn, record_id, form, resident_id, clean, created=True)
+                touched.add(resident_id)
+                ids.append(record_id)
+            for rid in touched:
+                self._refresh_resident(conn, rid)
+        return ids
+
+    def update(self, record_id: str, values: dict, *, replace: bool = False) -> None:
+        """Changes a record. By default only the given fields change (None clears one);
+        with replace=True the values are the whole record, as a form editor submits them."""
+        self._require(Action.WRITE)
+        with self._lock:
+            current = self.get(record_id)
+            if current.deleted:
+                raise NotFound(_("Ese registro fue eliminado."))
+            form = self.forms.get(current.form)
+            merged = dict(values) if replace else {**current.values, **values}
+            merged = {k: v for k, v in merged.items() if v is not None}
+            clean = form.validate(merged)
+            if form.opens_resident and not clean.get("internal_code"):
+                clean["internal_code"] = current.values.get("internal_code")
+            with self._tx() as conn:
+                if form.opens_resident and self._code_taken(conn, clean["internal_code"],
+                                                            current.resident_id):
+                    raise ValidationError([forms.FieldError(
+                        "internal_code", _(form.field("internal_code").label),
+                        _("ya existe otro residente con este código."))])
+                self._write_record(conn, record_id, form, current.resident_id, clean,
+                                   created=False, before=current)
+                self._refresh_resident(conn, current.resident_id)
+
+    def delete(self, record_id: str) -> None:
+        """Soft delete: the record stays as a tombstone (history and sync keep it)."""
+        self._require(Action.DELETE)
+        with self._lock:
+            current = self.get(record_id)
+            if current.deleted:
+                return
+            with self._tx() as conn:
+                stamp = self.clock.now()
+                self._log_change(conn, current.id, current.form, current.resident_id, DELETED,
+                                 True, stamp)
+                clocks = {**current.clocks, DELETED: stamp}
+                conn.execute("UPDATE records SET deleted=1, clocks=?, updated_at=?, updated_by=? "
+                             "WHERE id=?", (json.dumps(clocks), audit.now_iso(), self.user.name,
+                                            record_id))
+                audit.append(conn, self.user.name, "record.delete", record_id,
+                             {"form": current.form})
+                self._refresh_resident(conn, current.resident_id)
+
+    def get(self, record_id: str) -> Record:
+        rows = self._read("SELECT * FROM records WHERE id=?", (record_id,))
+        if not rows:
+            raise NotFound(_("No existe ningún registro con ese identificador."))
+        return _record(rows[0])
+
+    def records(self, resident_id: str, form_id: str | None = None, *,
+                include_deleted: bool = False) -> list[Record]:
+        """A resident's records, oldest first by record date."""
+        sql = "SELECT * FROM records WHERE resident_id=?"
+        args: list = [resident_id]
+        if form_id:
+            sql += " AND form=?"
+            args.append(form_id)
+        if not include_deleted:
+            sql += " AND deleted=0"
+        sql += " ORDER BY record_date, id"
+        return [_record(r) for r in self._read(sql, args)]
+
+    def history(self, record_id: str) -> list[Change]:
+        """Every field change of a record, oldest first (who, when, which value)."""
+        self.get(record_id)
+        return [Change(r[0], r[1], r[2], json.loads(r[3]) if r[3] is not None else None, r[4],
+                       r[5], r[6], r[7])
+                for r in self._read("SELECT seq, record_id, field, value, hlc, device, user, at "
+                                    "FROM changes WHERE record_id=? ORDER BY seq", (record_id,))]
+
+    def _write_record(self, conn, record_id: str, form: forms.Form, resident_id: str,
+                      clean: dict, *, created: bool, before: Record | None = None) -> None:
+        now, who = audit.now_iso(), self.user.name
+        old = before.values if before else {}
+        clocks = dict(before.clocks) if before else {}
+        changed = [k for k in sorted(set(old) | set(clean)) if old.get(k) != clean.get(k)]
+        for key in changed:
+            stamp = self.clock.now()
+            clocks[key] = stamp
+            self._log_change(conn, record_id, form.form, resident_id, key, clean.get(key), stamp)
+        data = json.dumps(clean, ensure_ascii=False, sort_keys=True)
+        record_date = clean.get(form.date_field)
+        if created:
+            conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)",
+                         (record_id, form.form, form.version, resident_id, self.shelter_code,
+                          data, json.dumps(clocks), record_date, now, who, now, who))
+            audit.append(conn, who, "record.add", record_id,
+                         {"form": form.form, "fields": changed})
+        elif changed:
+            conn.execute("UPDATE records SET data=?, clocks=?, record_date=?, form_version=?, "
+                         "updated_at=?, updated_by=? WHERE id=?",
+                         (data, json.dumps(clocks), record_date, form.version, now, who,
+                          record_id))
+            audit.append(conn, who, "record.update", record_id,
+                         {"form": form.form, "fields": changed})
+
+    def _log_change(self, conn, record_id, form_id, resident_id, key, value, stamp) -> None:
+        conn.execute("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, device,"
+                     " user, at) VALUES (?,?,?,?,?,?,?,?,?)",
+                     (record_id, form_id, resident_id, key,
+                      None if value is None else json.dumps(value, ensure_ascii=False),
+                      stamp, self.device_id, self.user.name, audit.now_iso()))
+
+    def _require_resident(self, conn, resident_id: str | None, form: forms.Form) -> None:
+        if not resident_id:
+            raise VaultError(_("Indique el residente al que pertenece este registro."))
+        row = conn.execute("SELECT status, deleted FROM residents WHERE id=?",
+                           (resident_id,)).fetchone()
+        if row is None or row[1]:
+            raise NotFound(_("No existe ningún residente con ese identificador."))
+        if form.per_resident == "one" and conn.execute(
+                "SELECT 1 FROM records WHERE resident_id=? AND form=? AND deleted=0",
+                (resident_id, form.form)).fetchone():
+            raise VaultError(_("Este residente ya tiene «{form}»; edite la existente.").format(
+                form=_(form.title)))
+
+    def _code_taken(self, conn, code: str, resident_id: str | None) -> bool:
+        row = conn.execute("SELECT id FROM residents WHERE internal_code=? AND deleted=0 AND id!=?",
+                           (code, resident_id or "")).fetchone()
+        return row is not None
+
+    def _next_internal_code(self, conn, clean: dict) -> str:
+        year = (clean.get("admission_date") or dt.date.today().isoformat())[:4]
+        prefix = f"{self.shelter_code}-{year}-"
+        row = conn.execute("SELECT max(internal_code) FROM residents WHERE internal_code LIKE ?",
+                           (prefix + "%",)).fetchone()
+        n = 1
+        if row and row[0]:
+            tail = row[0][len(prefix):]
+            n = int(tail) + 1 if tail.isdigit() else 1
+        return f"{prefix}{n:04d}"
+
+    def _refresh_resident(self, conn, resident_id: str) -> None:
+        """Recomputes the resident list row (a cache of the intake, discharge and services)."""
+        intake = self.forms.intake
+        row = conn.execute("SELECT data, deleted FROM records WHERE id=?",
+                           (resident_id,)).fetchone()
+        if row is None:
+            return
+        values = json.loads(row[0])
+        n_discharges, discharge = conn.execute(
+            "SELECT count(*), max(record_date) FROM records WHERE resident_id=? AND form=? AND "
+            "deleted=0", (resident_id, DISCHARGE_FORM)).fetchone()
+        last_service = conn.execute(
+            "SELECT max(record_date) FROM records WHERE resident_id=? AND form=? AND deleted=0",
+            (resident_id, SERVICE_FORM)).fetchone()[0]
+        summary = {k: values.get(k) for k in RESIDENT_FIELDS}
+        search = " ".join(fold(str(values.get(f.id, ""))) for f in intake.search_fields)
+        conn.execute(
+            "INSERT OR REPLACE INTO residents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (resident_id, summary["internal_code"] or "", summary["name_first"] or "",
+             summary["name_last"] or "", summary["name_nickname"] or "", summary["sex"],
+             summary["date_of_birth"], summary["age"], summary["admission_date"],
+             summary["risk_level"], "discharged" if n_discharges else "in_care", discharge,
+             last_service, row[1], search))
+        conn.execute("DELETE FROM resident_search WHERE resident_id=?", (resident_id,))
+        if not row[1]:
+            conn.execute("INSERT INTO resident_search(resident_id, body) VALUES (?,?)",
+                         (resident_id, search))
+
+    # ------------------------------------------------------------ residents and search
+    def residents(self, *, search: str | None = None, status: str | None = None,
+                  include_deleted: bool = False, limit: int | None = None) -> list[ResidentSummary]:
+        """The resident list, by internal code; `search` matches names, aliases and codes
+        ignoring case and accents, each word as a prefix ("mar hua" finds "María Huamán")."""
+        self._require(Action.READ)
+        where, args = [], []
+        if search and search.strip():
+            query = _fts_query(search)
+            if not query:
+                return []
+            where.append("id IN (SELECT resident_id FROM resident_search WHERE body MATCH ?)")
+            args.append(query)
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if not include_deleted:
+            where.append("deleted = 0")
+        sql = "SELECT * FROM residents"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY internal_code"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [_summary(r) for r in self._read(sql, args)]
+
+    def search(self, text: str, limit: int | None = 50) -> list[ResidentSummary]:
+        return self.residents(search=text, limit=limit)
+
+    def resident(self, resident_id: str) -> ResidentSummary:
+        rows = self._read("SELECT * FROM residents WHERE id=?", (resident_id,))
+        if not rows:
+            raise NotFound(_("No existe ningún residente con ese identificador."))
+        return _summary(rows[0])
+
+    def find_resident(self, ref: str) -> ResidentSummary:
+        """By id or by internal code (what people type)."""
+        rows = self._read("SELECT * FROM residents WHERE id=? OR internal_code=? COLLATE NOCASE",
+                          (ref, ref.strip()))
+        if not rows:
+            raise NotFound(_("No existe ningún residente con ese identificador o código."))
+        return _summary(rows[0])
+
+    # ------------------------------------------------------------ drafts (unsaved input kept across a lock)
+    def save_draft(self, key: str, data: dict) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO drafts VALUES (?,?,?,?)",
+                         (key, self.user.name, json.dumps(data, ensure_ascii=False),
+                          audit.now_iso()))
+
+    def drafts(self) -> dict[str, dict]:
+        return {k: json.loads(d) for k, d in self._read(
+            "SELECT key, data FROM drafts WHERE user=?", (self.user.name,))}
+
+    def discard_draft(self, key: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM drafts WHERE key=? AND user=?", (key, self.user.name))
+
+    # ------------------------------------------------------------ users
+    def users(self) -> list[User]:
+        return [User(r[0], r[1], Role(r[2]), bool(r[3]), r[4])
+                for r in self._read("SELECT name, display_name, role, active, created_at FROM "
+                                    "users ORDER BY name")]
+
+    def add_user(self, name: str, role: str | Role, passphrase: str,
+                 display_name: str | None = None) -> User:
+        self._require(Action.MANAGE_USERS)
+        role = parse_role(role.value if isinstance(role, Role) else role)
+        login = normalize_user(name)
+        if not login:
+            raise VaultError(_("Indique un nombre de usuario."))
+        _check_new_passphrase(passphrase)
+        with self._lock:
+            if self._read("SELECT 1 FROM users WHERE name=?", (login,)):
+                raise VaultError(_("Ya existe un usuario con ese nombre."))
+            params = self._slots.kdf_params(self.user.name)
+            old_slots = self._slots.to_json()
+            self._slots.set_user(login, passphrase, bytes(self._key()), params)
+            try:
+                with self._tx() as conn:
+                    conn.execute("INSERT INTO users VALUES (?,?,?,1,?)",
+                                 (login, (display_name or name).strip(), role.value,
+                                  audit.now_iso()))
+                    audit.append(conn, self.user.name, "user.add", None,
+                                 {"user": login, "role": role.value})
+                    self._slots.save()
+            except BaseException:
+                self._slots = _restore_slots(self._slots, old_slots)
+                raise
+        return _load_user(self.conn, login)
+
+    def set_role(self, name: str, role: str | Role) -> None:
+        self._require(Action.MANAGE_USERS)
+        role = parse_role(role.value if isinstance(role, Role) else role)
+        login = normalize_user(name)
+        with self._tx() as conn:
+            if conn.execute("UPDATE users SET role=? WHERE name=?",
+                            (role.value, login)).rowcount != 1:
+                raise UnknownUser(_("No hay ningún usuario con ese nombre en esta bóveda."))
+            self._keep_a_coordinator(conn)
+            audit.append(conn, self.user.name, "user.role", None, {"user": login,
+                                                                   "role": role.value})
+
+    def set_active(self, name: str, active: bool) -> None:
+        """Deactivating removes the user's key slot: the passphrase no longer opens the vault."""
+        self._require(Action.MANAGE_USERS)
+        login = normalize_user(name)
+        with self._lock:
+            old_slots = self._slots.to_json()
+            try:
+                with self._tx() as conn:
+                    if conn.execute("UPDATE users SET active=? WHERE name=?",
+                                    (int(active), login)).rowcount != 1:
+                        raise UnknownUser(_("No hay ningún usuario con ese nombre en esta "
+                                            "bóveda."))
+                    self._keep_a_coordinator(conn)
+                    audit.append(conn, self.user.name,
+                                 "user.enable" if active else "user.disable", None,
+                                 {"user": login})
+                    if not active:
+                        self._slots.remove_user(login)
+                        self._slots.save()
+            except BaseException:
+                self._slots = _restore_slots(self._slots, old_slots)
+                raise
+
+    def reset_passphrase(self, name: str, new_passphrase: str) -> None:
+        """A coordinator sets a new passphrase for a user who forgot theirs."""
+        self._require(Action.MANAGE_USERS)
+        login = normalize_user(name)
+        if not self._read("SELECT 1 FROM users WHERE name=?", (login,)):
+            raise UnknownUser(_("No hay ningún usuario con ese nombre en esta bóveda."))
+        self._rewrap_user(login, new_passphrase, action="user.reset")
+
+    def change_passphrase(self, old_passphrase: str, new_passphrase: str) -> None:
+        """Rewraps the current user's slot; the data is not re-encrypted."""
+        self._slots.unlock_user(self.user.name, old_passphrase)
+        self._rewrap_user(self.user.name, new_passphrase)
+
+    def _rewrap_user(self, login: str, passphrase: str, action: str = "user.passphrase") -> None:
+        _check_new_passphrase(passphrase)
+        with self._lock:
+            params = self._current_kdf(login)
+            old_slots = self._slots.to_json()
+            self._slots.set_user(login, passphrase, bytes(self._key()), params)
+            try:
+                with self._tx() as conn:
+                    audit.append(conn, self.user.name, action, None, {"user": login})
+                    self._slots.save()
+            except BaseException:
+                self._slots = _restore_slots(self._slots, old_slots)
+                raise
+
+    def _current_kdf(self, login: str) -> crypto.KdfParams:
+        for who in (login, self.user.name):
+            with contextlib.suppress(UnknownUser):
+                return self._slots.kdf_params(who)
+        return crypto.calibrate(float(self._meta().get("kdf_seconds", 0.5)))
+
+    def _keep_a_coordinator(self, conn) -> None:
+        if not conn.execute("SELECT 1 FROM users WHERE role=? AND active=1",
+                            (Role.COORDINATOR.value,)).fetchone():
+            raise PermissionDenied(_("La bóveda debe conservar al menos un(a) coordinador(a) "
+                                     "activo(a)."))
+
+    def _key(self) -> bytearray:
+        if self._raw_key is None:
+            raise VaultLocked(_("La bóveda está bloqueada. Desbloquéela para continuar."))
+        return self._raw_key
+
+    # ------------------------------------------------------------ audit and check
+    def audit_log(self, record_id: str | None = None, limit: int | None = None) -> list[audit.Entry]:
+        with self._lock:
+            return audit.entries(self.conn, record_id, limit)
+
+    def verify_audit(self) -> audit.VerifyResult:
+        with self._lock:
+            return audit.verify(self.conn)
+
+    def check(self) -> CheckReport:
+        """Cipher integrity (every page's HMAC), SQLite integrity, schema, audit chain, forms."""
+        report = CheckReport()
+        with self._lock:
+            try:
+                bad = self.conn.execute("PRAGMA cipher_integrity_check").fetchall()
+                report.add("cipher", not bad,
+                           _("{n} páginas con errores de cifrado").format(n=len(bad)) if bad
+                           else "")
+                rows = [r[0] for r in self.conn.execute("PRAGMA integrity_check")]
+                report.add("sqlite", rows == ["ok"], "" if rows == ["ok"] else
+                           _("la base de datos tiene errores internos"))
+            except sqlcipher3.DatabaseError:
+                report.add("sqlite", False, _("la base de datos no se puede leer"))
+                return report
+            version = self.schema_version
+            report.add("schema", version == SCHEMA_VERSION,
+                       "" if version == SCHEMA_VERSION else
+                       _("versión de esquema {v}, se esperaba {e}").format(v=version,
+                                                                           e=SCHEMA_VERSION))
+            result = audit.verify(self.conn)
+            report.add("audit", result.ok, "" if result.ok else
+                       _("el registro de auditoría está roto en la entrada {n}").format(
+                           n=result.broken_at))
+            unknown = [r[0] for r in self.conn.execute("SELECT DISTINCT form FROM records")
+                       if r[0] not in self.forms.forms]
+            report.add("forms", not unknown, "" if not unknown else
+                       _("registros de formularios desconocidos: {f}").format(
+                           f=", ".join(unknown)))
+        return report
+
+    # ------------------------------------------------------------ backup and restore
+    def backup(self, out: Path | str) -> Path:
+        """Writes an encrypted backup file (the database still under its key, plus the key
+        slots). The file appears complete or not at all."""
+        self._require(Action.BACKUP)
+        out = Path(out)
+        if out.is_dir():
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = out / f"{self.shelter_code}-{stamp}.cpcbackup"
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=".cpc-backup-", dir=out.parent))
+        except OSError:
+            raise BackupError(_("No se puede escribir en esa carpeta.")) from None
+        try:
+            db_copy = work / DB_NAME
+            with self._lock:
+                key_hex = bytes(self._key()).hex()
+                self.conn.execute(f"ATTACH DATABASE ? AS backup KEY \"x'{key_hex}'\"",
+                                  (str(db_copy),))
+                try:
+                    self.conn.execute("SELECT sqlcipher_export('backup')")
+                finally:
+                    self.conn.execute("DETACH DATABASE backup")
+                slots_json = json.dumps(self._slots.to_json(), indent=1).encode()
+                with self._tx() as conn:
+                    audit.append(conn, self.user.name, "vault.backup")
+            manifest = {"format": 1, "vault_id": self.vault_id, "shelter": self.shelter_code,
+                        "schema_version": SCHEMA_VERSION, "created_at": audit.now_iso(),
+                        "sha256": {DB_NAME: _sha256(db_copy),
+                                   SLOTS_NAME: _sha256_bytes(slots_json)}}
+            tmp_out = work / "backup.tar"
+            with tarfile.open(tmp_out, "w") as tar:
+                _tar_add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
+                _tar_add_bytes(tar, SLOTS_NAME, slots_json)
+                tar.add(db_copy, arcname=DB_NAME)
+            with open(tmp_out, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp_out, out)
+        except OSError:
+            raise BackupError(_("No se pudo escribir la copia de seguridad (¿disco lleno o "
+                                "memoria USB retirada?). No se dejó ningún archivo a medias.")
+                              ) from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return out
+
+    @classmethod
+    def restore(cls, backup: Path | str, path: Path | str, user: str, passphrase: str) -> Path | None:
+        """Replaces the vault at `path` with a backup, after proving the backup opens with this
+        user's passphrase and passes `check`. The replaced vault is kept beside it (its folder
+        name is returned); nothing is deleted."""
+        backup, path = Path(backup), Path(path)
+        damaged = BackupError(_("La copia de seguridad está dañada o incompleta; no se ha "
+                                "modificado la bóveda actual."))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".cpc-restore-", dir=path.parent))
+        try:
+            try:
+                with tarfile.open(backup, "r") as tar:
+                    names = set(tar.getnames())
+                    if not {"manifest.json", SLOTS_NAME, DB_NAME} <= names:
+                        raise damaged
+                    for name in ("manifest.json", SLOTS_NAME, DB_NAME):
+                        member = tar.getmember(name)
+                        if not member.isfile():
+                            raise damaged
+                        src = tar.extractfile(member)
+                        with open(work / name, "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+                manifest = json.loads((work / "manifest.json").read_text())
+                for name, digest in manifest["sha256"].items():
+                    if _sha256(work / name) != digest:
+                        raise damaged
+            except FileNotFoundError:
+                raise BackupError(_("No se encuentra el archivo de copia de seguridad.")) from None
+            except (OSError, tarfile.TarError, ValueError, KeyError, TypeError):
+                raise damaged from None
+            (work / "manifest.json").unlink()
+            restored = cls.open(work, user, passphrase)
+            try:
+                restored._require(Action.RESTORE)
+                report = restored.check()
+                if not report.ok:
+                    raise damaged
+                with restored._tx() as conn:
+                    audit.append(conn, restored.user.name, "vault.restore")
+            finally:
+                restored.lock()
+            for suffix in ("-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    (work / (DB_NAME + suffix)).unlink()
+            kept = None
+            if path.exists():
+                kept = path.with_name(f"{path.name}.before-restore-"
+                                      f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+                os.replace(path, kept)
+            os.replace(work, path)
+            return kept
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+
+    # ------------------------------------------------------------ info
+    def stats(self) -> dict[str, int]:
+        rows = self._read("SELECT form, count(*) FROM records WHERE deleted=0 GROUP BY form")
+        return dict(rows)
+
+
+SERVICE_FORM = "registro_atenciones"
+DISCHARGE_FORM = "ficha_egreso"
+
+MIN_PASSPHRASE = 10
+
+
+def _check_new_passphrase(passphrase: str) -> None:
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise VaultError(_("La contraseña debe tener al menos {n} caracteres; una frase de "
+                           "varias palabras es más fácil de recordar.").format(n=MIN_PASSPHRASE))
+
+
+def passphrase_strength(passphrase: str) -> int:
+    """0 (weak) … 4 (strong): a hint for people, not a security guarantee."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        return 0
+    classes = sum(bool(re.search(p, passphrase)) for p in (r"[a-záéíóúñ]", r"[A-ZÁÉÍÓÚÑ]",
+                                                            r"\d", r"[^\w]"))
+    words = len(passphrase.split())
+    score = 1 + (len(passphrase) >= 14) + (len(passphrase) >= 20 or words >= 4) + (classes >= 3)
+    return min(score, 4)
+
+
+def _load_slots(path: Path) -> KeySlots:
+    if not path.exists():
+        raise VaultError(_("No existe ninguna bóveda en esa carpeta."))
+    return KeySlots.load(path / SLOTS_NAME)
+
+
+def _restore_slots(current: KeySlots, saved: dict) -> KeySlots:
+    return KeySlots(current.path, saved["vault_id"], saved["user_salt"],
+                    {s["id"]: s for s in saved["slots"]})
+
+
+def _load_user(conn, login: str) -> User:
+    row = conn.execute("SELECT name, display_name, role, active, created_at FROM users WHERE "
+                       "name=?", (login,)).fetchone()
+    if row is None:
+        raise UnknownUser(_("No hay ningún usuario con ese nombre en esta bóveda."))
+    return User(row[0], row[1], Role(row[2]), bool(row[3]), row[4])
+
+
+def _migrate(conn) -> None:
+    version = int(conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise VaultError(_("Esta bóveda fue creada por una versión más nueva de CPC Desktop; "
+                           "actualice el programa."))
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS[version]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(sqlite_utils.Database(conn))
+            version += 1
+            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    """Splits a schema script; executescript() would commit behind our transaction."""
+    out, buf = [], []
+    for line in script.splitlines():
+        line = line.split("--", 1)[0].rstrip()
+        if not line:
+            continue
+        buf.append(line)
+        if line.endswith(";"):
+            out.append("\n".join(buf))
+            buf = []
+    out.append("CREATE VIRTUAL TABLE resident_search USING fts5(resident_id UNINDEXED, body, "
+               "tokenize = 'unicode61 remove_diacritics 2')")
+    return out
+
+
+def _fts_query(text: str) -> str:
+    words = re.findall(r"\w+", fold(text))
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def _record(r) -> Record:
+    return Record(id=r[0], form=r[1], form_version=r[2], resident_id=r[3],
+                  values=json.loads(r[5]), clocks=json.loads(r[6]), record_date=r[7],
+                  created_at=r[8], created_by=r[9], updated_at=r[10], updated_by=r[11],
+                  deleted=bool(r[12]))
+
+
+def _summary(r) -> ResidentSummary:
+    return ResidentSummary(id=r[0], internal_code=r[1], name_first=r[2], name_last=r[3],
+                           name_nickname=r[4], sex=r[5], date_of_birth=r[6], age=r[7],
+                           admission_date=r[8], risk_level=r[9], status=r[10],
+                           discharge_date=r[11], last_service=r[12], deleted=bool(r[13]))
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha256_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _tar_add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    import io
+
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(dt.datetime.now().timestamp())
+    tar.addfile(info, io.BytesIO(data))
