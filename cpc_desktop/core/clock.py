@@ -15,6 +15,7 @@ from .i18n import _
 
 # Laptops in remote shelters keep wrong dates; a remote stamp further ahead than this is refused.
 DEFAULT_MAX_DRIFT_MS = 24 * 3600 * 1000
+MAX_COUNTER = 9999  # the stamp's counter is written with 4 digits
 
 
 @dataclass(frozen=True, order=True)
@@ -57,6 +58,8 @@ class HybridClock:
                 self._ms, self._counter = wall, 0
             else:
                 self._counter += 1
+                if self._counter > MAX_COUNTER:  # keep 4 digits so string order stays right
+                    self._ms, self._counter = self._ms + 1, 0
             return str(Stamp(self._ms, self._counter, self.device))
 
     def observe(self, remote: str) -> None:

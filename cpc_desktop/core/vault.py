@@ -125,6 +125,8 @@ def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
     conn = sqlcipher3.connect(str(db_path), isolation_level=None, check_same_thread=False,
                               timeout=BUSY_TIMEOUT_MS / 1000)
     try:
+        # SQLCipher would print page errors to stderr; damage is reported as VaultDamaged.
+        conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA temp_store = MEMORY")
@@ -133,7 +135,8 @@ def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a write reported as saved survives a power cut, not only a crash.
+        conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlcipher3.DatabaseError as exc:
         conn.close()
@@ -229,6 +232,8 @@ class Vault:
         self._slots = slots
         self._raw_key: bytearray | None = bytearray(raw_key)
         self._lock = threading.RLock()
+        self._pending_audit: dict | None = None
+        self._damaged = False
         self.user = user
         self.db = sqlite_utils.Database(conn)
         meta = self._meta()
@@ -327,8 +332,9 @@ class Vault:
             if not account.active:
                 raise PermissionDenied(_("Este usuario está desactivado."))
             vault = cls(path, conn, slots, raw_key, account)
-            with vault._tx() as c:
-                audit.append(c, login, audit_action)
+            # Written with the first change, or at lock: opening alone writes nothing, so a
+            # damaged file is left exactly as it was found.
+            vault._pending_audit = {"action": audit_action, "unlocked_at": audit.now_iso()}
         except sqlcipher3.DatabaseError as exc:
             conn.close()
             raise _db_error(exc) from None
@@ -345,8 +351,10 @@ class Vault:
         """Closes the database and drops the raw key from memory (best effort in Python)."""
         with self._lock:
             if self._conn is not None:
-                with contextlib.suppress(sqlcipher3.Error):
-                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                if self._pending_audit and not self._damaged:
+                    with contextlib.suppress(CpcError, sqlcipher3.Error):
+                        with self._tx():
+                            pass
                 self._conn.close()
                 self._conn = None
             if self._raw_key is not None:
@@ -371,14 +379,16 @@ class Vault:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlcipher3.Connection]:
-        """One write transaction; the clock state is saved in it."""
+        """One write transaction; the clock state (and a pending unlock entry) go in it."""
         with self._lock:
             conn = self.conn
-            try:
+            with self._guard():
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlcipher3.OperationalError as exc:
-                raise _db_error(exc) from None
+            pending = self._pending_audit
             try:
+                if pending:
+                    audit.append(conn, self.user.name, pending["action"],
+                                 detail={"unlocked_at": pending["unlocked_at"]})
                 yield conn
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('hlc_last', ?)",
                              (self.clock.last,))
@@ -386,16 +396,30 @@ class Vault:
             except BaseException as exc:
                 with contextlib.suppress(sqlcipher3.Error):
                     conn.execute("ROLLBACK")
-                if isinstance(exc, sqlcipher3.OperationalError):
-                    raise _db_error(exc) from None
+                if isinstance(exc, sqlcipher3.DatabaseError) and not isinstance(
+                        exc, sqlcipher3.IntegrityError):
+                    raise self._mark(exc) from None
                 raise
+            self._pending_audit = None
+
+    @contextlib.contextmanager
+    def _guard(self):
+        try:
+            yield
+        except sqlcipher3.IntegrityError:
+            raise
+        except sqlcipher3.DatabaseError as exc:
+            raise self._mark(exc) from None
+
+    def _mark(self, exc: Exception) -> CpcError:
+        err = _db_error(exc)
+        if isinstance(err, VaultDamaged):
+            self._damaged = True
+        return err
 
     def _read(self, sql: str, args: Iterable = ()) -> list[tuple]:
-        with self._lock:
-            try:
-                return self.conn.execute(sql, tuple(args)).fetchall()
-            except sqlcipher3.OperationalError as exc:
-                raise _db_error(exc) from None
+        with self._lock, self._guard():
+            return self.conn.execute(sql, tuple(args)).fetchall()
 
     def _meta(self) -> dict[str, str]:
         return dict(self._read("SELECT key, value FROM meta"))
@@ -572,12 +596,12 @@ class Vault:
     def _next_internal_code(self, conn, clean: dict) -> str:
         year = (clean.get("admission_date") or dt.date.today().isoformat())[:4]
         prefix = f"{self.shelter_code}-{year}-"
-        row = conn.execute("SELECT max(internal_code) FROM residents WHERE internal_code LIKE ?",
-                           (prefix + "%",)).fetchone()
-        n = 1
-        if row and row[0]:
-            tail = row[0][len(prefix):]
-            n = int(tail) + 1 if tail.isdigit() else 1
+        # Highest numeric tail, not the highest string: a typed code such as "…-2024-X" or a
+        # 5-digit number must not make the next generated code repeat an existing one.
+        rows = conn.execute("SELECT internal_code FROM residents WHERE internal_code LIKE ?",
+                            (prefix + "%",)).fetchall()
+        tails = [code[len(prefix):] for (code,) in rows]
+        n = max((int(t) for t in tails if t.isascii() and t.isdigit()), default=0) + 1
         return f"{prefix}{n:04d}"
 
     def _refresh_resident(self, conn, resident_id: str) -> None:
@@ -801,6 +825,7 @@ class Vault:
                            _("la base de datos tiene errores internos"))
             except sqlcipher3.DatabaseError:
                 report.add("sqlite", False, _("la base de datos no se puede leer"))
+                self._damaged = True
                 return report
             version = self.schema_version
             report.add("schema", version == SCHEMA_VERSION,
@@ -816,6 +841,8 @@ class Vault:
             report.add("forms", not unknown, "" if not unknown else
                        _("registros de formularios desconocidos: {f}").format(
                            f=", ".join(unknown)))
+        if not report.ok:
+            self._damaged = True
         return report
 
     # ------------------------------------------------------------ backup and restore

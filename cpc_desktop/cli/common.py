@@ -1,0 +1,110 @@
+"""What every `cpc` command shares: vault path, user, passphrase sources, JSON and exit codes."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..core.errors import CpcError
+from ..core.i18n import _
+from ..core.vault import Vault, default_vault_path
+
+
+class UserError(CpcError):
+    """A mistake in what was asked (exit code 1)."""
+
+
+def add_vault_args(p: argparse.ArgumentParser, *, unlock: bool = True) -> None:
+    p.add_argument("--vault", type=Path, default=None,
+                   help=_("carpeta de la bóveda (por defecto: {path})").format(
+                       path=default_vault_path()))
+    if unlock:
+        p.add_argument("--user", default=None,
+                       help=_("usuario (por defecto: la variable CPC_USER)"))
+        p.add_argument("--passphrase-file", type=Path, default=None,
+                       help=_("archivo cuya primera línea es la contraseña (si no: la variable "
+                              "CPC_PASSPHRASE; si no: se pregunta)"))
+
+
+def vault_path(args) -> Path:
+    return Path(args.vault) if args.vault else default_vault_path()
+
+
+def user_name(args) -> str:
+    name = getattr(args, "user", None) or os.environ.get("CPC_USER")
+    if not name:
+        if sys.stdin.isatty():
+            name = input(_("Usuario: ")).strip()
+        if not name:
+            raise UserError(_("Indique el usuario con --user o la variable CPC_USER."))
+    return name
+
+
+def read_secret_file(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise UserError(_("No se puede leer el archivo de contraseña.")) from None
+    line = text.splitlines()[0] if text else ""
+    if not line:
+        raise UserError(_("El archivo de contraseña está vacío."))
+    return line
+
+
+def passphrase(args, *, prompt: str | None = None) -> str:
+    if getattr(args, "passphrase_file", None):
+        return read_secret_file(args.passphrase_file)
+    env = os.environ.get("CPC_PASSPHRASE")
+    if env:
+        return env
+    return _prompt_secret(prompt or _("Contraseña: "))
+
+
+def new_passphrase(args, *, file_attr: str = "new_passphrase_file",
+                   env: str = "CPC_NEW_PASSPHRASE") -> str:
+    """A passphrase being set: from its file, its variable, or typed twice."""
+    path = getattr(args, file_attr, None)
+    if path:
+        return read_secret_file(path)
+    if os.environ.get(env):
+        return os.environ[env]
+    first = _prompt_secret(_("Nueva contraseña: "))
+    second = _prompt_secret(_("Repita la nueva contraseña: "))
+    if first != second:
+        raise UserError(_("Las dos contraseñas no coinciden; no se ha cambiado nada."))
+    return first
+
+
+def _prompt_secret(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        raise UserError(_("Falta la contraseña: use --passphrase-file o la variable "
+                          "CPC_PASSPHRASE."))
+    return getpass.getpass(prompt)
+
+
+def open_vault(args) -> Vault:
+    return Vault.open(vault_path(args), user_name(args), passphrase(args))
+
+
+def read_json(source: str):
+    try:
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise UserError(_("No se puede leer el archivo JSON «{path}».").format(path=source)) \
+            from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(_("El JSON no es válido (línea {line}, columna {col}).").format(
+            line=exc.lineno, col=exc.colno)) from None
+
+
+def print_json(data) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")

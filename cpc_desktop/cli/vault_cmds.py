@@ -1,0 +1,450 @@
+"""`cpc` commands on the vault: init, demo, add, update, delete, show, list, history, users,
+passwd, recover, audit, check, backup, restore, forms."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from ..core import display, forms
+from ..core.errors import CpcError
+from ..core.i18n import _
+from ..core.vault import Vault, passphrase_strength
+from .common import (UserError, add_vault_args, new_passphrase, open_vault, passphrase,
+                     print_json, read_json, read_secret_file, user_name, vault_path)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help=_("crea una bóveda cifrada nueva"))
+    add_vault_args(p, unlock=False)
+    p.add_argument("--shelter", required=True, help=_("código del centro, p. ej. LOR-01"))
+    p.add_argument("--shelter-name", required=True, help=_("nombre del centro"))
+    p.add_argument("--user", required=True, help=_("primer usuario (coordinador/a)"))
+    p.add_argument("--display-name", default=None, help=_("nombre completo del usuario"))
+    p.add_argument("--passphrase-file", type=Path, default=None,
+                   help=_("archivo con la contraseña del primer usuario"))
+    p.add_argument("--kdf-seconds", type=float, default=0.5, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", help=_("crea o llena una bóveda de demostración con datos "
+                                      "ficticios"))
+    add_vault_args(p)
+    p.add_argument("--residents", type=int, default=40)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--services-per-resident", type=int, default=None)
+    p.add_argument("--kdf-seconds", type=float, default=0.5, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("add", help=_("agrega un registro desde JSON; imprime su identificador"))
+    add_vault_args(p)
+    p.add_argument("form", help=_("formulario, p. ej. ficha_ingreso"))
+    p.add_argument("--json", required=True, metavar="FILE|-")
+    p.add_argument("--resident", default=None, help=_("identificador o código del residente"))
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("update", help=_("modifica campos de un registro desde JSON"))
+    add_vault_args(p)
+    p.add_argument("id")
+    p.add_argument("--json", required=True, metavar="FILE|-")
+    p.add_argument("--replace", action="store_true",
+                   help=_("el JSON es el registro completo (los campos ausentes se vacían)"))
+    p.set_defaults(func=cmd_update)
+
+    p = sub.add_parser("delete", help=_("elimina un registro (queda en el historial)"))
+    add_vault_args(p)
+    p.add_argument("id")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("show", help=_("muestra un registro o un residente"))
+    add_vault_args(p)
+    p.add_argument("id", help=_("identificador de registro, de residente o código interno"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("list", help=_("lista residentes, con búsqueda por nombre o código"))
+    add_vault_args(p)
+    p.add_argument("--search", default=None)
+    p.add_argument("--status", choices=["in_care", "discharged"], default=None)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("history", help=_("historial de cambios de un registro"))
+    add_vault_args(p)
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("user", help=_("usuarios de la bóveda"))
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="COMANDO")
+    q = usub.add_parser("add", help=_("agrega un usuario"))
+    add_vault_args(q)
+    q.add_argument("name")
+    q.add_argument("--role", required=True, choices=["coordinator", "professional", "supervisor"])
+    q.add_argument("--display-name", default=None)
+    q.add_argument("--new-passphrase-file", type=Path, default=None,
+                   help=_("archivo con la contraseña del nuevo usuario (si no: la variable "
+                          "CPC_NEW_PASSPHRASE; si no: se pregunta dos veces)"))
+    q.set_defaults(func=cmd_user_add)
+    q = usub.add_parser("list", help=_("lista los usuarios"))
+    add_vault_args(q)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_user_list)
+    q = usub.add_parser("role", help=_("cambia el rol de un usuario"))
+    add_vault_args(q)
+    q.add_argument("name")
+    q.add_argument("role", choices=["coordinator", "professional", "supervisor"])
+    q.set_defaults(func=cmd_user_role)
+    q = usub.add_parser("disable", help=_("desactiva un usuario (su contraseña deja de abrir "
+                                          "la bóveda)"))
+    add_vault_args(q)
+    q.add_argument("name")
+    q.set_defaults(func=cmd_user_disable)
+    q = usub.add_parser("reset", help=_("pone una contraseña nueva a un usuario que la olvidó"))
+    add_vault_args(q)
+    q.add_argument("name")
+    q.add_argument("--new-passphrase-file", type=Path, default=None)
+    q.set_defaults(func=cmd_user_reset)
+
+    p = sub.add_parser("passwd", help=_("cambia su contraseña (no vuelve a cifrar los datos)"))
+    add_vault_args(p)
+    p.add_argument("--new-passphrase-file", type=Path, default=None)
+    p.set_defaults(func=cmd_passwd)
+
+    p = sub.add_parser("recover", help=_("abre con la clave de recuperación y pone una "
+                                         "contraseña nueva"))
+    add_vault_args(p, unlock=False)
+    p.add_argument("--user", default=None)
+    p.add_argument("--recovery-key-file", type=Path, default=None)
+    p.add_argument("--new-passphrase-file", type=Path, default=None)
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("audit", help=_("muestra o verifica el registro de auditoría"))
+    add_vault_args(p)
+    p.add_argument("--verify", action="store_true")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("check", help=_("comprueba cifrado, estructura y auditoría"))
+    add_vault_args(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("backup", help=_("copia de seguridad cifrada"))
+    add_vault_args(p)
+    p.add_argument("out", type=Path, help=_("archivo o carpeta de destino"))
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help=_("restaura una copia de seguridad (la bóveda actual se "
+                                         "conserva al lado)"))
+    p.add_argument("backup", type=Path)
+    add_vault_args(p)
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("forms", help=_("lista los formularios y sus campos"))
+    p.add_argument("form", nargs="?")
+    p.set_defaults(func=cmd_forms)
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_init(args) -> int:
+    pw = read_secret_file(args.passphrase_file) if args.passphrase_file else new_passphrase(
+        args, file_attr="passphrase_file", env="CPC_PASSPHRASE")
+    vault, recovery = Vault.create(vault_path(args), shelter_code=args.shelter,
+                                   shelter_name=args.shelter_name, user=args.user,
+                                   passphrase=pw, display_name=args.display_name,
+                                   kdf_seconds=args.kdf_seconds)
+    vault.lock()
+    print(_("Bóveda creada en {path}.").format(path=vault_path(args)))
+    print_recovery_key(recovery)
+    if passphrase_strength(pw) < 2:
+        print(_("Consejo: una contraseña más larga (una frase de cuatro o más palabras) es más "
+                "segura."))
+    return 0
+
+
+def print_recovery_key(recovery: str) -> None:
+    print()
+    print(_("CLAVE DE RECUPERACIÓN (se muestra una sola vez):"))
+    print("    " + recovery)
+    print(_("Imprímala o cópiela en papel y guárdela bajo llave, lejos del equipo. Con ella se "
+            "recupera la bóveda si se olvidan todas las contraseñas; quien la tenga puede abrir "
+            "la bóveda."))
+
+
+def cmd_demo(args) -> int:
+    from ..core import demo
+
+    path = vault_path(args)
+    if not (path / "keyslots.json").exists():
+        vault, recovery = demo.create_demo_vault(
+            path, residents=args.residents, seed=args.seed, kdf_seconds=args.kdf_seconds,
+            services_per_resident=args.services_per_resident)
+        vault.lock()
+        print(_("Bóveda de demostración creada en {path} con {n} residentes ficticios.").format(
+            path=path, n=args.residents))
+        print(_("Usuario: {user}  Contraseña: {pw}").format(user=demo.DEMO_USER,
+                                                           pw=demo.DEMO_PASSPHRASE))
+        return 0
+    with open_vault(args) as vault:
+        counts = demo.populate(vault, residents=args.residents, seed=args.seed,
+                               services_per_resident=args.services_per_resident)
+    print(_("Agregados: {counts}").format(
+        counts=", ".join(f"{k} {v}" for k, v in sorted(counts.items()))))
+    return 0
+
+
+def _resident_id(vault: Vault, ref: str | None) -> str | None:
+    return vault.find_resident(ref).id if ref else None
+
+
+def cmd_add(args) -> int:
+    forms.registry().get(args.form)
+    values = read_json(args.json)
+    with open_vault(args) as vault:
+        record_id = vault.add(args.form, values, _resident_id(vault, args.resident))
+    print(record_id)
+    return 0
+
+
+def cmd_update(args) -> int:
+    values = read_json(args.json)
+    with open_vault(args) as vault:
+        vault.update(args.id, values, replace=args.replace)
+    return 0
+
+
+def cmd_delete(args) -> int:
+    with open_vault(args) as vault:
+        vault.delete(args.id)
+    return 0
+
+
+def cmd_show(args) -> int:
+    from ..core.errors import NotFound
+
+    with open_vault(args) as vault:
+        try:
+            record = vault.get(args.id)
+        except NotFound:
+            record = None
+        if record is not None:
+            if args.json:
+                print_json(dataclasses.asdict(record))
+            else:
+                _print_record(vault, record)
+            return 0
+        resident = vault.find_resident(args.id)
+        recs = vault.records(resident.id)
+        if args.json:
+            print_json({"resident": dataclasses.asdict(resident),
+                        "records": [dataclasses.asdict(r) for r in recs]})
+            return 0
+        _print_resident_line(resident, header=True)
+        print()
+        for r in recs:
+            form = vault.forms.get(r.form)
+            print(f"  {display.format_date(r.record_date):10}  {_(form.title):32}  {r.id}")
+    return 0
+
+
+def _print_record(vault: Vault, record) -> None:
+    form = vault.forms.get(record.form)
+    resident = vault.resident(record.resident_id)
+    print(f"{_(form.title)} ({form.code} v{record.form_version}) — {resident.internal_code}")
+    print(_("Registrado por {who} el {when}; última modificación por {who2} el {when2}.").format(
+        who=record.created_by, when=display.format_date(record.created_at[:10]),
+        who2=record.updated_by, when2=display.format_date(record.updated_at[:10])))
+    if record.deleted:
+        print(_("ELIMINADO (se conserva en el historial)"))
+    for section in form.sections:
+        shown = [(f, record.values.get(f.id)) for f in section.fields
+                 if f.stores_value and record.values.get(f.id) not in (None, "", [])]
+        if not shown:
+            continue
+        print()
+        print(f"== {_(section.title)} ==")
+        for fld, value in shown:
+            text = display.format_value(fld, value)
+            if "\n" in text or fld.type in ("longtext", "table"):
+                print(f"{_(fld.label)}:")
+                for line in text.splitlines():
+                    print(f"    {line}")
+            else:
+                print(f"{_(fld.label)}: {text}")
+
+
+def _print_resident_line(r, header=False) -> None:
+    name = f"{r.name_first} {r.name_last}".strip()
+    status = display.format_status(r.status)
+    if header:
+        print(f"{r.internal_code}  {name}  ({status})  {r.id}")
+    else:
+        print(f"{r.internal_code:18} {name[:40]:40} {display.format_date(r.admission_date):10} "
+              f"{status:14} {r.id}")
+
+
+def cmd_list(args) -> int:
+    with open_vault(args) as vault:
+        rows = vault.residents(search=args.search, status=args.status, limit=args.limit)
+    if args.json:
+        print_json([dataclasses.asdict(r) for r in rows])
+        return 0
+    for r in rows:
+        _print_resident_line(r)
+    if not rows:
+        print(_("Ningún residente coincide."))
+    return 0
+
+
+def cmd_history(args) -> int:
+    with open_vault(args) as vault:
+        record = vault.get(args.id)
+        changes = vault.history(args.id)
+        form = vault.forms.get(record.form)
+    if args.json:
+        print_json([dataclasses.asdict(c) for c in changes])
+        return 0
+    for c in changes:
+        label = _(form.field(c.field).label) if form.has_field(c.field) else c.field
+        value = display.format_value(form.field(c.field), c.value) if form.has_field(
+            c.field) else str(c.value)
+        print(f"{c.at[:19].replace('T', ' ')}  {c.user:16} {label}: {value}")
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    with open_vault(args) as vault:
+        pw = new_passphrase(args)
+        user = vault.add_user(args.name, args.role, pw, args.display_name)
+    print(_("Usuario «{name}» agregado con rol {role}.").format(name=user.name,
+                                                               role=user.role.label))
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    with open_vault(args) as vault:
+        users = vault.users()
+    if args.json:
+        print_json([{**dataclasses.asdict(u), "role": u.role.value} for u in users])
+        return 0
+    for u in users:
+        state = "" if u.active else _(" (desactivado)")
+        print(f"{u.name:20} {u.role.label}{state}")
+    return 0
+
+
+def cmd_user_role(args) -> int:
+    with open_vault(args) as vault:
+        vault.set_role(args.name, args.role)
+    return 0
+
+
+def cmd_user_disable(args) -> int:
+    with open_vault(args) as vault:
+        vault.set_active(args.name, False)
+    return 0
+
+
+def cmd_user_reset(args) -> int:
+    with open_vault(args) as vault:
+        vault.reset_passphrase(args.name, new_passphrase(args))
+    return 0
+
+
+def cmd_passwd(args) -> int:
+    old = passphrase(args, prompt=_("Contraseña actual: "))
+    with Vault.open(vault_path(args), user_name(args), old) as vault:
+        vault.change_passphrase(old, new_passphrase(args))
+    print(_("Contraseña cambiada."))
+    return 0
+
+
+def cmd_recover(args) -> int:
+    import getpass
+    import sys
+
+    if args.recovery_key_file:
+        key = read_secret_file(args.recovery_key_file)
+    elif sys.stdin.isatty():
+        key = getpass.getpass(_("Clave de recuperación: "))
+    else:
+        raise UserError(_("Falta la clave de recuperación: use --recovery-key-file."))
+    name = user_name(args)
+    with Vault.open_with_recovery(vault_path(args), key, name, new_passphrase(args)):
+        pass
+    print(_("Contraseña nueva puesta para «{name}».").format(name=name))
+    return 0
+
+
+def cmd_audit(args) -> int:
+    with open_vault(args) as vault:
+        if args.verify:
+            result = vault.verify_audit()
+            if result.ok:
+                print(_("Registro de auditoría íntegro: {n} entradas verificadas.").format(
+                    n=result.checked))
+                return 0
+            raise CpcError(_("El registro de auditoría fue alterado: la entrada {n} no "
+                             "encadena con la anterior ({reason}).").format(
+                n=result.broken_at, reason=_(AUDIT_REASONS.get(result.reason, result.reason))))
+        entries = vault.audit_log(limit=args.limit)
+    if args.json:
+        print_json([dataclasses.asdict(e) for e in entries])
+        return 0
+    for e in entries:
+        print(f"{e.seq:6} {e.at[:19].replace('T', ' ')} {e.user:16} {e.action:16} "
+              f"{e.record_id or ''}")
+    return 0
+
+
+AUDIT_REASONS = {"missing": "falta una entrada", "reordered": "entradas reordenadas",
+                 "edited": "entrada modificada", "truncated": "faltan las últimas entradas"}
+
+
+def cmd_check(args) -> int:
+    with open_vault(args) as vault:
+        report = vault.check()
+    for name, ok, message in report.items:
+        print(f"{'OK   ' if ok else 'ERROR'} {name}{': ' + message if message else ''}")
+    if not report.ok:
+        raise CpcError(_("La comprobación encontró problemas: la bóveda está dañada. No use "
+                         "este equipo para registrar hasta restaurar la última copia de "
+                         "seguridad."))
+    return 0
+
+
+def cmd_backup(args) -> int:
+    with open_vault(args) as vault:
+        out = vault.backup(args.out)
+    print(_("Copia de seguridad cifrada escrita en {path}.").format(path=out))
+    return 0
+
+
+def cmd_restore(args) -> int:
+    kept = Vault.restore(args.backup, vault_path(args), user_name(args), passphrase(args))
+    print(_("Copia restaurada en {path}.").format(path=vault_path(args)))
+    if kept:
+        print(_("La bóveda anterior se conserva en {path}.").format(path=kept))
+    return 0
+
+
+def cmd_forms(args) -> int:
+    reg = forms.registry()
+    if not args.form:
+        for f in reg:
+            print(f"{f.form:22} {f.code:8} v{f.version}  {_(f.title)}")
+        return 0
+    form = reg.get(args.form)
+    for section in form.sections:
+        print(f"== {_(section.title)} ==")
+        for f in section.fields:
+            req = "*" if f.required else " "
+            extra = ""
+            if f.choices:
+                extra = " [" + ", ".join(c.value for c in f.choices) + "]"
+            if f.columns:
+                extra = " {" + ", ".join(c.id for c in f.columns) + "}"
+            print(f" {req} {f.id:32} {f.type:11} {_(f.label)}{extra}")
+    return 0
