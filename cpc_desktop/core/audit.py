@@ -106,6 +106,7 @@ def verify(conn) -> VerifyResult:
             return VerifyResult(False, count, seq, "edited")
         prev, expected_seq, count = h, seq + 1, count + 1
     head = conn.execute("SELECT value FROM meta WHERE key='audit_head'").fetchone()
-    if count and (not head or head[0] != f"{count}:{prev}"):
+    # With a head recorded, an empty log means every entry was removed.
+    if (count or head) and (not head or head[0] != f"{count}:{prev}"):
         return VerifyResult(False, count, count + 1, "truncated")
     return VerifyResult(True, count)

@@ -457,6 +457,8 @@ def is_empty(value) -> bool:
 
 def parse_date(value) -> dt.date | None:
     """ISO (aaaa-mm-dd) or dd/mm/aaaa, the way Peruvian forms write it."""
+    if isinstance(value, dt.datetime):  # a datetime is a date too, but does not compare as one
+        return value.date()
     if isinstance(value, dt.date):
         return value
     if not isinstance(value, str):
@@ -578,7 +580,7 @@ class _Validator:
                     num = float(raw.strip().replace(",", "."))
                 except ValueError:
                     return self.error(path, fld, MSG_NUMBER)
-            if isinstance(num, bool) or not isinstance(num, (int, float)) or not math.isfinite(num):
+            if isinstance(num, bool) or not isinstance(num, (int, float)) or not _finite(num):
                 return self.error(path, fld, MSG_NUMBER)
             if fld.integer:
                 if num != int(num):
@@ -622,6 +624,8 @@ class _Validator:
                 if not isinstance(row, dict):
                     self.error(f"{path}[{i}]", fld, MSG_ROW)
                     continue
+                if all(is_empty(v) for v in row.values()):
+                    continue  # a row left blank on screen or paper is no row, not an error
                 self.context = _("{table}, fila {n} › ").format(table=_(fld.label), n=i + 1)
                 for key in row:
                     if key not in col_ids:
@@ -638,6 +642,13 @@ class _Validator:
                 return self.error(path, fld, MSG_MAX_ROWS, n=fld.max_rows)
             return rows or None
         raise AssertionError(t)
+
+
+def _finite(num: int | float) -> bool:
+    try:
+        return math.isfinite(num)
+    except OverflowError:  # an int too large for a float: no form means that
+        return False
 
 
 def _fmt_num(n: float) -> str:

@@ -49,7 +49,7 @@ class KeySlots:
         except FileNotFoundError:
             raise VaultDamaged(_("Falta el archivo de llaves de la bóveda (keyslots.json). "
                                  "Restaure una copia de seguridad.")) from None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # e.g. a JSON list
             raise VaultDamaged(_("El archivo de llaves de la bóveda está dañado. "
                                  "Restaure una copia de seguridad.")) from None
 
@@ -98,7 +98,12 @@ class KeySlots:
         slot = self.slots.get(slot_id)
         # Same message for an unknown user and a wrong passphrase: it tells a thief nothing.
         if slot is None:
-            crypto.KdfParams(salt=crypto.new_salt()).derive(passphrase)  # same cost either way
+            # Same cost either way: derive with a real slot's parameters, so the time taken
+            # does not tell whether a user name exists.
+            users = [s for s in self.slots.values() if s.get("kind") == "user"]
+            params = crypto.KdfParams.from_json(users[0]["kdf"]) if users else crypto.KdfParams(
+                salt=crypto.new_salt())
+            params.derive(passphrase)
             raise WrongPassphrase(_("Usuario o contraseña incorrectos."))
         kek = crypto.KdfParams.from_json(slot["kdf"]).derive(passphrase)
         raw = crypto.unwrap(kek, slot["nonce"], slot["wrapped"], self._aad(slot_id))

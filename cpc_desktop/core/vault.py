@@ -130,6 +130,8 @@ def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
         conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA temp_store = MEMORY")
+        # Decrypted pages cached: without it SQLCipher decrypts hot index pages again and again.
+        conn.execute("PRAGMA cache_size = -65536")
         # Reading the schema is the first use of the key: a damaged file fails here.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -425,6 +427,11 @@ class Vault:
         return dict(self._read("SELECT key, value FROM meta"))
 
     def _require(self, action: Action) -> None:
+        """Checks the role as stored now: a user demoted or disabled during a session loses
+        the right at once, not at the next unlock."""
+        if action is not Action.READ:
+            with self._lock, self._guard():
+                self.user = _load_user(self.conn, self.user.name)
         self.user.require(action)
 
     @property
@@ -466,6 +473,9 @@ class Vault:
                 else:
                     self._require_resident(conn, resident_id, form)
                 self._write_record(conn, record_id, form, resident_id, clean, created=True)
+                if form.opens_resident:
+                    # Listed now, so the next intake of this batch sees its code as taken.
+                    self._refresh_resident(conn, resident_id)
                 touched.add(resident_id)
                 ids.append(record_id)
             for rid in touched:
@@ -505,8 +515,9 @@ class Vault:
                 return
             with self._tx() as conn:
                 stamp = self.clock.now()
-                self._log_change(conn, current.id, current.form, current.resident_id, DELETED,
-                                 True, stamp)
+                conn.execute(_INSERT_CHANGE, self._change_row(
+                    current.id, current.form, current.resident_id, DELETED, True, stamp,
+                    audit.now_iso()))
                 clocks = {**current.clocks, DELETED: stamp}
                 conn.execute("UPDATE records SET deleted=1, clocks=?, updated_at=?, updated_by=? "
                              "WHERE id=?", (json.dumps(clocks), audit.now_iso(), self.user.name,
@@ -548,10 +559,12 @@ class Vault:
         old = before.values if before else {}
         clocks = dict(before.clocks) if before else {}
         changed = [k for k in sorted(set(old) | set(clean)) if old.get(k) != clean.get(k)]
+        rows = []
         for key in changed:
-            stamp = self.clock.now()
-            clocks[key] = stamp
-            self._log_change(conn, record_id, form.form, resident_id, key, clean.get(key), stamp)
+            clocks[key] = self.clock.now()
+            rows.append(self._change_row(record_id, form.form, resident_id, key, clean.get(key),
+                                         clocks[key], now))
+        conn.executemany(_INSERT_CHANGE, rows)
         data = json.dumps(clean, ensure_ascii=False, sort_keys=True)
         record_date = clean.get(form.date_field)
         if created:
@@ -568,12 +581,10 @@ class Vault:
             audit.append(conn, who, "record.update", record_id,
                          {"form": form.form, "fields": changed})
 
-    def _log_change(self, conn, record_id, form_id, resident_id, key, value, stamp) -> None:
-        conn.execute("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, device,"
-                     " user, at) VALUES (?,?,?,?,?,?,?,?,?)",
-                     (record_id, form_id, resident_id, key,
-                      None if value is None else json.dumps(value, ensure_ascii=False),
-                      stamp, self.device_id, self.user.name, audit.now_iso()))
+    def _change_row(self, record_id, form_id, resident_id, key, value, stamp, at) -> tuple:
+        return (record_id, form_id, resident_id, key,
+                None if value is None else json.dumps(value, ensure_ascii=False),
+                stamp, self.device_id, self.user.name, at)
 
     def _require_resident(self, conn, resident_id: str | None, form: forms.Form) -> None:
         if not resident_id:
@@ -620,17 +631,19 @@ class Vault:
             (resident_id, SERVICE_FORM)).fetchone()[0]
         summary = {k: values.get(k) for k in RESIDENT_FIELDS}
         search = " ".join(fold(str(values.get(f.id, ""))) for f in intake.search_fields)
+        # An upsert keeps the row's rowid, which is also its key in the search index.
         conn.execute(
-            "INSERT OR REPLACE INTO residents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO "
+            "UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in _RESIDENT_COLUMNS[1:]),
             (resident_id, summary["internal_code"] or "", summary["name_first"] or "",
              summary["name_last"] or "", summary["name_nickname"] or "", summary["sex"],
              summary["date_of_birth"], summary["age"], summary["admission_date"],
              summary["risk_level"], "discharged" if n_discharges else "in_care", discharge,
              last_service, row[1], search))
-        conn.execute("DELETE FROM resident_search WHERE resident_id=?", (resident_id,))
+        rowid = conn.execute("SELECT rowid FROM residents WHERE id=?", (resident_id,)).fetchone()[0]
+        conn.execute("DELETE FROM resident_search WHERE rowid=?", (rowid,))
         if not row[1]:
-            conn.execute("INSERT INTO resident_search(resident_id, body) VALUES (?,?)",
-                         (resident_id, search))
+            conn.execute("INSERT INTO resident_search(rowid, body) VALUES (?,?)", (rowid, search))
 
     # ------------------------------------------------------------ residents and search
     def residents(self, *, search: str | None = None, status: str | None = None,
@@ -643,7 +656,7 @@ class Vault:
             query = _fts_query(search)
             if not query:
                 return []
-            where.append("id IN (SELECT resident_id FROM resident_search WHERE body MATCH ?)")
+            where.append("rowid IN (SELECT rowid FROM resident_search WHERE body MATCH ?)")
             args.append(query)
         if status:
             where.append("status = ?")
@@ -954,6 +967,12 @@ class Vault:
         return dict(rows)
 
 
+_INSERT_CHANGE = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, device, "
+                  "user, at) VALUES (?,?,?,?,?,?,?,?,?)")
+_RESIDENT_COLUMNS = ("id", "internal_code", "name_first", "name_last", "name_nickname", "sex",
+                     "date_of_birth", "age", "admission_date", "risk_level", "status",
+                     "discharge_date", "last_service", "deleted", "search_text")
+
 SERVICE_FORM = "registro_atenciones"
 DISCHARGE_FORM = "ficha_egreso"
 
@@ -1025,7 +1044,7 @@ def _statements(script: str) -> list[str]:
         if line.endswith(";"):
             out.append("\n".join(buf))
             buf = []
-    out.append("CREATE VIRTUAL TABLE resident_search USING fts5(resident_id UNINDEXED, body, "
+    out.append("CREATE VIRTUAL TABLE resident_search USING fts5(body, "
                "tokenize = 'unicode61 remove_diacritics 2')")
     return out
 

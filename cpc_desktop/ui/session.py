@@ -1,0 +1,83 @@
+"""The unlocked vault as the window sees it: one object, one "vault changed" signal, idle lock.
+
+Views never call each other: they listen to `changed` (which records and residents changed)
+and to `locking`/`locked`/`unlocked`. Before the vault locks, `locking` lets every open editor
+save its unsaved input as an encrypted draft (in the vault itself), so nothing typed is lost.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+from ..core.vault import Vault
+
+_INPUT_EVENTS = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
+                 QEvent.Type.Wheel, QEvent.Type.TouchBegin}
+
+
+class Session(QObject):
+    changed = Signal(object)        # a Change: sets of record ids and resident ids
+    locking = Signal()              # save drafts now; the vault is still open
+    locked = Signal()               # decrypted data must be dropped from every view
+    unlocked = Signal()
+
+    def __init__(self, path: Path, idle_minutes: int = 5, parent: QObject | None = None):
+        super().__init__(parent)
+        self.path = Path(path)
+        self.vault: Vault | None = None
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.timeout.connect(self.lock)
+        self.set_idle_minutes(idle_minutes)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    # ------------------------------------------------------------ state
+    @property
+    def is_unlocked(self) -> bool:
+        return self.vault is not None and self.vault.is_open
+
+    def set_idle_minutes(self, minutes: int) -> None:
+        self._idle.setInterval(max(1, int(minutes)) * 60_000)
+        if self.is_unlocked:
+            self._idle.start()
+
+    def attach(self, vault: Vault) -> None:
+        """Called on the UI thread once a background unlock succeeded."""
+        self.vault = vault
+        self._idle.start()
+        self.unlocked.emit()
+
+    def lock(self) -> None:
+        if self.vault is None:
+            return
+        self.locking.emit()
+        vault, self.vault = self.vault, None
+        self._idle.stop()
+        vault.lock()
+        self.locked.emit()
+
+    def notify(self, records: set[str] | None = None, residents: set[str] | None = None) -> None:
+        self.changed.emit(Change(frozenset(records or ()), frozenset(residents or ())))
+
+    # ------------------------------------------------------------ idle detection
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+        if event.type() in _INPUT_EVENTS and self.is_unlocked:
+            self._idle.start()
+        return False
+
+
+class Change:
+    """What a vault operation changed, so each view decides whether to refresh."""
+
+    __slots__ = ("records", "residents")
+
+    def __init__(self, records: frozenset[str], residents: frozenset[str]):
+        self.records = records
+        self.residents = residents
+
+    def touches(self, resident_id: str) -> bool:
+        return not self.residents or resident_id in self.residents
