@@ -1236,12 +1236,11 @@ def populate(vault: Vault, *, residents: int = DEFAULT_RESIDENTS, seed: int = 1,
     batch: list[DemoResident] = []
     pending = 0
     done = 0
-    analyzed = False
     if progress:
         progress(0, residents)
 
     def flush() -> None:
-        nonlocal done, pending, analyzed
+        nonlocal done, pending
         intakes = [(INTAKE, {**r.intake, "internal_code": codes.next(r.intake)}, None)
                    for r in batch]
         ids = vault.add_many(intakes)
@@ -1255,9 +1254,6 @@ def populate(vault: Vault, *, residents: int = DEFAULT_RESIDENTS, seed: int = 1,
         done += len(batch)
         batch.clear()
         pending = 0
-        if not analyzed:
-            _gather_statistics(vault)
-            analyzed = True
         if progress:
             progress(done, residents)
 
@@ -1273,22 +1269,6 @@ def populate(vault: Vault, *, residents: int = DEFAULT_RESIDENTS, seed: int = 1,
     if batch and not (cancel and cancel()):
         flush()
     return counts
-
-
-def _gather_statistics(vault: Vault) -> None:
-    """Runs ANALYZE once the first chunk is in, so SQLite picks the right index.
-
-    Without statistics the vault's "last service" query (max(record_date) for one resident
-    and form) is planned on the (form, record_date) index and walks every service row of
-    the vault, so each resident refresh costs O(all services) and a bulk load is quadratic:
-    about 100 ms per refresh at 20,000 services. With statistics it uses the
-    (resident_id, form) index. ANALYZE only fills sqlite_stat1; no record, change or audit
-    entry is touched. (A durable fix belongs in vault.py: see the demo report.)
-    """
-    try:
-        vault.conn.execute("ANALYZE")
-    except Exception:  # statistics are an optimisation only: never fail the load for them
-        pass
 
 
 class _CodeBook:

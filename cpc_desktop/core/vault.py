@@ -27,7 +27,7 @@ import sqlcipher3
 import sqlite_utils
 
 from . import audit, crypto, forms
-from .clock import HybridClock
+from .clock import HybridClock, Stamp
 from .errors import (BackupError, CpcError, NotFound, PermissionDenied, UnknownUser,
                      ValidationError, VaultBusy, VaultDamaged, VaultError, VaultLocked)
 from .i18n import _
@@ -53,13 +53,18 @@ class Record:
     form_version: int
     resident_id: str
     values: dict
-    clocks: dict
+    clocks: dict            # stamps of fields changed after creation (and of the tombstone)
     record_date: str | None
     created_at: str
     created_by: str
     updated_at: str
     updated_by: str
     deleted: bool
+    created_hlc: str        # the stamp of every field as first written
+
+    def clock(self, field_id: str) -> str:
+        """The stamp of a field's current value (what last-writer-wins compares)."""
+        return self.clocks.get(field_id, self.created_hlc)
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,18 @@ class Change:
     field: str
     value: Any
     hlc: str
-    device: str
     user: str
-    at: str
+
+    @property
+    def device(self) -> str:
+        return Stamp.parse(self.hlc).device
+
+    @property
+    def at(self) -> str:
+        """When, as an ISO date-time (UTC), from the stamp's wall-clock part."""
+        ms = Stamp.parse(self.hlc).ms
+        return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(
+            timespec="milliseconds")
 
 
 @dataclass
@@ -177,10 +191,15 @@ CREATE TABLE records (
     created_by TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_hlc TEXT NOT NULL
 );
-CREATE INDEX records_resident ON records(resident_id, form);
+-- record_date last: "last service of a resident" is one index seek, not a scan.
+CREATE INDEX records_resident ON records(resident_id, form, record_date);
 CREATE INDEX records_form_date ON records(form, record_date);
+-- The change log (history and sync). A new record is one row, field "*", holding every
+-- value; later edits are one row per field; "_deleted" marks a tombstone. Device and time
+-- are inside the hybrid-clock stamp.
 CREATE TABLE changes (
     seq INTEGER PRIMARY KEY,
     record_id TEXT NOT NULL,
@@ -189,9 +208,7 @@ CREATE TABLE changes (
     field TEXT NOT NULL,
     value TEXT,
     hlc TEXT NOT NULL,
-    device TEXT NOT NULL,
-    user TEXT NOT NULL,
-    at TEXT NOT NULL
+    user TEXT NOT NULL
 );
 CREATE INDEX changes_record ON changes(record_id, seq);
 CREATE TABLE residents (
@@ -357,6 +374,10 @@ class Vault:
                     with contextlib.suppress(CpcError, sqlcipher3.Error):
                         with self._tx():
                             pass
+                if not self._damaged:
+                    # Keeps the planner's statistics fresh (cheap; writes only when useful).
+                    with contextlib.suppress(sqlcipher3.Error):
+                        self._conn.execute("PRAGMA optimize")
                 self._conn.close()
                 self._conn = None
             if self._raw_key is not None:
@@ -516,8 +537,7 @@ class Vault:
             with self._tx() as conn:
                 stamp = self.clock.now()
                 conn.execute(_INSERT_CHANGE, self._change_row(
-                    current.id, current.form, current.resident_id, DELETED, True, stamp,
-                    audit.now_iso()))
+                    current.id, current.form, current.resident_id, DELETED, True, stamp))
                 clocks = {**current.clocks, DELETED: stamp}
                 conn.execute("UPDATE records SET deleted=1, clocks=?, updated_at=?, updated_by=? "
                              "WHERE id=?", (json.dumps(clocks), audit.now_iso(), self.user.name,
@@ -546,34 +566,45 @@ class Vault:
         return [_record(r) for r in self._read(sql, args)]
 
     def history(self, record_id: str) -> list[Change]:
-        """Every field change of a record, oldest first (who, when, which value)."""
+        """Every field change of a record, oldest first (who, when, which value); the
+        creation appears as one change per field written."""
         self.get(record_id)
-        return [Change(r[0], r[1], r[2], json.loads(r[3]) if r[3] is not None else None, r[4],
-                       r[5], r[6], r[7])
-                for r in self._read("SELECT seq, record_id, field, value, hlc, device, user, at "
-                                    "FROM changes WHERE record_id=? ORDER BY seq", (record_id,))]
+        out = []
+        for seq, rid, fld, value, hlc, user in self._read(
+                "SELECT seq, record_id, field, value, hlc, user FROM changes WHERE record_id=? "
+                "ORDER BY seq", (record_id,)):
+            decoded = json.loads(value) if value is not None else None
+            if fld == CREATED:
+                out += [Change(seq, rid, k, v, hlc, user) for k, v in decoded.items()]
+            else:
+                out.append(Change(seq, rid, fld, decoded, hlc, user))
+        return out
 
     def _write_record(self, conn, record_id: str, form: forms.Form, resident_id: str,
                       clean: dict, *, created: bool, before: Record | None = None) -> None:
         now, who = audit.now_iso(), self.user.name
-        old = before.values if before else {}
-        clocks = dict(before.clocks) if before else {}
+        data = json.dumps(clean, ensure_ascii=False, sort_keys=True)
+        record_date = clean.get(form.date_field)
+        if created:
+            stamp = self.clock.now()
+            conn.execute(_INSERT_CHANGE, (record_id, form.form, resident_id, CREATED, data, stamp,
+                                          who))
+            conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
+                         (record_id, form.form, form.version, resident_id, self.shelter_code,
+                          data, "{}", record_date, now, who, now, who, stamp))
+            audit.append(conn, who, "record.add", record_id,
+                         {"form": form.form, "fields": sorted(clean)})
+            return
+        old = before.values
+        clocks = dict(before.clocks)
         changed = [k for k in sorted(set(old) | set(clean)) if old.get(k) != clean.get(k)]
         rows = []
         for key in changed:
             clocks[key] = self.clock.now()
             rows.append(self._change_row(record_id, form.form, resident_id, key, clean.get(key),
-                                         clocks[key], now))
+                                         clocks[key]))
         conn.executemany(_INSERT_CHANGE, rows)
-        data = json.dumps(clean, ensure_ascii=False, sort_keys=True)
-        record_date = clean.get(form.date_field)
-        if created:
-            conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)",
-                         (record_id, form.form, form.version, resident_id, self.shelter_code,
-                          data, json.dumps(clocks), record_date, now, who, now, who))
-            audit.append(conn, who, "record.add", record_id,
-                         {"form": form.form, "fields": changed})
-        elif changed:
+        if changed:
             conn.execute("UPDATE records SET data=?, clocks=?, record_date=?, form_version=?, "
                          "updated_at=?, updated_by=? WHERE id=?",
                          (data, json.dumps(clocks), record_date, form.version, now, who,
@@ -581,10 +612,10 @@ class Vault:
             audit.append(conn, who, "record.update", record_id,
                          {"form": form.form, "fields": changed})
 
-    def _change_row(self, record_id, form_id, resident_id, key, value, stamp, at) -> tuple:
+    def _change_row(self, record_id, form_id, resident_id, key, value, stamp) -> tuple:
         return (record_id, form_id, resident_id, key,
                 None if value is None else json.dumps(value, ensure_ascii=False),
-                stamp, self.device_id, self.user.name, at)
+                stamp, self.user.name)
 
     def _require_resident(self, conn, resident_id: str | None, form: forms.Form) -> None:
         if not resident_id:
@@ -630,7 +661,7 @@ class Vault:
             "SELECT max(record_date) FROM records WHERE resident_id=? AND form=? AND deleted=0",
             (resident_id, SERVICE_FORM)).fetchone()[0]
         summary = {k: values.get(k) for k in RESIDENT_FIELDS}
-        search = " ".join(fold(str(values.get(f.id, ""))) for f in intake.search_fields)
+        search = " ".join(search_fold(str(values.get(f.id, ""))) for f in intake.search_fields)
         # An upsert keeps the row's rowid, which is also its key in the search index.
         conn.execute(
             "INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO "
@@ -967,8 +998,9 @@ class Vault:
         return dict(rows)
 
 
-_INSERT_CHANGE = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, device, "
-                  "user, at) VALUES (?,?,?,?,?,?,?,?,?)")
+_INSERT_CHANGE = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, user) "
+                  "VALUES (?,?,?,?,?,?,?)")
+CREATED = "*"  # the change-log field of a record's creation (value: every field)
 _RESIDENT_COLUMNS = ("id", "internal_code", "name_first", "name_last", "name_nickname", "sex",
                      "date_of_birth", "age", "admission_date", "risk_level", "status",
                      "discharge_date", "last_service", "deleted", "search_text")
@@ -1049,8 +1081,13 @@ def _statements(script: str) -> list[str]:
     return out
 
 
+def search_fold(text: str) -> str:
+    """fold() without apostrophes, so "chaska" finds "Ch'aska" (Quechua spelling)."""
+    return re.sub(r"['’ʼ`´]", "", fold(text))
+
+
 def _fts_query(text: str) -> str:
-    words = re.findall(r"\w+", fold(text))
+    words = re.findall(r"\w+", search_fold(text))
     return " ".join(f'"{w}"*' for w in words)
 
 
@@ -1058,7 +1095,7 @@ def _record(r) -> Record:
     return Record(id=r[0], form=r[1], form_version=r[2], resident_id=r[3],
                   values=json.loads(r[5]), clocks=json.loads(r[6]), record_date=r[7],
                   created_at=r[8], created_by=r[9], updated_at=r[10], updated_by=r[11],
-                  deleted=bool(r[12]))
+                  deleted=bool(r[12]), created_hlc=r[13])
 
 
 def _summary(r) -> ResidentSummary:
