@@ -1,31 +1,42 @@
-"""`cpc-desktop`: the window when PySide6 can start, else the command line's demo."""
+"""`cpc-desktop`: the window; without a screen (a server, a CI machine), the command line's demo."""
 from __future__ import annotations
 
+import os
 import sys
+
+
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not has_display():
+        print("No hay pantalla disponible: se abre la demostración en la línea de comandos.",
+              file=sys.stderr)
+        return _cli_demo()
     try:
         from .ui.app import run
     except ImportError:
-        run = None
-    if run is None:
         return _cli_demo()
     return run(argv)
 
 
 def _cli_demo() -> int:
-    """Until the window exists: make the demo vault if none, then list its residents."""
-    import os
-
+    """Creates the demo vault if there is none, then lists its residents."""
     from .cli import main as cli
     from .core import demo
     from .core.vault import default_vault_path
 
     path = default_vault_path().with_name("demo")
     if not (path / "keyslots.json").exists():
-        cli(["demo", "--vault", str(path)])
+        code = cli(["demo", "--vault", str(path)])
+        if code:
+            return code
     os.environ.setdefault("CPC_USER", demo.DEMO_USER)
     os.environ.setdefault("CPC_PASSPHRASE", demo.DEMO_PASSPHRASE)
     return cli(["list", "--vault", str(path)])

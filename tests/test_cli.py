@@ -100,8 +100,12 @@ def test_wrong_passphrase_exit_1_without_noise(cli_vault):
     assert (cli_vault / "vault.db").read_bytes() == before, "a failed unlock must change nothing"
 
 
-def test_usage_errors_exit_2(cli_vault):
-    assert run("list", "--vault", cli_vault, "--no-such-flag").returncode == 2
+def test_usage_errors_exit_2_in_spanish(cli_vault):
+    r = run("list", "--vault", cli_vault, "--no-such-flag")
+    assert r.returncode == 2 and "argumentos no reconocidos" in r.stderr, r.stderr
+    r = run("add", "--vault", cli_vault)
+    assert r.returncode == 2 and "faltan estos argumentos" in r.stderr, (
+        "argparse's English would reach a Spanish-speaking coordinator")
     assert run().returncode == 2
 
 

@@ -8,10 +8,48 @@ import sys
 from .. import __version__
 from ..core import i18n
 from ..core.errors import CpcError, ValidationError
-from ..core.i18n import _
+from ..core.i18n import N_, _
 
 # Each module adds its subcommands with register(subparsers).
 COMMAND_MODULES = ["vault_cmds", "i18n_cmds"]
+
+# argparse speaks English through gettext; its user-facing texts are given Spanish msgids here
+# so usage errors reach people in Spanish or Quechua like every other message.
+ARGPARSE_TEXTS = {
+    "usage: ": N_("uso: "),
+    "%(prog)s: error: %(message)s\n": N_("%(prog)s: error: %(message)s\n"),
+    "argument %(argument_name)s: %(message)s": N_("argumento %(argument_name)s: %(message)s"),
+    "the following arguments are required: %s": N_("faltan estos argumentos: %s"),
+    "unrecognized arguments: %s": N_("argumentos no reconocidos: %s"),
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        N_("opción no válida: %(value)r (elija entre %(choices)s)"),
+    "invalid %(type)s value: %(value)r": N_("valor no válido (%(type)s): %(value)r"),
+    "expected one argument": N_("se esperaba un valor"),
+    "expected at least one argument": N_("se esperaba al menos un valor"),
+    "expected at most one argument": N_("se esperaba como máximo un valor"),
+    "ambiguous option: %(option)s could match %(matches)s":
+        N_("opción ambigua: %(option)s puede ser %(matches)s"),
+    "not allowed with argument %s": N_("no se permite junto con el argumento %s"),
+    "one of the arguments %s is required": N_("se requiere uno de los argumentos %s"),
+    "positional arguments": N_("argumentos"),
+    "options": N_("opciones"),
+    "show this help message and exit": N_("muestra esta ayuda y termina"),
+    "show program's version number and exit": N_("muestra la versión del programa y termina"),
+    "can't open '%(filename)s': %(error)s": N_("no se puede abrir «%(filename)s»: %(error)s"),
+}
+
+
+def _argparse_gettext(text: str) -> str:
+    msgid = ARGPARSE_TEXTS.get(text)
+    return _(msgid) if msgid else text
+
+
+def _argparse_ngettext(singular: str, plural: str, n: int) -> str:
+    return _argparse_gettext(singular if n == 1 else plural)
+
+
+argparse._ = _argparse_gettext
+argparse.ngettext = _argparse_ngettext
 
 
 def build_parser() -> argparse.ArgumentParser:

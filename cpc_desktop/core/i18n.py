@@ -43,22 +43,12 @@ def _load(lang: str) -> gettext.NullTranslations:
         with mo.open("rb") as fh:
             return gettext.GNUTranslations(fh)
     if po.exists():
-        return _translations_from_po(po)
+        import io
+
+        from .translations import mo_bytes
+
+        return gettext.GNUTranslations(io.BytesIO(mo_bytes(po, lang)))
     return gettext.NullTranslations()
-
-
-def _translations_from_po(po: Path) -> gettext.NullTranslations:
-    import io
-
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with po.open("rb") as fh:
-        catalog = read_po(fh)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    buf.seek(0)
-    return gettext.GNUTranslations(buf)
 
 
 def translations(lang: str | None = None) -> gettext.NullTranslations:

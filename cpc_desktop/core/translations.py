@@ -454,21 +454,30 @@ def compile_catalogs(langs: Iterable[str] | None = None, root: Path | None = Non
     written = []
     for lang in _langs(langs, root):
         po = po_file(lang, root)
-        catalog = _read(po, lang)
-        if catalog is None:
+        data = mo_bytes(po, lang)
+        if data is None:
             continue
-        # A plural entry with an empty form would make ngettext return "" — leave it out so
-        # gettext falls back to the Spanish msgid, as it does for untranslated singular entries.
-        for msg in list(catalog):
-            if msg.id and isinstance(msg.string, (list, tuple)) and not all(msg.string):
-                catalog.delete(msg.id)
         mo = po.with_suffix(".mo")
-        buf = io.BytesIO()
-        write_mo(buf, catalog, use_fuzzy=False)
-        mo.write_bytes(buf.getvalue())
+        mo.write_bytes(data)
         written.append(mo)
     i18n.reload()
     return written
+
+
+def mo_bytes(po: Path, lang: str) -> bytes | None:
+    """The compiled form of a .po (what `compile` writes and what i18n reads when no fresh
+    .mo exists), or None when the .po is missing."""
+    catalog = _read(po, lang)
+    if catalog is None:
+        return None
+    # A plural entry with an empty form would make ngettext return "" — leave it out so
+    # gettext falls back to the Spanish msgid, as it does for untranslated singular entries.
+    for msg in list(catalog):
+        if msg.id and isinstance(msg.string, (list, tuple)) and not all(msg.string):
+            catalog.delete(msg.id)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    return buf.getvalue()
 
 
 # --- checks ------------------------------------------------------------------------------
