@@ -42,8 +42,14 @@ ensure_venv() {
     fi
     local stamp=".venv/.installed-${extras:-base}"
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-        .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
+        echo "Instalando las dependencias en .venv (solo la primera vez; unos minutos)…" >&2
+        if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+               .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"; } \
+                >.venv/install.log 2>&1; then
+            tail -n 20 .venv/install.log >&2
+            echo "La instalación falló; el detalle está en .venv/install.log" >&2
+            return 1
+        fi
         touch "$stamp"
     fi
 }
