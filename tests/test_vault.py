@@ -635,3 +635,24 @@ def test_a_second_vault_object_reads_while_the_first_writes(pristine_copy, coord
     finally:
         second.lock()
         first.lock()
+
+
+def test_drafts_belong_to_their_user_and_survive_a_lock(created_vault):
+    vault = created_vault.vault
+    vault.add_user("psicologa.prueba", "professional", "otra frase bastante larga")
+    vault.save_draft("ficha_ingreso:new", {"values": {"name_first": "Borrador Ficticio"}})
+    path = created_vault.path
+    vault.lock()
+    other = Vault.open(path, "psicologa.prueba", "otra frase bastante larga")
+    assert other.drafts() == {}, "a colleague must not be offered someone else's unsaved input"
+    other.save_draft("ficha_ingreso:new", {"values": {"name_first": "Otro Borrador"}})
+    other.lock()
+    again = Vault.open(path, created_vault.coordinator.user, created_vault.coordinator.passphrase)
+    try:
+        assert again.drafts() == {"ficha_ingreso:new": {"values": {"name_first":
+                                                                   "Borrador Ficticio"}}}, (
+            "input typed before an idle lock would be lost or overwritten by a colleague's")
+        again.discard_draft("ficha_ingreso:new")
+        assert again.drafts() == {}
+    finally:
+        again.lock()

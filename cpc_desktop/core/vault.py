@@ -229,11 +229,12 @@ CREATE TABLE residents (
     search_text TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX residents_code ON residents(internal_code);
-CREATE TABLE drafts (
-    key TEXT PRIMARY KEY,           -- who and what: e.g. user + form + record id
+CREATE TABLE drafts (               -- unsaved input kept across a lock, per user
+    key TEXT NOT NULL,              -- what: e.g. form + record id
     user TEXT NOT NULL,
     data TEXT NOT NULL,
-    saved_at TEXT NOT NULL
+    saved_at TEXT NOT NULL,
+    PRIMARY KEY (user, key)
 );
 """
 
