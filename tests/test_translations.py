@@ -441,7 +441,13 @@ def test_real_pot_matches_extraction(extracted):
 # --- CSV ---------------------------------------------------------------------------------
 
 def test_export_csv_has_bom_and_reads_back(tmp_path):
-    out = translations.export_csv(tmp_path / "pares.csv")
+    root = _copy_repo(tmp_path / "repo")
+    po = translations.po_file("qu", root)
+    catalog = _read(po, "qu")
+    entry = catalog.get("Usuario o contraseña incorrectos.")
+    entry.string, entry.user_comments = "", ["review: missing"]  # an untranslated entry
+    po.write_bytes(translations._render(catalog))
+    out = translations.export_csv(tmp_path / "pares.csv", root)
     data = out.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     with out.open(encoding="utf-8-sig", newline="") as fh:
