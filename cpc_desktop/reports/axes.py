@@ -63,10 +63,15 @@ class GridAxis:
     column: forms.Field
 
 
+# Forms whose choice fields are tabulated one by one, and forms whose tables give 2-D grids.
+AXIS_FORMS = (INTAKE, DISCHARGE, SERVICES)
+GRID_FORMS = (PTI,)
+
+
 def axes(form_id: str, reg: forms.FormRegistry | None = None) -> list[Axis]:
     """The choice fields of a form that the report tabulates, in report order."""
     reg = reg or forms.registry()
-    if form_id not in reg.forms:
+    if form_id not in reg.forms or form_id not in AXIS_FORMS:
         return []
     form = reg.get(form_id)
     deny = DENY.get(form_id, set())
@@ -81,7 +86,7 @@ def axes(form_id: str, reg: forms.FormRegistry | None = None) -> list[Axis]:
 def grid_axes(form_id: str, reg: forms.FormRegistry | None = None) -> list[GridAxis]:
     """Table fields with at least two choice columns: the first two make a 2-D table."""
     reg = reg or forms.registry()
-    if form_id not in reg.forms:
+    if form_id not in reg.forms or form_id not in GRID_FORMS:
         return []
     out = []
     for f in reg.get(form_id).fields:

@@ -11,7 +11,8 @@ Definitions (printed as notes in the report, relied on by the tests):
   they are counted in their own summary row, never dropped.
 * Age at admission: from the date of birth, else the recorded (estimated) age.
 * Services: service records dated within the period; children = distinct residents.
-* PTI objectives: the rows of each served child's latest plan dated on or before the end.
+* PTI objectives: the rows of each served child's latest plan dated in the 12 months up to
+  the end of the period (an older plan is no longer current).
 * Follow-up reports due: a due date within the period; on time if done on or before it,
   late if done after it, not done if there is no date of completion.
 * Visits planned: a next visit date (follow-up report) or a first follow-up date (discharge)
@@ -53,6 +54,9 @@ SERVED_NOTE = N_("Niñas, niños y adolescentes atendidos en el periodo: en acog
 MULTI_NOTE = N_("Respuesta múltiple: cada niña, niño o adolescente se cuenta en cada opción "
                 "registrada, así que la suma de las filas puede superar el total.")
 DISCHARGED_NOTE = N_("Niñas, niños y adolescentes egresados en el periodo.")
+# A care plan older than this at the end of the period is no longer the child's current plan
+# (plans are reviewed every six months); reading only recent plans also keeps reports fast.
+PLAN_VALID_DAYS = 365
 
 
 # ====================================================================== loading
@@ -68,6 +72,7 @@ class ReportData:
     plans: dict[str, list[tuple[str | None, dict]]]  # resident -> [(date, values)]
     followups: list[tuple[str, str | None, dict]]
     services_range: tuple[str | None, str | None] = (None, None)
+    plans_since: str | None = None
 
 
 def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | None = None,
@@ -93,8 +98,10 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
                                           shelter=shelter, since=since, until=until))
     plans: dict[str, list] = defaultdict(list)
     if ax.PTI in reg.forms:
+        since = (services_since - dt.timedelta(days=PLAN_VALID_DAYS)).isoformat() \
+            if services_since else None
         for rid, day, values in vault.iter_values(ax.PTI, ax.fields_needed(ax.PTI, reg),
-                                                  shelter=shelter):
+                                                  shelter=shelter, since=since):
             plans[rid].append((day, values))
     followups = []
     if ax.FOLLOWUP in reg.forms:
@@ -103,7 +110,7 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
         followups = list(vault.iter_values(ax.FOLLOWUP, fields, shelter=shelter))
     return ReportData(shelter, intakes, discharges, services, dict(plans), followups,
                       (services_since and services_since.isoformat(),
-                       services_until and services_until.isoformat()))
+                       services_until and services_until.isoformat()), since)
 
 
 def _existing(reg, form_id: str, ids: Iterable[str]) -> list[str]:
@@ -225,12 +232,12 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
     discharge_form = reg.forms.get(ax.DISCHARGE)
 
     # ------------------------------------------------------------ stays
-    admission: dict[str, dt.date | None] = {rid: parse_date(v.get(intake.date_field))
+    admission: dict[str, dt.date | None] = {rid: _day(v.get(intake.date_field))
                                             for rid, v in data.intakes.items()}
     leave: dict[str, dt.date | None] = {}
     for rid, v in data.discharges.items():
         if rid in data.intakes and discharge_form is not None:
-            leave[rid] = parse_date(v.get(discharge_form.date_field))
+            leave[rid] = _day(v.get(discharge_form.date_field))
     undated = [rid for rid, d in admission.items() if d is None]
     at_start, admitted, discharged, at_end = set(), set(), set(), set()
     for rid, a in admission.items():
@@ -505,7 +512,8 @@ def _origin(b: _Builder, intake: forms.Form, records: list[dict], served_key) ->
     prow += [Row(c, tail_label(c), (b.count(("origin", c), prov[c]),)) for c in tail]
     prow.append(Row("total", Label(TOTAL), (b.count(served_key, len(records)),), total=True))
     b.tables.append(Table("origen_provincia", SECTIONS.ORIGIN, Label(N_("Provincia de origen")),
-                          Label(N_("Provincia (departamento)")), col, tuple(prow), note=note))
+                          Label(N_("Provincia (departamento)")), col, tuple(prow), note=note,
+                          chart=None))   # too many bars to read; the departments are charted
 
 
 def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> None:
@@ -552,9 +560,13 @@ def _plans(b: _Builder, reg, data: ReportData, served: list[str], end: dt.date) 
     if ax.PTI not in reg.forms:
         return
     e = end.isoformat()
+    s = (end - dt.timedelta(days=PLAN_VALID_DAYS)).isoformat()
+    if data.plans_since is not None and data.plans_since > s:
+        raise ValueError("the loaded plans do not cover the period")
     latest = {}
     for rid in served:
-        dated = [(day, v) for day, v in data.plans.get(rid, ()) if day is not None and day <= e]
+        dated = [(day, v) for day, v in data.plans.get(rid, ())
+                 if day is not None and s <= day <= e]
         if dated:
             latest[rid] = max(dated, key=lambda p: p[0])[1]
     for grid in ax.grid_axes(ax.PTI, reg):
@@ -589,7 +601,8 @@ def _plans(b: _Builder, reg, data: ReportData, served: list[str], end: dt.date) 
                       row=Label(grid.row.label), column=Label(grid.column.label)),
             Label(grid.row.label), cols, tuple(rows),
             note=Label(N_("Objetivos (no personas) del último PTI de cada niña, niño o "
-                          "adolescente atendido, con fecha hasta el final del periodo."))))
+                          "adolescente atendido, con fecha dentro de los 12 meses anteriores "
+                          "al final del periodo."))))
 
 
 def _followups(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> None:
@@ -658,8 +671,20 @@ def _discharge_day(values: dict) -> str | None:
 
 
 def _iso(value) -> str | None:
+    """A stored date as "YYYY-MM-DD" (comparable as text), or None."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return value   # what validation stores: checked once, not parsed 100,000 times
     d = parse_date(value) if value else None
     return d.isoformat() if d else None
+
+
+def _day(value) -> dt.date | None:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    return parse_date(value) if value else None
 
 
 def _stays(b: _Builder, admission, leave, discharged, at_end, end: dt.date) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from ..core.errors import CpcError
 from ..core.i18n import N_
@@ -34,6 +35,19 @@ FULL_COUNTS_NOTE = N_("Cifras completas, solo para uso interno del centro: no la
 
 class ReportError(CpcError):
     """A report cannot be made as asked (dates, shelter, rights)."""
+
+
+def write_file(out: Path, data: bytes) -> None:
+    """Whole or not at all: a report cut by a full disk must not look complete."""
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(out)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        from ..core.i18n import _
+        raise ReportError(_("No se pudo escribir el archivo «{name}»: revise la carpeta y el "
+                            "espacio libre.").format(name=out.name)) from None
 
 
 @dataclass(frozen=True)
