@@ -376,6 +376,7 @@ def test_protected_report_leaves_no_hidden_count_derivable(full):
                  isinstance(c.key, tuple) and c.key[0] == "stat_of")}
     small = {k for k, v in problem.values.items() if 0 < v < 5}
     assert small and small <= set(marks), "a count under 5 is printed"
+    assert not marks.keys() & problem.fixed, "a headline count was hidden in a large shelter"
     assert not derivable(problem, marks), "a hidden count follows from the totals"
     assert not pinned(problem, marks)
     # A quantity shown in two tables is hidden in both or in neither.

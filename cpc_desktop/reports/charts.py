@@ -24,7 +24,7 @@ from .suppression import PRIMARY, THRESHOLD
 
 # Okabe–Ito: told apart by people with colour-blindness, and in grey print.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999")
-HIDDEN_NOTE = N_("Las barras punteadas son valores menores a 5; «*» no se dibuja.")
+HIDDEN_NOTE = N_("Las barras punteadas son valores menores a 5; «*» y «x» no se dibujan.")
 
 
 @dataclass(frozen=True)

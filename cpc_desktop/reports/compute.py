@@ -727,6 +727,8 @@ def problem_of(report: Report) -> suppression.Problem:
     for total, parts in report.sums:
         p.add_sum(total, parts)
     p.links.extend(report.links)
+    # The summary's counts are the report's headline: other cells are hidden before them.
+    p.fixed = {k for k in p.values if isinstance(k, tuple) and k[0] == "summary"}
     return p
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.i18n import N_, gettext_for
 from .compute import shown
-from .model import (COMPLEMENT_NOTE, PROTECTION_NOTE, Report, ReportError, Table, Translator,
+from .model import (COMPLEMENT_NOTE, PROTECTION_NOTE, WITHHELD_NOTE, Report, ReportError, Table, Translator,
                     write_file)
 from .pdf import TITLE, period_text
 
@@ -35,7 +35,8 @@ def _about(report: Report, tr: Translator) -> list[list[str]]:
             [tr(N_("Generado el")), report.generated_at.strftime("%d/%m/%Y %H:%M")],
             [tr(N_("Programa")), f"CPC Desktop {report.version}"],
             [tr(PROTECTION_NOTE)],
-            [tr(COMPLEMENT_NOTE)]]
+            [tr(COMPLEMENT_NOTE)],
+            [tr(WITHHELD_NOTE)]]
 
 
 def _encode(rows: list[list[str]]) -> bytes:

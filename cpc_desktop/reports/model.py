@@ -29,6 +29,8 @@ TOTAL = N_("Total")
 PROTECTION_NOTE = N_("Datos protegidos: valores menores a 5 se muestran como <5")
 COMPLEMENT_NOTE = N_("* valor oculto para que no se pueda deducir un valor protegido a partir "
                      "de los totales")
+WITHHELD_NOTE = N_("x valor no publicado: las cifras de esa fila o columna son tan pequeñas que "
+                   "se podrían deducir unas de otras")
 FULL_COUNTS_NOTE = N_("Cifras completas, solo para uso interno del centro: no las copie ni "
                       "las comparta fuera de él.")
 

@@ -24,7 +24,7 @@ from ..core.i18n import N_, gettext_for
 from . import fonts
 from .charts import chart_drawing, chart_of
 from .compute import shown
-from .model import (COMPLEMENT_NOTE, PROTECTION_NOTE, Report, ReportError, Table, Translator,
+from .model import (COMPLEMENT_NOTE, PROTECTION_NOTE, WITHHELD_NOTE, Report, ReportError, Table, Translator,
                     write_file)
 
 TITLE = N_("Informe estadístico del centro de acogida")
@@ -88,8 +88,8 @@ def render_pdf(report: Report, lang: str = "es") -> bytes:
     mt.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                             ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
                             ("TOPPADDING", (0, 0), (-1, -1), 1)]))
-    story += [mt, Paragraph(escape(tr(PROTECTION_NOTE)) + "<br/>" + escape(tr(COMPLEMENT_NOTE)),
-                            st["protect"])]
+    story += [mt, Paragraph("<br/>".join(escape(tr(n)) for n in (
+        PROTECTION_NOTE, COMPLEMENT_NOTE, WITHHELD_NOTE)), st["protect"])]
     for message in report.messages:
         story.append(Paragraph(escape(message(tr)), st["h2"]))
     section = None

@@ -12,9 +12,13 @@ until no hidden count can be worked out from what is shown:
   or more must still find at least two possible values for each hidden count of a sum
   (`pinned()`).
 
-Zeros are never hidden (they are nobody) and never used as complements (a hidden 0 next to
-a "<5" would be pinned by the bounds). Hiding is deterministic: the same counts give the
-same hidden cells, so a quantity shown in two tables is hidden in both or in neither.
+Zeros are never used as complements (a hidden 0 next to a "<5" would be pinned by the
+bounds). Headline counts (`Problem.fixed`: children served, admitted, discharged…) are hidden
+only when nothing else can protect: when the parts of such a total are too small to protect
+one another (six months with one discharge each add up to six), the parts are withheld
+instead ("x", any value including 0, no "<5" hint). Hiding is deterministic: the same counts
+give the same hidden cells, so a quantity shown in two tables is hidden in both or in
+neither.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from fractions import Fraction
 
 Key = Hashable
 THRESHOLD = 5          # counts 1 … THRESHOLD-1 are hidden
-PRIMARY, COMPLEMENT = "primary", "complement"
+PRIMARY, COMPLEMENT, WITHHELD = "primary", "complement", "withheld"
 INF = float("inf")
 
 
@@ -35,6 +39,8 @@ class Problem:
     sums: list[tuple[Key, tuple[Key, ...]]] = field(default_factory=list)
     # Hide b whenever a is hidden (a count of services whose number of children is hidden).
     links: list[tuple[Key, Key]] = field(default_factory=list)
+    # Headline counts: hidden as complements only as a last resort.
+    fixed: set[Key] = field(default_factory=set)
 
     def add(self, key: Key, value: int) -> Key:
         old = self.values.setdefault(key, value)
@@ -109,42 +115,46 @@ def derivable(problem: Problem, hidden: Iterable[Key]) -> set[Key]:
 
 def _bounds(problem: Problem, key: Key, hidden: Mapping[Key, str]) -> tuple[float, float]:
     value = problem.values[key]
-    if hidden.get(key) == PRIMARY:
+    mark = hidden.get(key)
+    if mark == PRIMARY:
         return 1, THRESHOLD - 1
-    return (THRESHOLD, INF) if value >= THRESHOLD else (0, INF)
+    if mark == COMPLEMENT and value >= THRESHOLD:
+        return THRESHOLD, INF
+    return 0, INF
 
 
 def pinned(problem: Problem, hidden: Mapping[Key, str]) -> set[Key]:
     """Hidden quantities that one sum alone fixes, given what the markers tell."""
-    out: set[Key] = set()
-    for eq in _equations(problem):
+    return set(_pinning(problem, hidden, _equations(problem)))
+
+
+def _pinning(problem: Problem, hidden: Mapping[Key, str],
+             eqs: list[dict[Key, int]]) -> dict[Key, set[int]]:
+    """Pinned hidden quantity -> the sums (indices into eqs) that pin it."""
+    out: dict[Key, set[int]] = {}
+    for n, eq in enumerate(eqs):
         unknown = [k for k in eq if k in hidden]
         if not unknown:
             continue
         known = -sum(c * problem.values[k] for k, c in eq.items() if k not in hidden)
+        bounds = {k: _bounds(problem, k, hidden) for k in unknown}
         for k in unknown:
             lo_rest = hi_rest = 0.0
             for j in unknown:
-                if j == k:
-                    continue
-                lo, hi = _bounds(problem, j, hidden)
-                a, b = eq[j] * lo, eq[j] * hi
-                lo_rest += min(a, b)
-                hi_rest += max(a, b)
-            # eq[k] * x_k = known - rest
-            c = eq[k]
-            ends = [(known - hi_rest) / c, (known - lo_rest) / c]
-            ends = [e for e in ends if e == e]  # inf - inf gives nan: unbounded
-            lo_k, hi_k = _bounds(problem, k, hidden)
-            low = max([lo_k] + [min(ends)] if len(ends) == 2 else [lo_k])
-            high = min([hi_k] + [max(ends)] if len(ends) == 2 else [hi_k])
+                if j != k:
+                    a, b = eq[j] * bounds[j][0], eq[j] * bounds[j][1]
+                    lo_rest += min(a, b)
+                    hi_rest += max(a, b)
+            # eq[k] * x_k = known - rest; inf - inf never occurs (rest bounds are one-sided)
+            ends = sorted(((known - hi_rest) / eq[k], (known - lo_rest) / eq[k]))
+            low, high = max(bounds[k][0], ends[0]), min(bounds[k][1], ends[1])
             if low >= high:
-                out.add(k)
+                out.setdefault(k, set()).add(n)
     return out
 
 
 def suppress(problem: Problem) -> dict[Key, str]:
-    """The hidden quantities: key -> PRIMARY ("<5") or COMPLEMENT ("*")."""
+    """The hidden quantities: key -> PRIMARY ("<5"), COMPLEMENT ("*") or WITHHELD ("x")."""
     problem.check()
     hidden: dict[Key, str] = {k: PRIMARY for k, v in problem.values.items()
                               if 0 < v < THRESHOLD}
@@ -155,8 +165,8 @@ def suppress(problem: Problem) -> dict[Key, str]:
             by_key.setdefault(k, []).append(i)
     rank = {k: n for n, k in enumerate(sorted(problem.values, key=repr))}
 
-    def hide(key: Key) -> None:
-        hidden[key] = PRIMARY if 0 < problem.values[key] < THRESHOLD else COMPLEMENT
+    def hide(key: Key, mark: str | None = None) -> None:
+        hidden[key] = mark or (PRIMARY if 0 < problem.values[key] < THRESHOLD else COMPLEMENT)
         changed = True
         while changed:
             changed = False
@@ -167,14 +177,28 @@ def suppress(problem: Problem) -> dict[Key, str]:
 
     for key in list(hidden):
         hide(key)
-    accepted: set[Key] = set()      # no shown neighbour left to hide: nothing more to do
-    for _round in range(2 * len(problem.values) + 2):
-        at_risk = (derivable(problem, hidden) | pinned(problem, hidden)) - accepted
+    accepted: set[Key] = set()      # nothing left to hide around it
+    for _round in range(3 * len(problem.values) + 3):
+        linear = derivable(problem, hidden)
+        bounded = _pinning(problem, hidden, eqs)
+        at_risk = (linear | set(bounded)) - accepted
         if not at_risk:
             break
         victim = min(at_risk, key=lambda k: rank[k])
-        neighbours = {k for i in by_key.get(victim, ()) for k in eqs[i]
-                      if k not in hidden and problem.values[k] > 0}
+        # The sums to work on: those that pin it by bounds, else every sum it is in.
+        culprits = [eqs[i] for i in sorted(bounded.get(victim, ()))] if victim not in linear \
+            else [eqs[i] for i in by_key.get(victim, ())]
+        around = {k for eq in culprits for k in eq if k not in hidden and problem.values[k] > 0}
+        neighbours = around - problem.fixed
+        if not neighbours:
+            # Withhold the small parts rather than hide a headline total, when that helps.
+            parts = {k for eq in culprits for k in eq if k != victim
+                     and k not in problem.fixed and hidden.get(k) != WITHHELD}
+            if parts:
+                for k in parts:
+                    hide(k, WITHHELD)
+                continue
+            neighbours = around
         if not neighbours:
             accepted.add(victim)
             continue
@@ -197,4 +221,6 @@ def display(value: int, mark: str | None) -> str:
         return f"<{THRESHOLD}"
     if mark == COMPLEMENT:
         return "*"
+    if mark == WITHHELD:
+        return "x"
     return str(value)
