@@ -48,6 +48,8 @@ def _styles():
         "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=9.5),
         "cellb": ParagraphStyle("cellb", parent=base, fontName=fonts.BOLD, fontSize=8,
                                 leading=9.5),
+        "head": ParagraphStyle("head", parent=base, fontName=fonts.BOLD, fontSize=7.5,
+                               leading=9),
         "protect": ParagraphStyle("protect", parent=base, fontName=fonts.BOLD, fontSize=9,
                                   leading=11.5, borderColor=colors.HexColor("#B00020"),
                                   borderWidth=0.8, borderPadding=5, spaceBefore=6,
@@ -110,8 +112,8 @@ def write_pdf(report: Report, out, lang: str = "es") -> Path:
 
 
 def _table_block(table: Table, tr: Translator, st, width: float) -> list:
-    head = [Paragraph(escape(table.row_header(tr)), st["cellb"])] + [
-        Paragraph(escape(c.label(tr)), st["cellb"]) for c in table.columns]
+    head = [Paragraph(escape(table.row_header(tr)), st["head"])] + [
+        Paragraph(escape(c.label(tr)), st["head"]) for c in table.columns]
     data = [head]
     for row in table.rows:
         style = st["cellb"] if row.total else st["cell"]
@@ -119,7 +121,7 @@ def _table_block(table: Table, tr: Translator, st, width: float) -> list:
             Paragraph(escape(shown(cell, col)), style)
             for cell, col in zip(row.cells, table.columns)])
     ncols = len(table.columns)
-    num_w = min(2.6 * cm, (width * 0.55) / max(ncols, 1))
+    num_w = min(2.6 * cm, (width - 4.8 * cm) / max(ncols, 1))
     label_w = min(width - num_w * ncols, 9.5 * cm)
     rl = RLTable(data, colWidths=[label_w] + [num_w] * ncols, repeatRows=1, hAlign="LEFT")
     style = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#BBBBBB")),
