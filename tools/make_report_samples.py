@@ -28,7 +28,8 @@ def main() -> None:
         vault, _key = demo.create_demo_vault(Path(tmp) / "vault", residents=80, seed=1,
                                              kdf_seconds=0, today=TODAY)
         try:
-            report = build_report(vault, ReportRequest(dt.date(2026, 1, 1), TODAY),
+            report = build_report(vault, ReportRequest(dt.date(2026, 1, 1), TODAY,
+                                                       vault.shelter_code),
                                   purpose="export", today=TODAY)
         finally:
             vault.lock()
