@@ -1,0 +1,119 @@
+"""Report speed over 10,000 residents and 200,000 services, as ratios to single SQL counts.
+
+    .venv/bin/python benchmarks/bench_reports.py [--residents 10000] [--services 20]
+
+The vault is built once with core.demo.populate (about 2 minutes at full size) and cached in
+<tmp>/cpc-bench-reports/, reused by later runs. Each figure is compared, in the same run and
+on the same open vault, with two single SQL counts of the services: one the index answers
+alone, and one that must read every service row (the floor for anything that looks inside
+the records, since each row sits encrypted on its own pages).
+
+Targets (issue 6): a full report ≤ 1 s computed ("on screen") and ≤ 3 s to PDF.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop.core.vault import Vault  # noqa: E402
+from cpc_desktop.reports import (ReportRequest, build_report, load, render_pdf)  # noqa: E402
+from cpc_desktop.reports.compute import compute  # noqa: E402
+from cpc_desktop.reports.model import Label  # noqa: E402
+
+PASS = "frase de referencia larga"
+TODAY = dt.date(2026, 6, 30)
+SEMESTER = ReportRequest(dt.date(2026, 1, 1), TODAY)
+WHOLE = ReportRequest(dt.date(2023, 7, 1), TODAY)   # the demo's three years
+
+
+def vault_path(residents: int, services: int) -> Path:
+    name = f"r{residents}-s7-{TODAY:%Y%m%d}" + ("" if services == 20 else f"-sv{services}")
+    return Path(tempfile.gettempdir()) / "cpc-bench-reports" / name
+
+
+def ensure_vault(residents: int, services: int) -> Path:
+    base = vault_path(residents, services)
+    if (base / "complete").exists():
+        return base / "vault"
+    import shutil
+    shutil.rmtree(base, ignore_errors=True)
+    print(f"building {residents} residents × {services} services in {base} (once)…",
+          flush=True)
+    t = time.perf_counter()
+    v, _key = Vault.create(base / "vault", shelter_code="BENCH-01",
+                           shelter_name="Referencia (ficticio)", user="coord", passphrase=PASS,
+                           kdf_seconds=0)
+    counts = demo.populate(v, residents=residents, seed=7, services_per_resident=services,
+                           today=TODAY)
+    v.lock()
+    (base / "complete").write_text(repr(counts))
+    print(f"  built in {time.perf_counter() - t:.0f} s: {counts}", flush=True)
+    return base / "vault"
+
+
+def timed(fn, repeat: int = 3) -> tuple[float, float, object]:
+    """(first run, median of the rest or the first, last result)."""
+    times, result = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return times[0], statistics.median(times[1:] or times), result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--residents", type=int, default=10000)
+    ap.add_argument("--services", type=int, default=20, help="services per resident")
+    args = ap.parse_args()
+    path = ensure_vault(args.residents, args.services)
+
+    v = Vault.open(path, "coord", PASS)   # a fresh connection: SQLCipher's cache is empty
+    try:
+        q_index = ("SELECT count(*) FROM records WHERE form='registro_atenciones'")
+        q_rows = q_index + " AND deleted=0"
+        rows = {}
+
+        def sql(q):
+            return lambda: v.conn.execute(q).fetchone()[0]
+
+        def screen(req):
+            return lambda: build_report(v, req, today=TODAY)
+
+        def to_pdf(req):
+            return lambda: render_pdf(build_report(v, req, today=TODAY, purpose="export"))
+
+        rows["report on screen, last semester"] = timed(screen(SEMESTER))
+        rows["report on screen, whole history"] = timed(screen(WHOLE))
+        rows["PDF, last semester"] = timed(to_pdf(SEMESTER))
+        rows["PDF, whole history"] = timed(to_pdf(WHOLE))
+        data = load(v)    # what a window keeps: every record the report needs, decoded once
+        rows["recompute another period from kept data"] = timed(
+            lambda: compute(data, ReportRequest(dt.date(2025, 7, 1), dt.date(2025, 12, 31)),
+                            v.forms, shelter_label=Label.literal("x")))
+        base_index = timed(sql(q_index), 5)
+        base_rows = timed(sql(q_rows), 5)
+        n = base_rows[2]
+    finally:
+        v.lock()
+
+    print(f"\n{args.residents} residents, {n} services (cached vault {path})")
+    print(f"baseline: count(*) by index {base_index[1] * 1000:.0f} ms; "
+          f"count(*) reading every service row {base_rows[1]:.2f} s\n")
+    print(f"{'':44} {'first':>7} {'again':>7} {'÷ index':>9} {'÷ rows':>7}")
+    for name, (first, again, _r) in rows.items():
+        print(f"{name:44} {first:6.2f}s {again:6.2f}s {again / base_index[1]:8.0f}× "
+              f"{again / base_rows[1]:6.1f}×")
+    print("\ntargets: on screen ≤ 1 s, PDF ≤ 3 s")
+
+
+if __name__ == "__main__":
+    main()

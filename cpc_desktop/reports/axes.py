@@ -1,0 +1,114 @@
+"""Which fields a report breaks counts down by: read from the form definitions.
+
+Every choice and multiple-choice field of the intake, the discharge and the services log is
+an axis, in form order, except a short deny-list (fields about staff or paperwork, not about
+the child). Choice columns of the care plan's tables (objective area × status) give its
+2-D table. Labels, choices and their order all come from the definitions, so a field added
+to a form appears in the report without code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core import forms
+
+INTAKE, DISCHARGE, SERVICES, PTI, FOLLOWUP = ("ficha_ingreso", "ficha_egreso",
+                                              "registro_atenciones", "pti",
+                                              "informe_seguimiento")
+
+# Fields that describe the staff or the paperwork, not the child.
+DENY = {
+    INTAKE: {"completed_by_role"},
+    DISCHARGE: {"completed_by_role", "receiving_adult_document_type", "approval_status"},
+    SERVICES: {"professional_role"},
+}
+# The Compact's own axes come first in the profile section; the rest follow in form order.
+COMPACT_FIRST = ("sex", "exploitation_types", "referral_source", "mother_tongue")
+# The intake field crossed with age bands (the Compact's age × sex table).
+CROSS_FIELD = "sex"
+
+# Place of origin: the habitual residence, else the place of birth (ubigeo); a child with
+# neither and a foreign country of origin counts as "outside Peru"; otherwise "not recorded".
+# Residence first because it is where the child was living when recruited, which is what
+# the Compact's "place of origin" tracks; the place of birth fills in when it is missing.
+ORIGIN_PLACE_FIELDS = ("place_of_residence", "place_of_birth")
+ORIGIN_COUNTRY_FIELD = "country_of_origin"
+HOME_COUNTRY = "peru"
+
+# Follow-up dates: the form cannot say which date means what, so this list does.
+FOLLOWUP_DUE, FOLLOWUP_DONE = "due_date", "actual_date"
+FOLLOWUP_NEXT_NEEDED, FOLLOWUP_NEXT_DATE = "next_visit_needed", "next_visit_date"
+DISCHARGE_FIRST_FOLLOWUP = "first_followup_date"
+
+# Age bands at admission: (lowest age, highest age or None, id); labels are msgids.
+AGE_BANDS = ((0, 11, "0_11"), (12, 14, "12_14"), (15, 17, "15_17"), (18, None, "18_plus"))
+
+
+@dataclass(frozen=True)
+class Axis:
+    form: str
+    field: forms.Field
+
+    @property
+    def multi(self) -> bool:
+        return self.field.type == "multichoice"
+
+
+@dataclass(frozen=True)
+class GridAxis:
+    """A table field's two choice columns: rows × columns of a 2-D count of its rows."""
+    form: str
+    table: forms.Field
+    row: forms.Field
+    column: forms.Field
+
+
+# Forms whose choice fields are tabulated one by one, and forms whose tables give 2-D grids.
+AXIS_FORMS = (INTAKE, DISCHARGE, SERVICES)
+GRID_FORMS = (PTI,)
+
+
+def axes(form_id: str, reg: forms.FormRegistry | None = None) -> list[Axis]:
+    """The choice fields of a form that the report tabulates, in report order."""
+    reg = reg or forms.registry()
+    if form_id not in reg.forms or form_id not in AXIS_FORMS:
+        return []
+    form = reg.get(form_id)
+    deny = DENY.get(form_id, set())
+    found = [Axis(form_id, f) for f in form.fields
+             if f.type in ("choice", "multichoice") and f.id not in deny]
+    if form_id == INTAKE:
+        first = {fid: n for n, fid in enumerate(COMPACT_FIRST)}
+        found.sort(key=lambda a: first.get(a.field.id, len(first)))  # stable: form order
+    return found
+
+
+def grid_axes(form_id: str, reg: forms.FormRegistry | None = None) -> list[GridAxis]:
+    """Table fields with at least two choice columns: the first two make a 2-D table."""
+    reg = reg or forms.registry()
+    if form_id not in reg.forms or form_id not in GRID_FORMS:
+        return []
+    out = []
+    for f in reg.get(form_id).fields:
+        if f.type != "table":
+            continue
+        choice_cols = [c for c in f.columns if c.type == "choice"]
+        if len(choice_cols) >= 2:
+            out.append(GridAxis(form_id, f, choice_cols[0], choice_cols[1]))
+    return out
+
+
+def fields_needed(form_id: str, reg: forms.FormRegistry | None = None) -> list[str]:
+    """Field ids a report reads from a form: its axes and the fields their conditions
+    look at (so "not applicable" can be told from "not recorded")."""
+    reg = reg or forms.registry()
+    if form_id not in reg.forms:
+        return []
+    form = reg.get(form_id)
+    out = [form.date_field]
+    for a in axes(form_id, reg):
+        out.append(a.field.id)
+        if a.field.show_when is not None:
+            out.append(a.field.show_when.field)
+    out += [g.table.id for g in grid_axes(form_id, reg)]
+    return [f for f in dict.fromkeys(out) if form.has_field(f)]
