@@ -11,6 +11,8 @@ The API the window and the CLI call (all return the PDF as bytes, made in memory
                 lang="es", period=None) -> bytes
     render_packet(vault, resident_ids, form_ids, *, lang="es", period=None,
                   prepared_by="", progress=None, cancel=None) -> bytes
+    render_values(form_id, values, *, shelter_code, shelter_name, resident_code=None,
+                  lang="es") -> bytes    # a form being edited / not stored (print preview)
     render_recovery_sheet(shelter_code, shelter_name, recovery_key, *, lang="es+qu") -> bytes
     write_pdf(data, path) -> Path          # atomic; the only function that writes a file
     check_destination(path)                # raises write_pdf's error early (before a packet)
@@ -27,7 +29,7 @@ from ..core.i18n import N_, _
 from .language import LANGUAGES, PrintCancelled, PrintError, UnknownLanguage, language_choices
 from .output import check_destination, write_pdf
 from .recovery import render_recovery_sheet
-from .render import Period, render_form, render_packet
+from .render import Period, render_form, render_packet, render_values
 
 SENSITIVE_NOTICE = N_("Las hojas impresas contienen datos confidenciales de niñas, niños y "
                       "adolescentes. Recójalas de la impresora en seguida, no las deje a la "
@@ -40,6 +42,5 @@ def sensitive_notice() -> str:
 
 
 __all__ = ["LANGUAGES", "Period", "PrintCancelled", "PrintError", "UnknownLanguage",
-           "check_destination",
-           "language_choices", "render_form", "render_packet", "render_recovery_sheet",
-           "sensitive_notice", "write_pdf"]
+           "check_destination", "language_choices", "render_form", "render_packet",
+           "render_recovery_sheet", "render_values", "sensitive_notice", "write_pdf"]

@@ -118,14 +118,17 @@ class Tracker:
             else self.shelter_name
         c.drawString(MARGIN, top - 8, _fit(shelter, fonts.BOLD, 8.5, FRAME_W))
         title, second = lang.pair(part.title)
-        c.setFont(fonts.BOLD, 13.5)
-        c.drawString(MARGIN, top - 24, _fit(title, fonts.BOLD, 13.5, text_w))
+        size = _shrink(title, fonts.BOLD, 13.5, text_w, smallest=9)
+        c.setFont(fonts.BOLD, size)
+        c.drawString(MARGIN, top - 24, _fit(title, fonts.BOLD, size, text_w))
         y = top - 24
         if second:
             c.setFont(fonts.REGULAR, 9)
             c.setFillColor(SOFT)
             y -= 11
-            c.drawString(MARGIN, y, _fit(second, fonts.REGULAR, 9, text_w))
+            size = _shrink(second, fonts.REGULAR, 9, text_w, smallest=7)
+            c.setFont(fonts.REGULAR, size)
+            c.drawString(MARGIN, y, _fit(second, fonts.REGULAR, size, text_w))
         line = "  ·  ".join(x for x in (part.code_line, part.record_date) if x)
         if line:
             c.setFont(fonts.REGULAR, 7.5)
@@ -161,7 +164,7 @@ class Tracker:
         for key, title, level in self.bookmarks.get(index, ()):
             c.bookmarkPage(key)
             c.addOutlineEntry(title, key, level=level, closed=level == 0 and self.packet)
-        for x, y, key, prefix in self.refs.get(index, ()):
+        for n, (x, y, key, prefix) in enumerate(self.refs.get(index, ())):
             number = self.page_number_of(key)
             if number is not None:
                 c.saveState()
@@ -169,8 +172,10 @@ class Tracker:
                 c.setFillColor(INK)
                 c.drawRightString(x, y, f"{prefix} {number}".strip())
                 c.restoreState()
+                # Named per page and line: the canvas's own counter is reset with each kept
+                # page's state, and repeated names would clash.
                 c.linkRect("", f"{key}#0", (x - 40, y - 2, x + 2, y + 9), relative=0,
-                           thickness=0)
+                           thickness=0, name=f"ref-{index}-{n}")
         lang = self.lang
         c.saveState()
         right = PAGE_W - MARGIN
@@ -200,6 +205,14 @@ class Tracker:
                     c.drawString(MARGIN, y, piece)
                     y -= 7
         c.restoreState()
+
+
+def _shrink(text: str, font: str, size: float, width: float, smallest: float) -> float:
+    """The largest size up to `size` (not below `smallest`) at which the text fits one line."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    natural = stringWidth(text, font, size)
+    return size if natural <= width else max(smallest, size * width / natural)
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:

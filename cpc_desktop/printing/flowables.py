@@ -199,7 +199,7 @@ class LabeledText(Flowable):
     """A label and a long text in a box: the text may run onto the next pages, but the label
     always stands with the text's first lines and each continuation is labelled again."""
 
-    def __init__(self, label: Flowable, body: Paragraph, continued_label: Flowable,
+    def __init__(self, label: Flowable, body: "TextBlock", continued_label: Flowable,
                  *, open_bottom: bool = False, open_top: bool = False, gap: float = 1.6):
         super().__init__()
         self.label = label
@@ -219,7 +219,7 @@ class LabeledText(Flowable):
     def split(self, aW, aH):
         label_h = self.label.wrap(aW, aH)[1]
         room = aH - label_h - self.gap - 2 * BOX_PAD
-        leading = self.body.style.leading
+        leading = self.body.leading
         if room < 2 * leading:
             return []  # not even two lines here: the label goes to the next page with its text
         parts = self.body.split(aW - 2 * BOX_PAD, room)
@@ -323,3 +323,172 @@ class RefLine(Flowable):
         self.para.drawOn(self.canv, 0, 0)
         baseline = self.height - self.para.style.fontSize
         self.on_draw(self.canv, self.width, baseline)
+
+
+# ---------------------------------------------------------------- plain text, fast
+
+# A run starts a new line and wraps to the width: (text, font, size, leading, color), where
+# `text` may also be a list of (text, font) pieces ("Label:" in bold, then the value).
+Run = tuple
+
+_WIDTHS: dict[tuple, float] = {}
+_WRAPS: dict[tuple, tuple] = {}
+
+
+def _sw(word: str, font: str, size: float) -> float:
+    key = (word, font, size)
+    w = _WIDTHS.get(key)
+    if w is None:
+        if len(_WIDTHS) > 200_000:
+            _WIDTHS.clear()
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        w = _WIDTHS[key] = stringWidth(word, font, size)
+    return w
+
+
+def _cut(word: str, font: str, size: float, width: float) -> int:
+    """How many characters of a too-wide word fit on a line (at least one)."""
+    lo, hi = 1, len(word) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _sw(word[:mid], font, size) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def wrap_text(text, font: str, size: float, width: float) -> tuple:
+    """Lines no wider than `width`, each a tuple of (text, font) pieces. Words stay whole
+    unless one alone is too wide; line breaks in the text are kept. Cached: a form's labels
+    are the same for every resident."""
+    key = (text if isinstance(text, str) else tuple(text), font, size, round(width, 1))
+    hit = _WRAPS.get(key)
+    if hit is not None:
+        return hit
+    pieces = [(text, font)] if isinstance(text, str) else list(text)
+    # Tokens: (word, font, space_before); None marks a hard line break.
+    tokens: list = []
+    pending_space = False
+    for chunk, chunk_font in pieces:
+        for i, part in enumerate(chunk.split("\n")):
+            if i:
+                tokens.append(None)
+                pending_space = False
+            if part[:1].isspace():
+                pending_space = True
+            for word in part.split():
+                tokens.append((word, chunk_font, pending_space))
+                pending_space = True
+            if part and not part[-1:].isspace():
+                pending_space = False
+    lines: list[tuple] = []
+    line: list[list] = []          # [text, font] pieces of the line being filled
+    line_w = 0.0
+
+    def push():
+        nonlocal line, line_w
+        lines.append(tuple((t, f) for t, f in line))
+        line, line_w = [], 0.0
+
+    for tok in tokens:
+        if tok is None:
+            push()
+            continue
+        word, wfont, spaced = tok
+        w = _sw(word, wfont, size)
+        gap = _sw(" ", wfont, size) if (spaced and line) else 0.0
+        if line and line_w + gap + w > width:
+            push()
+            gap = 0.0
+        while not line and w > width and len(word) > 1:
+            k = _cut(word, wfont, size, width)
+            line.append([word[:k], wfont])
+            push()
+            word = word[k:]
+            w = _sw(word, wfont, size)
+        text_add = (" " if gap else "") + word
+        if line and line[-1][1] == wfont:
+            line[-1][0] += text_add
+        else:
+            line.append([text_add, wfont])
+        line_w += gap + w
+    push()
+    if len(_WRAPS) > 50_000:
+        _WRAPS.clear()
+    result = _WRAPS[key] = tuple(lines)
+    return result
+
+
+class TextBlock(Flowable):
+    """Plain text (no markup) in one or more runs — a label and its Quechua under it, an
+    option after its check box, a recorded value — drawn straight on the canvas. Much faster
+    than a Paragraph for the hundreds of short texts of a form, and it splits between lines
+    so a long text can go on to the next page."""
+
+    def __init__(self, runs: list[Run], *, glyph: tuple[str, float] | None = None,
+                 indent: float = 0.0, _lines: list | None = None):
+        super().__init__()
+        self.runs = runs
+        self.glyph = glyph
+        self.indent = indent
+        self._fixed = _lines        # pre-wrapped lines (the parts of a split)
+        self.leading = runs[0][3] if runs else 10
+        self._key = None
+
+    def _layout(self, aW: float) -> list:
+        if self._fixed is not None:
+            return self._fixed
+        if self._key == aW:
+            return self._lines
+        lines = []
+        avail = max(1.0, aW - self.indent)
+        for text, font, size, leading, color in self.runs:
+            for pieces in wrap_text(text, font, size, avail):
+                lines.append((pieces, size, leading, color))
+        self._key, self._lines = aW, lines
+        return lines
+
+    def wrap(self, aW, aH):
+        lines = self._layout(aW)
+        self.width = aW
+        self.height = sum(line[2] for line in lines)
+        return aW, self.height
+
+    def split(self, aW, aH):
+        lines = self._layout(aW)
+        used, n = 0.0, 0
+        for line in lines:
+            if used + line[2] > aH:
+                break
+            used += line[2]
+            n += 1
+        if n == len(lines):
+            n -= 1  # asked to split, so the caller measured it too tall: keep the promise
+        if n <= 0:
+            return []
+        return [TextBlock(self.runs, glyph=self.glyph, indent=self.indent, _lines=lines[:n]),
+                TextBlock(self.runs, indent=self.indent, _lines=lines[n:])]
+
+    def draw(self):
+        c = self.canv
+        lines = self._layout(self.width)
+        t = c.beginText()
+        y = self.height
+        first = True
+        for pieces, size, leading, color in lines:
+            baseline = y - size
+            t.setFillColor(color)
+            if first and self.glyph:
+                char, gsize = self.glyph
+                t.setFont(fonts.REGULAR, gsize)
+                t.setTextOrigin(0, baseline - (gsize - size) * 0.15)
+                t.textOut(char)
+            first = False
+            t.setTextOrigin(self.indent, baseline)
+            for text, font in pieces:
+                t.setFont(font, size)
+                t.textOut(text)
+            y -= leading
+        c.drawText(t)

@@ -18,9 +18,9 @@ from ..core.forms import Field, Form
 from ..core.i18n import N_
 from . import fonts
 from .flowables import (Box, ChoiceGrid, LabeledText, Row, Rule, SignatureBox, Stack,
-                        fonts_width)
+                        TextBlock, fonts_width)
 from .language import Lang, esc
-from .styles import (BOX, CHECKED, FRAME_W, GUTTER, ROW_GAP, UNCHECKED, WRITE_LINE,
+from .styles import (BOX, CHECKED, FILLED_LINE, FRAME_H, FRAME_W, SOFT, GUTTER, ROW_GAP, UNCHECKED, WRITE_LINE,
                      Styles, styles)
 
 REQUIRED_NOTE = N_("Los campos marcados con * son obligatorios. Escriba con letra clara; "
@@ -47,7 +47,7 @@ GRID_MAX_COLUMNS = 6        # wider tables print each row as a card
 WIDE_CHOICES = 6            # choice lists longer than this get the full width
 BLANK_TABLE_ROWS = 4
 BLANK_CARDS = 3
-SECOND_COLOR = "#444444"
+OPTION_INDENT = 12.2        # text of an option starts after its check box
 
 
 def safe_format(fld: Field, value, tr) -> str:
@@ -67,25 +67,28 @@ class FormRenderer:
         self._cache: dict[tuple, str] = {}
 
     # ------------------------------------------------------------ text
-    def markup(self, msgid: str, style: str, *, prefix: str = "", suffix: str = "",
-               bold_first: bool = False) -> str:
-        """Label markup: the text, and its Quechua in a smaller line under it when bilingual."""
+    def runs(self, msgid: str, style: str, *, prefix: str = "", suffix: str = "",
+             bold_first: bool = False) -> list:
+        """The text in `style`, and its Quechua in a smaller line under it when bilingual."""
         key = (msgid, style, prefix, suffix, bold_first)
         cached = self._cache.get(key)
         if cached is None:
+            ps = getattr(self.st, style)
             first, second = self.lang.pair(msgid)
-            cached = prefix + (f"<b>{esc(first)}</b>" if bold_first else esc(first)) + suffix
+            cached = [(prefix + first + suffix, fonts.BOLD if bold_first else ps.fontName,
+                       ps.fontSize, ps.leading, ps.textColor)]
             if second:
-                cached += (f'<br/><font name="{fonts.REGULAR}" size="{Styles.SECOND[style]}" '
-                           f'color="{SECOND_COLOR}">{esc(second)}</font>')
+                size = Styles.SECOND.get(style, ps.fontSize * 0.85)
+                cached.append((second, fonts.REGULAR, size, size * 1.2, SOFT))
             self._cache[key] = cached
         return cached
 
-    def para(self, msgid: str, style: str, **kw) -> Paragraph:
-        return Paragraph(self.markup(msgid, style, **kw), getattr(self.st, style))
+    def para(self, msgid: str, style: str, **kw) -> TextBlock:
+        return TextBlock(self.runs(msgid, style, **kw))
 
-    def text(self, text: str, style: str) -> Paragraph:
-        return Paragraph(esc(text), getattr(self.st, style))
+    def text(self, text: str, style: str) -> TextBlock:
+        ps = getattr(self.st, style)
+        return TextBlock([(text, ps.fontName, ps.fontSize, ps.leading, ps.textColor)])
 
     # ------------------------------------------------------------ a whole form
     def form(self, form: Form, values: dict | None, *, blank: bool) -> list[Flowable]:
@@ -180,10 +183,10 @@ class FormRenderer:
         return width
 
     # ------------------------------------------------------------ one field
-    def label(self, fld: Field, *, blank: bool) -> Paragraph:
+    def label(self, fld: Field, *, blank: bool) -> TextBlock:
         return self.para(fld.label, "label", suffix=" *" if blank and fld.required else "")
 
-    def condition(self, form_fields: dict[str, Field], fld: Field) -> Paragraph | None:
+    def condition(self, form_fields: dict[str, Field], fld: Field) -> TextBlock | None:
         cond = fld.show_when
         if cond is None:
             return None
@@ -203,14 +206,17 @@ class FormRenderer:
                 else quoted[0]
             return translate(ONLY_IF).format(field=translate(target.label), values=joined)
 
-        markup = esc(render(tr))
+        first = render(tr)
+        runs = [(first, fonts.REGULAR, self.st.condition.fontSize, self.st.condition.leading,
+                 SOFT)]
         if self.lang.secondary is not None:
             second = render(self.lang.secondary)
-            if second != render(tr):
-                markup += f"<br/>{esc(second)}"
-        return Paragraph(markup, self.st.condition)
+            if second != first:
+                runs.append((second, fonts.REGULAR, self.st.condition.fontSize,
+                             self.st.condition.leading, SOFT))
+        return TextBlock(runs)
 
-    def help(self, fld: Field) -> Paragraph | None:
+    def help(self, fld: Field) -> TextBlock | None:
         return self.para(fld.help, "help") if fld.help else None
 
     def cell(self, form: Form | None, fld: Field, values: dict, *, blank: bool,
@@ -238,7 +244,7 @@ class FormRenderer:
         text = safe_format(fld, value, self.lang.primary)
         if t == "place" and isinstance(value, str) and text != value:
             text = f"{text} · {value}"
-        return Box(self.text(text, "value"), min_height=WRITE_LINE)
+        return Box(self.text(text, "value"), min_height=FILLED_LINE)
 
     def choices(self, fld: Field, value, *, blank: bool) -> Flowable:
         if fld.type == "yesno":
@@ -257,10 +263,8 @@ class FormRenderer:
             if hit:
                 marked.add(repr(opt))
             box = CHECKED if hit else UNCHECKED
-            markup = self.markup(msgid, "option", prefix=f'<font size="10.5">{box}</font> ',
-                                 bold_first=hit) if hit else self.markup(
-                msgid, "option", prefix=f'<font size="10.5">{box}</font> ')
-            items.append(Paragraph(markup, self.st.choice))
+            items.append(TextBlock(self.runs(msgid, "option", bold_first=hit),
+                                   glyph=(box, 10.5), indent=OPTION_INDENT))
             first, second = self.lang.pair(msgid)
             natural = max(natural, fonts_width(first, 8.5, hit) + 14,
                           fonts_width(second, 7.2) + 14 if second else 0)
@@ -269,8 +273,8 @@ class FormRenderer:
             (c is o if isinstance(o, bool) else c == o) for o, _m in options)]
         if unlisted and not blank:
             shown = ", ".join(str(c) for c in unlisted)
-            return Stack([grid, Paragraph(esc(self.lang.primary(UNLISTED).format(value=shown)),
-                                          self.st.help)])
+            return Stack([grid, self.text(self.lang.primary(UNLISTED).format(value=shown),
+                                          "help")])
         return grid
 
     def long_text(self, form: Form | None, fld: Field, value, *, blank: bool,
@@ -286,7 +290,7 @@ class FormRenderer:
                 items.append(self.help(fld))
             return Stack(items)
         first, _second = self.lang.pair(fld.label)
-        cont = Paragraph(esc(self.lang.primary(CONTINUED).format(label=first)), self.st.label)
+        cont = self.text(self.lang.primary(CONTINUED).format(label=first), "label")
         return LabeledText(self.label(fld, blank=False), self.text(text, "value"), cont)
 
     def signature(self, fld: Field) -> Flowable:
@@ -334,7 +338,7 @@ class FormRenderer:
                     "time": 0.9, "number": 0.9, "yesno": 1.0}.get(c.type, 1.5) for c in cols]
         total = sum(weights)
         widths = [FRAME_W * w / total for w in weights]
-        head = [Paragraph(self.markup(c.label, "cell_head"), self.st.cell_head) for c in cols]
+        head = [self.para(c.label, "cell_head") for c in cols]
         data: list[list] = [head]
         heights: list[float | None] = [None]
         if rows:
@@ -350,7 +354,8 @@ class FormRenderer:
             for _i in range(n):
                 data.append([self.grid_cell(c, {}, blank=True) for c in cols])
                 heights.append(tall * WRITE_LINE + 2)
-        table = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1, splitInRow=1)
+        table = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1,
+                      splitInRow=_split_in_row(data, widths))
         table.setStyle(TableStyle([
             ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 8),  # empty cells too: no Helvetica
             ("GRID", (0, 0), (-1, -1), 0.5, BOX),
@@ -368,9 +373,8 @@ class FormRenderer:
             v = None if blank else row.get(col.id)
             marks = [(CHECKED if v is True else UNCHECKED, YES),
                      (CHECKED if v is False else UNCHECKED, NO)]
-            markup = " &nbsp;".join(f'<font size="9.5">{box}</font> {esc(self.lang.inline(m))}'
-                                    for box, m in marks)
-            return Paragraph(markup, self.st.cell)
+            return self.text("   ".join(f"{box} {self.lang.inline(m)}" for box, m in marks),
+                             "cell")
         if blank:
             return ""
         text = safe_format(col, row.get(col.id), self.lang.primary)
@@ -389,25 +393,23 @@ class FormRenderer:
             shown = [c for c in fld.columns if empty or _visible_in_row(c, row)]
             out.append(CondPageBreak(30 * mm))
             out.append(Rule(0.6, 1, 1.5))
-            out.append(Paragraph(esc(self.lang.primary(ROW_N).format(n=i + 1)),
-                                 self.st.card_head))
+            out.append(self.text(self.lang.primary(ROW_N).format(n=i + 1), "card_head"))
             out.append(Spacer(0, 1))
             out.extend(self.fields(None, shown, row, blank=empty, in_table=True,
                                    all_fields=columns))
         return out
 
     # ------------------------------------------------------------ many records as one table
-    def register(self, form: Form, records: list[dict]) -> Table | Paragraph:
+    def register(self, form: Form, records: list[dict]) -> Table:
         """Records of a short form (e.g. services given) as one table: date, then every
         other recorded value with its label."""
         date_fld = form.field(form.date_field)
-        head = [Paragraph(esc(self.lang.primary(N_("N.º"))), self.st.cell_head),
-                Paragraph(self.markup(date_fld.label, "cell_head"), self.st.cell_head),
-                Paragraph(self.markup(N_("Detalle"), "cell_head"), self.st.cell_head)]
+        head = [self.text(self.lang.primary(N_("N.º")), "cell_head"),
+                self.para(date_fld.label, "cell_head"), self.para(N_("Detalle"), "cell_head")]
         data = [head]
         for n, values in enumerate(records, 1):
             values = values if isinstance(values, dict) else {}
-            parts = []
+            pieces: list[tuple[str, str]] = []
             for fld in form.fields:
                 if fld.id == form.date_field or not fld.stores_value \
                         or not _visible(form, fld, values):
@@ -415,15 +417,18 @@ class FormRenderer:
                 text = safe_format(fld, values.get(fld.id), self.lang.primary)
                 if text:
                     # Long texts start on their own line: they are read, not scanned.
-                    lead = "<br/>" if fld.type == "longtext" and parts else ""
-                    parts.append(f"{lead}<b>{esc(self.lang.inline(fld.label))}:</b> {esc(text)}")
-            data.append([Paragraph(str(n), self.st.cell),
+                    lead = "\n" if fld.type == "longtext" and pieces else (
+                        "  · " if pieces else "")
+                    pieces.append((f"{lead}{self.lang.inline(fld.label)}: ", fonts.BOLD))
+                    pieces.append((text, fonts.REGULAR))
+            cell = self.st.cell
+            data.append([self.text(str(n), "cell"),
                          self.text(safe_format(date_fld, values.get(form.date_field),
                                                self.lang.primary), "cell"),
-                         Paragraph(" &nbsp;· ".join(parts).replace(" &nbsp;· <br/>", "<br/>"),
-                                   self.st.cell)])
+                         TextBlock([(pieces or "", fonts.REGULAR, cell.fontSize, cell.leading,
+                                     cell.textColor)])])
         widths = [10 * mm, 22 * mm, FRAME_W - 32 * mm]
-        table = Table(data, colWidths=widths, repeatRows=1, splitInRow=1)
+        table = Table(data, colWidths=widths, repeatRows=1, splitInRow=_split_in_row(data, widths))
         table.setStyle(TableStyle([
             ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 8),  # empty cells too: no Helvetica
             ("GRID", (0, 0), (-1, -1), 0.5, BOX),
@@ -435,6 +440,16 @@ class FormRenderer:
             ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ]))
         return table
+
+
+def _split_in_row(data: list[list], widths: list[float]) -> int:
+    """1 when a row is too tall for a page (a very long text in a cell): only then may a row
+    be cut between pages; otherwise rows stay whole, which reads better on paper."""
+    for row in data[1:]:
+        for cell, width in zip(row, widths):
+            if isinstance(cell, Flowable) and cell.wrap(width - 6, FRAME_H)[1] > FRAME_H * 0.7:
+                return 1
+    return 0
 
 
 def is_register(form: Form) -> bool:

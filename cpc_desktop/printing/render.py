@@ -213,6 +213,25 @@ def render_form(vault: Vault, form_id: str, *, record_id: str | None = None,
     return build(asm.story(units, tracker), tracker, title=title)
 
 
+def render_values(form_id: str, values: dict | None, *, shelter_code: str, shelter_name: str,
+                  resident_code: str | None = None, lang: str = "es",
+                  today: dt.date | None = None) -> bytes:
+    """One form filled with `values` (field id → value) that need not be stored or valid: a
+    form being edited, a draft, an imported record. Values that do not fit the definition
+    print as they are; `values=None` gives the blank form."""
+    from ..core.forms import registry
+
+    language = Lang(lang)
+    form = registry().get(form_id)
+    renderer = FormRenderer(language)
+    part = Part("p1", form.title, code_line=language.primary(FORM_VERSION).format(
+        code=form.code, version=form.version), resident_code=resident_code,
+        outline=[(language.primary(form.title), 0)])
+    tracker = Tracker(language, shelter_code, shelter_name, today=today)
+    story = [tracker.start(part)] + renderer.form(form, values, blank=values is None)
+    return build(story, tracker, title=language.primary(form.title))
+
+
 def render_packet(vault: Vault, resident_ids: Sequence[str], form_ids: Sequence[str], *,
                   lang: str = "es", period=None, prepared_by: str = "",
                   progress: ProgressFn | None = None, cancel: CancelFn | None = None,

@@ -25,6 +25,7 @@ FRAME_H = PAGE_H - 2 * MARGIN - HEADER_H - FOOTER_H
 GUTTER = 4 * mm             # between cells of one row
 ROW_GAP = 2.2 * mm          # between rows of fields
 WRITE_LINE = 8 * mm         # handwriting line spacing on blank forms
+FILLED_LINE = 6.5 * mm      # a printed value's box: still room to correct it by hand
 BOX_PAD = 2.5               # points between a value and its box
 
 INK = colors.HexColor("#111111")
