@@ -428,9 +428,10 @@ class TextBlock(Flowable):
     so a long text can go on to the next page."""
 
     def __init__(self, runs: list[Run], *, glyph: tuple[str, float] | None = None,
-                 indent: float = 0.0, _lines: list | None = None):
+                 indent: float = 0.0, center: bool = False, _lines: list | None = None):
         super().__init__()
         self.runs = runs
+        self.center = center
         self.glyph = glyph
         self.indent = indent
         self._fixed = _lines        # pre-wrapped lines (the parts of a split)
@@ -468,8 +469,9 @@ class TextBlock(Flowable):
             n -= 1  # asked to split, so the caller measured it too tall: keep the promise
         if n <= 0:
             return []
-        return [TextBlock(self.runs, glyph=self.glyph, indent=self.indent, _lines=lines[:n]),
-                TextBlock(self.runs, indent=self.indent, _lines=lines[n:])]
+        return [TextBlock(self.runs, glyph=self.glyph, indent=self.indent, center=self.center,
+                          _lines=lines[:n]),
+                TextBlock(self.runs, indent=self.indent, center=self.center, _lines=lines[n:])]
 
     def draw(self):
         c = self.canv
@@ -486,7 +488,11 @@ class TextBlock(Flowable):
                 t.setTextOrigin(0, baseline - (gsize - size) * 0.15)
                 t.textOut(char)
             first = False
-            t.setTextOrigin(self.indent, baseline)
+            x = self.indent
+            if self.center:
+                x += (self.width - self.indent - sum(_sw(text, font, size)
+                                                     for text, font in pieces)) / 2
+            t.setTextOrigin(x, baseline)
             for text, font in pieces:
                 t.setFont(font, size)
                 t.textOut(text)

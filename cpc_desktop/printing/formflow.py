@@ -336,8 +336,12 @@ class FormRenderer:
         cols = fld.columns
         weights = [{"longtext": 3.0, "text": 1.8, "choice": 1.6, "place": 1.8, "date": 1.25,
                     "time": 0.9, "number": 0.9, "yesno": 1.0}.get(c.type, 1.5) for c in cols]
+        # Dates, numbers and yes/no never wrap: they get their width first, text the rest.
+        least = [{"date": 15 * mm, "time": 11 * mm, "number": 12 * mm, "yesno": 18 * mm}.get(
+            c.type, 14 * mm) for c in cols]
+        spare = max(0.0, FRAME_W - sum(least))
         total = sum(weights)
-        widths = [FRAME_W * w / total for w in weights]
+        widths = [m + spare * w / total for m, w in zip(least, weights)]
         head = [self.para(c.label, "cell_head") for c in cols]
         data: list[list] = [head]
         heights: list[float | None] = [None]

@@ -16,7 +16,7 @@ from ..core.forms import Form, parse_date
 from ..core.i18n import N_, _
 from ..core.vault import Record, ResidentSummary, Vault
 from .document import FORM_VERSION, RECORD_DATE, CancelFn, Part, ProgressFn, Tracker, build
-from .flowables import RefLine, Row, Rule, Stack, WrittenLine
+from .flowables import RefLine, Row, Rule, Stack, TextBlock, WrittenLine
 from .formflow import FormRenderer, is_register
 from .language import Lang, PrintCancelled, PrintError, esc
 from .styles import ROW_GAP, mm
@@ -286,7 +286,7 @@ def _cover(asm: _Assembler, tracker: Tracker, form_list: list[Form], contents, p
            prepared_by: str) -> list[Flowable]:
     lang, r = asm.lang, asm.renderer
     st = r.st
-    out: list[Flowable] = [Spacer(0, 6 * mm), r.para(PACKET_TITLE, "title"), Spacer(0, 2 * mm),
+    out: list[Flowable] = [Spacer(0, 6 * mm), TextBlock(r.runs(PACKET_TITLE, "title"), center=True), Spacer(0, 2 * mm),
                            Paragraph(esc(f"{tracker.shelter_name} · {tracker.shelter_code}"),
                                      st.subtitle), Spacer(0, 8 * mm)]
     facts = [
