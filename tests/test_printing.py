@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -122,7 +121,7 @@ def test_blank_form_prints_every_label_of_its_definition(printed, tmp_path, form
     for tr in translations(lang):
         assert norm(tr("Página {page} de {pages}").format(page=1, pages=pdf_pages(
             data, tmp_path))) in text, "each page must say which page of how many it is"
-    assert "16/06/2024" not in text and "30/06/2024" in text, "the print date, dd/mm/aaaa"
+    assert "30/06/2024" in text, "the print date, dd/mm/aaaa"
     assert __version__ in text
 
 

@@ -479,12 +479,17 @@ class TextBlock(Flowable):
         t = c.beginText()
         y = self.height
         first = True
+        state = None  # (font, size) and color set last: each costs PDF operators
+        ink = None
         for pieces, size, leading, color in lines:
             baseline = y - size
-            t.setFillColor(color)
+            if color is not ink:
+                t.setFillColor(color)
+                ink = color
             if first and self.glyph:
                 char, gsize = self.glyph
                 t.setFont(fonts.REGULAR, gsize)
+                state = (fonts.REGULAR, gsize)
                 t.setTextOrigin(0, baseline - (gsize - size) * 0.15)
                 t.textOut(char)
             first = False
@@ -494,7 +499,9 @@ class TextBlock(Flowable):
                                                      for text, font in pieces)) / 2
             t.setTextOrigin(x, baseline)
             for text, font in pieces:
-                t.setFont(font, size)
+                if state != (font, size):
+                    t.setFont(font, size)
+                    state = (font, size)
                 t.textOut(text)
             y -= leading
         c.drawText(t)
