@@ -338,6 +338,27 @@ class Vault:
             vault._rewrap_user(vault.user.name, new_passphrase)
         return vault
 
+    @staticmethod
+    def check_recovery_key(path: Path | str, recovery_key: str) -> tuple[str, str]:
+        """Proves a recovery key opens this vault; returns (shelter code, shelter name).
+
+        For printing the recovery key sheet again: raises BadRecoveryKey (typo, or the key
+        of another vault) and writes nothing.
+        """
+        path = Path(path)
+        raw_key = _load_slots(path).unlock_recovery(recovery_key)
+        if not (path / DB_NAME).exists():
+            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
+                                 "modificado nada; restaure la última copia de seguridad."))
+        conn = _connect(path / DB_NAME, raw_key)
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlcipher3.DatabaseError as exc:
+            raise _db_error(exc) from None
+        finally:
+            conn.close()
+        return meta["shelter_code"], meta["shelter_name"]
+
     @classmethod
     def _open_with_key(cls, path: Path, slots: KeySlots, raw_key: bytes, user: str,
                        audit_action: str = "vault.unlock") -> "Vault":
