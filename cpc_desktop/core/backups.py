@@ -26,7 +26,8 @@ from .errors import BackupError, CpcError
 from .i18n import _
 from .keyslots import KeySlots, normalize_user
 from .users import Action
-from .vault import DB_NAME, SCHEMA_VERSION, SLOTS_NAME, Vault, _connect, _load_user, _sha256
+from . import vault as _vault
+from .vault import DB_NAME, SLOTS_NAME, Vault, _connect, _load_user, _sha256
 
 SUFFIX = ".cpcbackup"
 DEFAULT_KEEP = 10
@@ -380,24 +381,26 @@ def verify_backup(path: Path | str, user: str | None = None, passphrase: str | N
             raise damaged from None
         try:
             report = copy.check()
-            audit_result = copy.verify_audit() if report.ok else None
+            # An older schema is fine in a backup: restoring migrates it.
+            problems = [msg or name for name, ok, msg in report.items
+                        if not ok and not (name == "schema" and copy_schema_ok(info))]
+            audit_result = None if problems else copy.verify_audit()
         finally:
             copy._damaged = True   # nothing more is written to the temporary copy
             copy.lock()
-        problems = [msg for name, ok, msg in report.items
-                    if not ok and not (name == "schema" and copy_schema_ok(info))]
-        if problems or audit_result is None or not audit_result.ok:
-            raise BackupError(_("La copia de seguridad «{name}» no pasó la comprobación ({problems}): "
-                                "no sirve para restaurar. Haga una copia nueva.").format(
-                name=path.name, problems="; ".join(problems) or _("auditoría")))
+        if problems or not audit_result.ok:
+            raise BackupError(_("La copia de seguridad «{name}» no pasó la comprobación "
+                                "({problems}): no sirve para restaurar. Haga una copia "
+                                "nueva.").format(name=path.name,
+                                                 problems="; ".join(problems) or "audit"))
         return VerifiedBackup(path, info, audit_result.checked)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def copy_schema_ok(info: BackupInfo) -> bool:
-    """An older schema is fine in a backup: restoring migrates it."""
-    return info.schema_version is not None and info.schema_version <= SCHEMA_VERSION
+    """A backup's schema is no newer than this program's."""
+    return info.schema_version is not None and info.schema_version <= _vault.SCHEMA_VERSION
 
 
 def _extract(path: Path, work: Path) -> None:
