@@ -181,6 +181,28 @@ def test_two_backups_in_the_same_second_do_not_overwrite_each_other(shared, usb)
     assert len(set(paths)) == 3 and all(p.exists() for p in paths)
 
 
+def test_leftovers_of_a_backup_cut_by_a_power_failure_are_cleared_later(shared, usb):
+    import os
+    import time
+
+    old_pending = usb / ".cpc-pending-LOR-01-20200101-000000.cpcbackup"
+    old_work = usb / ".cpc-backup-abc123"
+    fresh_pending = usb / ".cpc-pending-LOR-01-20990101-000000.cpcbackup"   # another laptop now
+    for p in (old_pending, fresh_pending):
+        p.write_bytes(b"cifrado")
+    old_work.mkdir()
+    (old_work / "vault.db").write_bytes(b"cifrado")
+    (usb / ".oculto-del-usuario").write_text("no es nuestro")
+    long_ago = time.time() - 2 * 86400
+    for p in (old_pending, old_work):
+        os.utime(p, (long_ago, long_ago))
+    backups.backup_now(shared, usb)
+    assert not old_pending.exists() and not old_work.exists(), \
+        "leftovers of an interrupted backup would fill the USB stick over time"
+    assert fresh_pending.exists(), "a backup another laptop is writing right now must be left alone"
+    assert (usb / ".oculto-del-usuario").exists()
+
+
 # ---------------------------------------------------------------- rotation
 
 def test_rotation_keeps_the_newest_n_of_this_vault_and_touches_nothing_else(shared, other,
