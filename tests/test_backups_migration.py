@@ -65,11 +65,14 @@ def test_opening_an_older_vault_backs_it_up_then_migrates_once(old_vault, monkey
     def add_a_column(db):
         calls.append(1)
         db["records"].add_column("priority", int)
+        # The kind of change a real migration makes with sqlite-utils (a table rebuilt).
+        db["drafts"].transform(rename={"saved_at": "saved"})
 
     old = _update_program(monkeypatch, add_a_column)
     with _open(old_vault) as v:
         assert v.schema_version == old + 1
         assert "priority" in v.db["records"].columns_dict
+        assert "saved" in v.db["drafts"].columns_dict
         assert v.get(old_vault.resident_id).values["name_first"] == "Migracion Ficticia"
         assert any(e.action == "vault.migrate" for e in v.audit_log()), \
             "a migration must be visible in the audit log"

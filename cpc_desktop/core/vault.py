@@ -1050,7 +1050,8 @@ def _migrate(conn, before: Callable[[int], Path] | None = None, who: str | None 
                               "backup": copy.name if copy else None})
             conn.execute("COMMIT")
         except Exception:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlcipher3.Error):   # the failure may have ended it
+                conn.execute("ROLLBACK")
             # The step's own message may quote data; the user needs what happened and where
             # the copy is.
             raise VaultError(_("No se pudo actualizar la bóveda de la versión {old} a la {new}; "
@@ -1061,7 +1062,8 @@ def _migrate(conn, before: Callable[[int], Path] | None = None, who: str | None 
                 backup=_("Hay una copia de seguridad previa en {path}. ").format(path=copy)
                 if copy else "")) from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("ROLLBACK")
             raise
         version += 1
 
