@@ -1,4 +1,7 @@
-"""`cpc-desktop`: the window; without a screen (a server, a CI machine), the command line's demo."""
+"""`cpc-desktop`: the window; without a screen (a server, a CI machine), the command line's demo.
+
+`--self-test` checks an installed copy end to end (see selftest.py); `--version` prints it.
+"""
 from __future__ import annotations
 
 import os
@@ -15,6 +18,16 @@ def has_display() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--version" in argv:
+        from . import __version__
+
+        print(f"CPC Desktop {__version__}")
+        return 0
+    if "--self-test" in argv:
+        from . import selftest
+
+        # Qt is required here: the window's bundle must be able to draw.
+        return selftest.run(qt=True)
     if not has_display():
         print("No hay pantalla disponible: se abre la demostración en la línea de comandos.",
               file=sys.stderr)

@@ -1,5 +1,5 @@
 """`cpc` commands on the vault: init, demo, add, update, delete, show, list, history, users,
-passwd, recover, audit, check, backup, restore, forms."""
+passwd, recover, audit, check, restore, forms (backups: backup_cmds.py)."""
 from __future__ import annotations
 
 import argparse
@@ -130,11 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_vault_args(p)
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("backup", help=_("copia de seguridad cifrada"))
-    add_vault_args(p)
-    p.add_argument("out", type=Path, help=_("archivo o carpeta de destino"))
-    p.set_defaults(func=cmd_backup)
-
+    # `cpc backup` and the other backup commands: backup_cmds.py.
     p = sub.add_parser("restore", help=_("restaura una copia de seguridad (la bóveda actual se "
                                          "conserva al lado)"))
     p.add_argument("backup", type=Path)
@@ -412,13 +408,6 @@ def cmd_check(args) -> int:
         raise CpcError(_("La comprobación encontró problemas: la bóveda está dañada. No use "
                          "este equipo para registrar hasta restaurar la última copia de "
                          "seguridad."))
-    return 0
-
-
-def cmd_backup(args) -> int:
-    with open_vault(args) as vault:
-        out = vault.backup(args.out)
-    print(_("Copia de seguridad cifrada escrita en {path}.").format(path=out))
     return 0
 
 

@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -318,12 +318,18 @@ class Vault:
         return vault, recovery_text
 
     @classmethod
-    def open(cls, path: Path | str, user: str, passphrase: str) -> "Vault":
-        """Unlocks with a user's passphrase. Raises WrongPassphrase and changes nothing."""
+    def open(cls, path: Path | str, user: str, passphrase: str, *,
+             backup_before_migration: bool = True) -> "Vault":
+        """Unlocks with a user's passphrase. Raises WrongPassphrase and changes nothing.
+
+        A vault of an older schema is migrated, after a backup beside it
+        (migration_backup_path); a copy being restored needs none (its file is the backup).
+        """
         path = Path(path)
         slots = _load_slots(path)
         raw_key = slots.unlock_user(user, passphrase)
-        return cls._open_with_key(path, slots, raw_key, user)
+        return cls._open_with_key(path, slots, raw_key, user,
+                                  backup_before_migration=backup_before_migration)
 
     @classmethod
     def open_with_recovery(cls, path: Path | str, recovery_key: str, user: str,
@@ -361,14 +367,16 @@ class Vault:
 
     @classmethod
     def _open_with_key(cls, path: Path, slots: KeySlots, raw_key: bytes, user: str,
-                       audit_action: str = "vault.unlock") -> "Vault":
+                       audit_action: str = "vault.unlock",
+                       backup_before_migration: bool = True) -> "Vault":
         if not (path / DB_NAME).exists():
             raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
                                  "modificado nada; restaure la última copia de seguridad."))
         conn = _connect(path / DB_NAME, raw_key)
         try:
-            _migrate(conn)
             login = normalize_user(user)
+            _migrate(conn, (lambda version: _backup_before_migration(
+                path, conn, raw_key, slots, version)) if backup_before_migration else None, login)
             account = _load_user(conn, login)
             if not account.active:
                 raise PermissionDenied(_("Este usuario está desactivado."))
@@ -971,43 +979,15 @@ class Vault:
         if out.is_dir():
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = out / f"{self.shelter_code}-{stamp}.cpcbackup"
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=".cpc-backup-", dir=out.parent))
-        except OSError:
-            raise BackupError(_("No se puede escribir en esa carpeta.")) from None
-        try:
-            db_copy = work / DB_NAME
+        with _backup_work(out) as work:
             with self._lock:
-                key_hex = bytes(self._key()).hex()
-                self.conn.execute(f"ATTACH DATABASE ? AS backup KEY \"x'{key_hex}'\"",
-                                  (str(db_copy),))
-                try:
-                    self.conn.execute("SELECT sqlcipher_export('backup')")
-                finally:
-                    self.conn.execute("DETACH DATABASE backup")
-                slots_json = json.dumps(self._slots.to_json(), indent=1).encode()
+                _export_db(self.conn, bytes(self._key()), work / DB_NAME)
+                slots = self._slots.to_json()
+                info = {"vault_id": self.vault_id, "shelter": self.shelter_code,
+                        "schema_version": self.schema_version}
                 with self._tx() as conn:
                     audit.append(conn, self.user.name, "vault.backup")
-            manifest = {"format": 1, "vault_id": self.vault_id, "shelter": self.shelter_code,
-                        "schema_version": SCHEMA_VERSION, "created_at": audit.now_iso(),
-                        "sha256": {DB_NAME: _sha256(db_copy),
-                                   SLOTS_NAME: _sha256_bytes(slots_json)}}
-            tmp_out = work / "backup.tar"
-            with tarfile.open(tmp_out, "w") as tar:
-                _tar_add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
-                _tar_add_bytes(tar, SLOTS_NAME, slots_json)
-                tar.add(db_copy, arcname=DB_NAME)
-            with open(tmp_out, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp_out, out)
-        except OSError:
-            raise BackupError(_("No se pudo escribir la copia de seguridad (¿disco lleno o "
-                                "memoria USB retirada?). No se dejó ningún archivo a medias.")
-                              ) from None
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return out
+            return _pack_backup(work, slots, info, out)
 
     @classmethod
     def restore(cls, backup: Path | str, path: Path | str, user: str, passphrase: str) -> Path | None:
@@ -1041,7 +1021,7 @@ class Vault:
             except (OSError, tarfile.TarError, ValueError, KeyError, TypeError):
                 raise damaged from None
             (work / "manifest.json").unlink()
-            restored = cls.open(work, user, passphrase)
+            restored = cls.open(work, user, passphrase, backup_before_migration=False)
             try:
                 restored._require(Action.RESTORE)
                 report = restored.check()
@@ -1122,22 +1102,45 @@ def _load_user(conn, login: str) -> User:
     return User(row[0], row[1], Role(row[2]), bool(row[3]), row[4])
 
 
-def _migrate(conn) -> None:
+def _migrate(conn, before: Callable[[int], Path] | None = None, who: str | None = None) -> None:
+    """Brings an older vault to SCHEMA_VERSION, one step per transaction. `before(version)`
+    runs once before the first step (the automatic backup); a failing step is rolled back and
+    reported with the backup's place."""
     version = int(conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise VaultError(_("Esta bóveda fue creada por una versión más nueva de CPC Desktop; "
                            "actualice el programa."))
+    if version == SCHEMA_VERSION:
+        return
+    copy = before(version) if before is not None else None
     while version < SCHEMA_VERSION:
         step = MIGRATIONS[version]
         conn.execute("BEGIN IMMEDIATE")
         try:
             step(sqlite_utils.Database(conn))
-            version += 1
-            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
+            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version + 1),))
+            if who:
+                audit.append(conn, who, "vault.migrate", None,
+                             {"from": version, "to": version + 1,
+                              "backup": copy.name if copy else None})
             conn.execute("COMMIT")
+        except Exception:
+            with contextlib.suppress(sqlcipher3.Error):   # the failure may have ended it
+                conn.execute("ROLLBACK")
+            # The step's own message may quote data; the user needs what happened and where
+            # the copy is.
+            raise VaultError(_("No se pudo actualizar la bóveda de la versión {old} a la {new}; "
+                               "el cambio se deshizo y la bóveda sigue en la versión {old}, "
+                               "sin ningún dato perdido. {backup}Avise al soporte; mientras "
+                               "tanto puede seguir usando la versión anterior del programa.").format(
+                old=version, new=version + 1,
+                backup=_("Hay una copia de seguridad previa en {path}. ").format(path=copy)
+                if copy else "")) from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("ROLLBACK")
             raise
+        version += 1
 
 
 def _statements(script: str) -> list[str]:
@@ -1203,3 +1206,75 @@ def _tar_add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info.size = len(data)
     info.mtime = int(dt.datetime.now().timestamp())
     tar.addfile(info, io.BytesIO(data))
+
+
+# ---------------------------------------------------------------- the .cpcbackup format
+# A tar of manifest.json (format, vault id, shelter, schema version, time, sha256 of each
+# member), keyslots.json and vault.db (a SQLCipher copy under the same raw key): nothing in it
+# is readable without a passphrase or the recovery key.
+
+@contextlib.contextmanager
+def _backup_work(out: Path) -> Iterator[Path]:
+    """A temporary folder beside `out` (same disk, so the final rename is atomic); removed
+    afterwards whatever happens. Write errors become one BackupError."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".cpc-backup-", dir=out.parent))
+    except OSError:
+        raise BackupError(_("No se puede escribir en esa carpeta.")) from None
+    try:
+        yield work
+    except OSError:
+        raise BackupError(_("No se pudo escribir la copia de seguridad (¿disco lleno o "
+                            "memoria USB retirada?). No se dejó ningún archivo a medias.")
+                          ) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _export_db(conn, raw_key: bytes, dest: Path) -> None:
+    conn.execute(f"ATTACH DATABASE ? AS backup KEY \"x'{raw_key.hex()}'\"", (str(dest),))
+    try:
+        conn.execute("SELECT sqlcipher_export('backup')")
+    finally:
+        conn.execute("DETACH DATABASE backup")
+
+
+def _pack_backup(work: Path, slots: dict, info: dict, out: Path) -> Path:
+    """Tars the exported database and the slots in `work`, then renames into `out`."""
+    db_copy = work / DB_NAME
+    slots_json = json.dumps(slots, indent=1).encode()
+    manifest = {"format": 1, **info, "created_at": audit.now_iso(),
+                "sha256": {DB_NAME: _sha256(db_copy), SLOTS_NAME: _sha256_bytes(slots_json)}}
+    tmp_out = work / "backup.tar"
+    with tarfile.open(tmp_out, "w") as tar:
+        _tar_add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1).encode())
+        _tar_add_bytes(tar, SLOTS_NAME, slots_json)
+        tar.add(db_copy, arcname=DB_NAME)
+    with open(tmp_out, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp_out, out)
+    return out
+
+
+def migration_backup_path(path: Path, version: int) -> Path:
+    """Where opening a vault of schema `version` puts its copy before migrating it."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return path.parent / f"{path.name}.before-migration-v{version}-{stamp}.cpcbackup"
+
+
+def _backup_before_migration(path: Path, conn, raw_key: bytes, slots: KeySlots,
+                             version: int) -> Path:
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    out = migration_backup_path(path, version)
+    try:
+        with _backup_work(out) as work:
+            _export_db(conn, raw_key, work / DB_NAME)
+            return _pack_backup(work, slots.to_json(),
+                                {"vault_id": meta["vault_id"], "shelter": meta["shelter_code"],
+                                 "schema_version": version}, out)
+    except BackupError:
+        raise VaultError(_("Esta versión del programa necesita actualizar la bóveda y antes "
+                           "hace una copia de seguridad junto a ella, pero no pudo escribirla "
+                           "(¿disco lleno?). No se ha modificado nada: libere espacio e "
+                           "inténtelo de nuevo.")) from None
