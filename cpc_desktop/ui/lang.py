@@ -1,0 +1,31 @@
+"""Language switching at run time: one Qt signal every view listens to.
+
+A view builds its widgets once and sets their texts in `retranslate_ui()`, connected to
+`language_bus().changed`, so switching Spanish ⇄ Quechua from the menu needs no restart.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core import i18n
+
+
+class LanguageBus(QObject):
+    changed = Signal(str)
+
+
+_bus: LanguageBus | None = None
+
+
+def language_bus() -> LanguageBus:
+    global _bus
+    if _bus is None:
+        _bus = LanguageBus()
+        i18n.on_language_changed(_bus.changed.emit)
+    return _bus
+
+
+def set_language(lang: str) -> None:
+    """Switches the catalogs and tells every view (on the UI thread)."""
+    language_bus()
+    i18n.set_language(lang)
