@@ -63,6 +63,8 @@ class UiVault:
     passphrase: str
     recovery_key: str
     ids: dict[str, str]          # name_first → resident id
+    supervisor: tuple[str, str] = SUPERVISOR        # (user, passphrase)
+    professional: tuple[str, str] = PROFESSIONAL
 
 
 @pytest.fixture

@@ -1,0 +1,71 @@
+"""Help menu: the About box (version, licence) and the user guide (docs/user-guide.md)."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout,
+                               QWidget)
+
+from .. import __version__
+from ..core.i18n import _
+from ..paths import resource_path
+
+LICENSE = "GPL-3.0-or-later"
+LICENSE_URL = "https://www.gnu.org/licenses/gpl-3.0.html"
+
+
+def guide_path() -> Path:
+    """docs/user-guide.md beside resources/ (checkout and frozen build alike)."""
+    return resource_path().parent / "docs" / "user-guide.md"
+
+
+class AboutDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("aboutDialog")
+        self.setWindowTitle(_("Acerca de CPC Desktop"))
+        text = QLabel(wordWrap=True, objectName="aboutText")
+        text.setOpenExternalLinks(True)
+        version = _("Versión {version}").format(version=__version__)
+        purpose = _("Registros cifrados, formularios estandarizados y sincronización para los "
+                    "centros de acogida residencial.")
+        licence = _("Licencia: {license}. Puede usar, estudiar, compartir y modificar este "
+                    "programa según esa licencia; se entrega sin ninguna garantía.").format(
+            license=LICENSE)
+        text.setText(f"<h2>CPC Desktop</h2><p>{html.escape(version)}</p>"
+                     f"<p>{html.escape(purpose)}</p><p>{html.escape(licence)} "
+                     f"<a href='{LICENSE_URL}'>{LICENSE_URL}</a></p>")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(480)
+
+
+class UserGuideDialog(QDialog):
+    """The Spanish user guide, read from Markdown with its screenshots, offline."""
+
+    def __init__(self, parent: QWidget | None = None, path: Path | None = None):
+        super().__init__(parent)
+        self.setObjectName("userGuideDialog")
+        self.setWindowTitle(_("Guía de uso"))
+        self.browser = QTextBrowser(objectName="userGuide")
+        self.browser.setOpenExternalLinks(True)
+        path = path or guide_path()
+        try:
+            markdown = path.read_text(encoding="utf-8")
+        except OSError:
+            markdown = _("No se encontró la guía de uso ({path}).").format(path=path.name)
+        # Relative image paths (img/…) resolve against the guide's folder.
+        self.browser.document().setBaseUrl(QUrl.fromLocalFile(str(path.parent) + "/"))
+        self.browser.setSearchPaths([str(path.parent)])
+        self.browser.setMarkdown(markdown)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(buttons)
+        self.resize(820, 640)
