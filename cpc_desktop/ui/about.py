@@ -4,9 +4,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QHBoxLayout, QLabel,
+                               QTextBrowser, QVBoxLayout, QWidget)
 
 from .. import __version__
 from ..core.i18n import _
@@ -39,10 +39,16 @@ class AboutDialog(QDialog):
                      f"<a href='{LICENSE_URL}'>{LICENSE_URL}</a></p>")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        icon = QLabel()
+        icon.setPixmap(QApplication.windowIcon().pixmap(72, 72))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        row = QHBoxLayout()
+        row.addWidget(icon)
+        row.addWidget(text, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(text)
+        layout.addLayout(row)
         layout.addWidget(buttons)
-        self.setMinimumWidth(480)
+        self.setMinimumWidth(520)
 
 
 class UserGuideDialog(QDialog):

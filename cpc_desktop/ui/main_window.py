@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
         self.residents_view.update_permissions()
         if unlocked:
             v = self.session.vault
-            self.status_label.setText(_("{shelter} · {user} ({role})").format(
+            self.status_label.setText(_("{shelter} · {user} · {role}").format(
                 shelter=v.shelter_code, user=v.user.display_name, role=v.user.role.label))
         else:
             self.status_label.setText(_("Bóveda bloqueada") if self.current_page() != "start"

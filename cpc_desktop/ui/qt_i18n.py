@@ -17,6 +17,10 @@ CONTEXTS = frozenset({
     "QDialogButtonBox", "QMessageBox", "QLineEdit", "QWidgetTextControl", "QTextControl",
 })
 
+# Key names as printed on Spanish keyboards ("Ctrl", not qtbase_es's "Control"), so menus
+# show the same "Ctrl+L" as the guide.
+KEY_NAMES = frozenset({"Ctrl", "Alt", "Esc", "Tab", "Del", "Ins"})
+
 # Qt's English source text without "&" → our Spanish msgid (translated at call time).
 STANDARD_TEXTS = {
     "OK": N_("Aceptar"),
@@ -69,6 +73,8 @@ class CatalogTranslator(QTranslator):
     """A QTranslator answering from our gettext catalogs (see module docstring)."""
 
     def translate(self, context, source_text, disambiguation=None, n=-1):  # noqa: N802
+        if context == "QShortcut" and source_text in KEY_NAMES:
+            return source_text
         if context not in CONTEXTS or not source_text:
             return None
         return translate_standard(source_text)

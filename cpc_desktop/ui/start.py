@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QCheckBox, QCommandLinkButton, QDialog, QDialogButtonBox,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QCommandLinkButton, QDialog, QDialogButtonBox,
                                QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -72,11 +72,16 @@ class StartView(QWidget):
         self.create_button.clicked.connect(self.create_requested)
         self.demo_button.clicked.connect(self.demo_requested)
         self.other_button.clicked.connect(self.other_requested)
+        self.logo = QLabel()
+        self.logo.setPixmap(QApplication.windowIcon().pixmap(64, 64))
+        heading = QHBoxLayout()
+        heading.addWidget(self.logo)
+        heading.addWidget(self.title, 1)
         card = QFrame()
         card.setMaximumWidth(640)
         inner = QVBoxLayout(card)
         inner.setSpacing(12)
-        inner.addWidget(self.title)
+        inner.addLayout(heading)
         inner.addWidget(self.intro)
         inner.addSpacing(8)
         for button in (self.create_button, self.demo_button, self.other_button):
@@ -133,7 +138,6 @@ class CreateVaultDialog(QDialog):
         self.login = QLineEdit(objectName="coordinatorLogin")
         self.display_name.textEdited.connect(self._suggest_login)
         self.login.textEdited.connect(lambda _t: setattr(self, "_login_edited", True))
-        self.pair = PassphrasePair(self, name_prefix="create")
         self.folder_label_value = QLabel(wordWrap=True, objectName="vaultFolder")
         self.folder_button = QPushButton(objectName="chooseFolder")
         self.folder_button.clicked.connect(self._choose_folder)
@@ -150,17 +154,15 @@ class CreateVaultDialog(QDialog):
                             ("display", self.display_name), ("login", self.login)):
             self.labels[key].setBuddy(widget)
             form.addRow(self.labels[key], widget)
+        self.pair = PassphrasePair(self, form, name_prefix="create")
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_label_value, 1)
         folder_row.addWidget(self.folder_button)
         self.labels["folder"].setBuddy(self.folder_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
+        form.addRow(self.labels["folder"], folder_row)
         layout.addLayout(form)
-        layout.addWidget(self.pair)
-        folder_form = QFormLayout()
-        folder_form.addRow(self.labels["folder"], folder_row)
-        layout.addLayout(folder_form)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(600)

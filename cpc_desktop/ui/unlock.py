@@ -7,10 +7,11 @@ opened at all (missing, damaged, busy) gets a dialog that says what to do.
 """
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout,
                                QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
@@ -28,6 +29,10 @@ from .tasks import error_text, run_task
 
 MAX_BACKOFF_S = 30
 ERROR_STYLE = "color: #a4000f;"
+# Secondary actions look like links but stay buttons (Tab reaches them, Space presses them).
+LINK_STYLE = ("QPushButton { color: palette(link); text-decoration: underline; border: none; "
+              "padding: 2px 0; text-align: left; } "
+              "QPushButton:focus { outline: 1px dotted palette(link); }")
 
 STRENGTH_LABELS = (N_("Muy débil"), N_("Débil"), N_("Aceptable"), N_("Buena"), N_("Fuerte"))
 
@@ -61,28 +66,29 @@ def set_error(label: QLabel, text: str) -> None:
 
 # ====================================================================== passphrase pair
 
-class PassphrasePair(QWidget):
-    """A new passphrase typed twice, with a strength hint (core.vault.passphrase_strength)."""
+class PassphrasePair(QObject):
+    """A new passphrase typed twice, with a strength hint (core.vault.passphrase_strength).
+
+    Its rows go into the caller's form layout, so labels line up with the other fields.
+    """
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, *, name_prefix: str = "new"):
+    def __init__(self, parent: QWidget, form: QFormLayout, *, name_prefix: str = "new"):
         super().__init__(parent)
-        self.first = QLineEdit(objectName=f"{name_prefix}Passphrase")
-        self.second = QLineEdit(objectName=f"{name_prefix}PassphraseAgain")
+        self.first = QLineEdit(parent, objectName=f"{name_prefix}Passphrase")
+        self.second = QLineEdit(parent, objectName=f"{name_prefix}PassphraseAgain")
         for edit in (self.first, self.second):
             edit.setEchoMode(QLineEdit.EchoMode.Password)
             edit.textChanged.connect(self._update)
-        self.strength = QProgressBar(objectName="passphraseStrength")
+        self.strength = QProgressBar(parent, objectName="passphraseStrength")
         self.strength.setRange(0, 4)
         self.strength.setTextVisible(False)
-        self.strength.setMaximumHeight(8)
-        self.hint = QLabel(wordWrap=True, objectName="passphraseHint")
-        self.first_label, self.second_label = QLabel(), QLabel()
+        self.strength.setFixedHeight(10)
+        self.hint = QLabel(parent, wordWrap=True, objectName="passphraseHint")
+        self.first_label, self.second_label = QLabel(parent), QLabel(parent)
         self.first_label.setBuddy(self.first)
         self.second_label.setBuddy(self.second)
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.first_label, self.first)
         form.addRow("", self.strength)
         form.addRow("", self.hint)
@@ -191,6 +197,7 @@ class UnlockView(QWidget):
         self.where = QLabel(wordWrap=True, objectName="unlockPath")
         self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.demo_hint = QLabel(wordWrap=True, objectName="demoHint")
+        self.demo_hint.setTextFormat(Qt.TextFormat.RichText)
         self.demo_hint.setFrameShape(QFrame.Shape.StyledPanel)
         self.demo_hint.setMargin(8)
         self.demo_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -215,11 +222,13 @@ class UnlockView(QWidget):
         self.unlock_button.setDefault(True)
         self.unlock_button.clicked.connect(self.try_unlock)
         self.forgot_button = QPushButton(objectName="forgotButton")
-        self.forgot_button.setFlat(True)
         self.forgot_button.clicked.connect(self.open_recovery)
         self.other_button = QPushButton(objectName="otherVaultButton")
-        self.other_button.setFlat(True)
         self.other_button.clicked.connect(self.other_vault_requested)
+        for link in (self.forgot_button, self.other_button):
+            link.setFlat(True)
+            link.setCursor(Qt.CursorShape.PointingHandCursor)
+            link.setStyleSheet(LINK_STYLE)
 
         card = QFrame(objectName="unlockCard")
         card.setFrameShape(QFrame.Shape.StyledPanel)
@@ -269,11 +278,11 @@ class UnlockView(QWidget):
         self.forgot_button.setText(_("¿&Olvidó su contraseña?"))
         self.other_button.setText(_("Abrir &otra bóveda…"))
         self.busy_label.setText(_("Comprobando la contraseña…"))
-        self.demo_hint.setText(
+        self.demo_hint.setText(html.escape(
             _("Esta es la bóveda de demostración, con residentes inventados. Usuario: {user} — "
-              "contraseña: {passphrase}. También: {others} (misma contraseña).").format(
-                user=demo.DEMO_USER, passphrase=demo.DEMO_PASSPHRASE,
-                others=", ".join(name for name, _r, _d in demo.DEMO_USERS[1:])))
+              "contraseña: {passphrase}. También: {others} (misma contraseña).")).format(
+                user=f"<b>{demo.DEMO_USER}</b>", passphrase=f"<b>{demo.DEMO_PASSPHRASE}</b>",
+                others=", ".join(f"<b>{name}</b>" for name, _r, _d in demo.DEMO_USERS[1:])))
         if self._wait_left:
             self._show_wait()
 
@@ -392,7 +401,6 @@ class RecoveryDialog(QDialog):
         self.key = QLineEdit(objectName="recoveryKey")
         self.key.setFont(recovery_font())
         self.key.setPlaceholderText("XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX")
-        self.pair = PassphrasePair(self, name_prefix="recovery")
         self.message = error_label()
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -409,10 +417,10 @@ class RecoveryDialog(QDialog):
         form = QFormLayout()
         form.addRow(self.user_label, self.user)
         form.addRow(self.key_label, self.key)
+        self.pair = PassphrasePair(self, form, name_prefix="recovery")
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(form)
-        layout.addWidget(self.pair)
         layout.addWidget(self.message)
         layout.addWidget(self.busy)
         layout.addWidget(self.buttons)

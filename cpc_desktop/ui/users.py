@@ -195,7 +195,6 @@ class AddUserDialog(_VaultDialog):
         for role in Role:
             self.role.addItem(role.label, role.value)
         self.role.setCurrentIndex(self.role.findData(Role.PROFESSIONAL.value))
-        self.pair = PassphrasePair(self, name_prefix="newUser")
         self.message = error_label()
         self.busy = _busy_bar()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -208,9 +207,9 @@ class AddUserDialog(_VaultDialog):
         for label, widget in zip(self.labels, (self.login, self.display, self.role)):
             label.setBuddy(widget)
             form.addRow(label, widget)
+        self.pair = PassphrasePair(self, form, name_prefix="newUser")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.pair)
         layout.addWidget(self.message)
         layout.addWidget(self.busy)
         layout.addWidget(self.buttons)
@@ -295,7 +294,6 @@ class _PassphraseDialog(_VaultDialog):
         self.current.setEchoMode(QLineEdit.EchoMode.Password)
         self.current_label = QLabel()
         self.current_label.setBuddy(self.current)
-        self.pair = PassphrasePair(self)
         self.message = error_label()
         self.busy = _busy_bar()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
@@ -304,13 +302,14 @@ class _PassphraseDialog(_VaultDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
+        form = QFormLayout()
         if ask_current:
-            form = QFormLayout()
             form.addRow(self.current_label, self.current)
-            layout.addLayout(form)
         else:
             self.current.hide()
-        layout.addWidget(self.pair)
+            self.current_label.hide()
+        self.pair = PassphrasePair(self, form)
+        layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(self.busy)
         layout.addWidget(self.buttons)

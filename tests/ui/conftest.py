@@ -5,7 +5,9 @@ Everyone here is fictional ("Prueba", "Ficticia"); never put a real name in a te
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,10 +69,10 @@ class UiVault:
     professional: tuple[str, str] = PROFESSIONAL
 
 
-@pytest.fixture
-def ui_vault(tmp_path, vault_factory, intake_values, minimal_values) -> UiVault:
-    """A locked vault with four fictional residents (one discharged) and three roles."""
-    created = vault_factory(tmp_path / "vault")
+@pytest.fixture(scope="session")
+def _ui_vault_template(tmp_path_factory, vault_factory, intake_values, minimal_values) -> UiVault:
+    """Built once per run (each key derivation costs time); tests get a copy."""
+    created = vault_factory(tmp_path_factory.mktemp("ui-template") / "vault")
     vault = created.vault
     ids = {}
     for first, last, sex, risk, discharged in RESIDENTS:
@@ -87,6 +89,15 @@ def ui_vault(tmp_path, vault_factory, intake_values, minimal_values) -> UiVault:
     vault.lock()
     return UiVault(created.path, created.coordinator.user, created.coordinator.passphrase,
                    created.recovery_key, ids)
+
+
+@pytest.fixture
+def ui_vault(tmp_path, _ui_vault_template) -> UiVault:
+    """A locked vault of its own with four fictional residents (one discharged) and three
+    roles: coordinator (user, passphrase), `supervisor` and `professional`."""
+    path = tmp_path / "vault"
+    shutil.copytree(_ui_vault_template.path, path)
+    return dataclasses.replace(_ui_vault_template, path=path)
 
 
 @pytest.fixture

@@ -20,15 +20,15 @@ def listed(main_window, ui_vault, unlock):
 
 
 def _shown(view, column="name") -> list[str]:
-    proxy, col = view.proxy, COLUMN_INDEX[column]
-    return [proxy.data(proxy.index(r, col)) for r in range(proxy.rowCount())]
+    model, col = view.model, COLUMN_INDEX[column]
+    return [model.data(model.index(r, col)) for r in range(model.rowCount())]
 
 
 def _row_of(view, first_name: str) -> dict[str, str]:
-    proxy = view.proxy
-    for r in range(proxy.rowCount()):
-        if proxy.data(proxy.index(r, COLUMN_INDEX["name"])).startswith(first_name):
-            return {key: proxy.data(proxy.index(r, c)) for key, c in COLUMN_INDEX.items()}
+    model = view.model
+    for r in range(model.rowCount()):
+        if model.data(model.index(r, COLUMN_INDEX["name"])).startswith(first_name):
+            return {key: model.data(model.index(r, c)) for key, c in COLUMN_INDEX.items()}
     raise AssertionError(f"{first_name} is not listed")
 
 
@@ -49,8 +49,8 @@ def test_columns_show_code_name_age_sex_entry_status_risk_as_people_read_them(li
     assert maria["sex"] == "Femenino" and maria["risk"] == "Alto"
     assert maria["admission"] == "01/03/2024" and maria["status"] == "En acogida"
     assert _row_of(listed, "Killa")["status"] == "Egresado(a)"
-    headers = [listed.proxy.headerData(c, Qt.Orientation.Horizontal)
-               for c in range(listed.proxy.columnCount())]
+    headers = [listed.model.headerData(c, Qt.Orientation.Horizontal)
+               for c in range(listed.model.columnCount())]
     assert headers[COLUMN_INDEX["sex"]] == "Sexo", "headers should come from the intake form"
     assert listed.count.text() == "4 residentes"
 
@@ -62,7 +62,7 @@ def test_search_as_you_type_finds_maria_huaman_by_maria_hua(listed, qtbot):
     assert _shown(listed) == ["María Huamán Prueba"]
     assert listed.count.text() == "1 de 4 residentes"
     listed.search.clear()
-    qtbot.waitUntil(lambda: listed.proxy.rowCount() == 4, timeout=5_000)
+    qtbot.waitUntil(lambda: listed.model.rowCount() == 4, timeout=5_000)
 
 
 def test_search_waits_for_a_pause_in_typing(listed, qtbot):
@@ -136,12 +136,12 @@ def test_enter_and_double_click_open_the_resident_and_new_opens_the_intake(liste
     first = listed.selected_resident_id()
     qtbot.keyClick(table, Qt.Key.Key_Return)
     assert opened == [first]
-    index = listed.proxy.index(1, 0)
+    index = listed.model.index(1, 0)
     rect = table.visualRect(index)
     # A real double click: press, release, then the double-click event.
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    assert opened == [first, listed.proxy.data(index, RESIDENT_ID_ROLE)]
+    assert opened == [first, listed.model.data(index, RESIDENT_ID_ROLE)]
     listed.new_button.click()
     assert opened[-1] is None, "Nuevo residente should open an empty intake"
 
@@ -158,4 +158,4 @@ def test_choice_labels_follow_the_language(listed, qtbot):
     qu = i18n.gettext_for("qu")
     listed.window().set_language("qu")
     assert _row_of(listed, "María")["sex"] == qu("Femenino")
-    assert listed.proxy.headerData(COLUMN_INDEX["sex"], Qt.Orientation.Horizontal) == qu("Sexo")
+    assert listed.model.headerData(COLUMN_INDEX["sex"], Qt.Orientation.Horizontal) == qu("Sexo")
