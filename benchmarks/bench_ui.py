@@ -307,11 +307,30 @@ def main() -> None:
     for q in QUERIES:
         for i in range(1, len(q) + 1):
             t = time.perf_counter()
-            direct.residents(search=q[:i])
+            direct.search_ids(q[:i])
             search_direct.append(time.perf_counter() - t)
     direct.lock()
     n_rows = len(rows)
     del rows
+
+    # The resident window builds an intake form on the UI thread 1.5 s after each unlock
+    # (so the first resident opens fast): timed apart, since it stalls whatever runs then.
+    warmups: list[float] = []
+    try:
+        from cpc_desktop.ui import resident_window
+
+        real_warm_up = resident_window.warm_up
+
+        def timed_warm_up(*a, **kw):
+            t0 = time.perf_counter()
+            try:
+                return real_warm_up(*a, **kw)
+            finally:
+                warmups.append(time.perf_counter() - t0)
+
+        resident_window.warm_up = timed_warm_up
+    except (ImportError, AttributeError):
+        pass
 
     settings = Settings.load()
     configure(app, settings)
@@ -343,22 +362,22 @@ def main() -> None:
     assert window.residents_view.model.rowCount() == n_rows
 
     rv = window.residents_view
-    heartbeat.start()
-    t = time.perf_counter()
-    rv.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
-    rv.table.viewport().repaint()
-    sort_s = time.perf_counter() - t
-    sort_stall = heartbeat.stop()
-    rv.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    # Sorting runs on the UI thread: its whole duration is a stall (no beat can interrupt).
+    sorts = []
+    for column in (1, 2, 6, 0):
+        t = time.perf_counter()
+        rv.table.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+        rv.table.viewport().repaint()
+        sorts.append(time.perf_counter() - t)
+    sort_s = max(sorts)
+    sort_stall = sort_s
 
     no_debounce = typing_run(app, rv, 0, heartbeat)
     debounced = typing_run(app, rv, 150, heartbeat)
 
-    heartbeat.start()
     t = time.perf_counter()
     window.lock()
     lock_s = time.perf_counter() - t
-    lock_stall = heartbeat.stop()
     rss_end = rss_mb()
 
     ms = 1000
@@ -381,17 +400,20 @@ def main() -> None:
         pct(search_direct, 95))
     row("keystroke → results p95 with 150 ms debounce", debounced["p95"],
         pct(search_direct, 95) + 0.150)
-    row("sort 10k rows by name (click on header)", sort_s, 0)
+    print(f"{'sort by a column (click on header), slowest':46} {sort_s * ms:8.1f}ms")
     print(f"{'longest UI-thread stall: unlock → list':46} {unlock_stall * ms:8.1f}ms")
     print(f"{'longest UI-thread stall: typing (no debounce)':46} {no_debounce['stall'] * ms:8.1f}ms")
     print(f"{'longest UI-thread stall: typing (debounced)':46} {debounced['stall'] * ms:8.1f}ms")
-    print(f"{'longest UI-thread stall: sort by name':46} {sort_stall * ms:8.1f}ms")
-    print(f"{'lock (drop 10k rows)':46} {lock_s * ms:8.1f}ms  stall {lock_stall * ms:.1f}ms")
+    print(f"{'longest UI-thread stall: sort (= its duration)':46} {sort_stall * ms:8.1f}ms")
+    print(f"{'lock: drop the rows, close the vault (UI thread)':46} {lock_s * ms:8.1f}ms")
+    if warmups:
+        print(f"{'intake form warm-up after unlock (resident win.)':46} "
+              f"{max(warmups) * ms:8.1f}ms  (a UI-thread stall when it runs; x{len(warmups)})")
     print(f"{'RSS with the list shown':46} {rss_list:8.1f}MB {rss_base:8.1f}MB "
           f"{rss_list / rss_base:7.2f}   (after lock: {rss_end:.1f} MB)")
     print(f"keystrokes measured: {no_debounce['n']} per run, typed {KEY_INTERVAL_MS} ms apart")
     ok = (no_debounce["p95"] <= 0.050, max(no_debounce["stall"], debounced["stall"],
-                                           unlock_stall) <= 0.050, rss_list <= 250)
+                                           unlock_stall, sort_stall) <= 0.050, rss_list <= 250)
     print("targets: search p95 ≤ 50 ms: {}; stalls ≤ 50 ms: {}; RSS ≤ 250 MB: {}".format(
         *("yes" if x else "NO" for x in ok)))
 

@@ -5,6 +5,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QImageReader, QTextCursor
 from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QHBoxLayout, QLabel,
                                QTextBrowser, QVBoxLayout, QWidget)
 
@@ -13,6 +14,7 @@ from ..core.i18n import _
 from ..paths import resource_path
 
 LICENSE = "GPL-3.0-or-later"
+IMAGE_WIDTH = 760
 LICENSE_URL = "https://www.gnu.org/licenses/gpl-3.0.html"
 
 
@@ -61,6 +63,7 @@ class UserGuideDialog(QDialog):
         self.browser = QTextBrowser(objectName="userGuide")
         self.browser.setOpenExternalLinks(True)
         path = path or guide_path()
+        self._folder = path.parent
         try:
             markdown = path.read_text(encoding="utf-8")
         except OSError:
@@ -69,9 +72,35 @@ class UserGuideDialog(QDialog):
         self.browser.document().setBaseUrl(QUrl.fromLocalFile(str(path.parent) + "/"))
         self.browser.setSearchPaths([str(path.parent)])
         self.browser.setMarkdown(markdown)
+        self._fit_images(IMAGE_WIDTH)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
-        self.resize(820, 640)
+        self.resize(IMAGE_WIDTH + 80, 640)
+
+    def _fit_images(self, width: int) -> None:
+        """Screenshots are full windows: shown at a readable width, proportions kept."""
+        doc = self.browser.document()
+        cursor = QTextCursor(doc)
+        block = doc.begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fragment = it.fragment()
+                fmt = fragment.charFormat()
+                if fmt.isImageFormat():
+                    image = fmt.toImageFormat()
+                    size = QImageReader(QUrl(image.name()).toLocalFile()
+                                        if image.name().startswith("file:")
+                                        else str(Path(self._folder) / image.name())).size()
+                    if size.width() > width:
+                        image.setWidth(width)
+                        image.setHeight(size.height() * width / size.width())
+                        cursor.setPosition(fragment.position())
+                        cursor.setPosition(fragment.position() + fragment.length(),
+                                           QTextCursor.MoveMode.KeepAnchor)
+                        cursor.setCharFormat(image)
+                it += 1
+            block = block.next()

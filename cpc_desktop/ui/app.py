@@ -6,6 +6,7 @@ unlock screen; --lang es|qu overrides the remembered language for this run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -93,8 +94,20 @@ def configure(app: QApplication, settings: Settings) -> None:
     sys.excepthook = excepthook
 
 
+def _no_display() -> bool:
+    """Linux without X11 or Wayland (a server, an SSH session): Qt would abort."""
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run(argv: list[str]) -> int:
     args = parse_args(argv)
+    if _no_display():
+        from ..app import _cli_demo
+
+        print(_("No hay pantalla gráfica: se muestra la demostración en la línea de comandos."),
+              file=sys.stderr)
+        return _cli_demo()
     # Sharp text at 125 % and 150 % scaling (no rounding of the device pixel ratio).
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)

@@ -94,6 +94,16 @@ class MainWindow(QMainWindow):
         self.retranslate_ui()
         self._restore_geometry()
         self.residents_view.restore_header_state(_unb64(settings.residents_header))
+        self._watch_drafts()
+
+    def _watch_drafts(self) -> None:
+        """Unsaved input kept across a lock or a closed window is offered after each unlock
+        (the resident window's hook), even before any record window was opened."""
+        try:
+            from .resident_window import watch_drafts
+        except ImportError:
+            return
+        watch_drafts(self.session, self)
 
     # ================================================================== actions and menus
     def _action(self, name: str, slot, shortcut=None, *, app_wide: bool = False) -> QAction:
@@ -231,6 +241,8 @@ class MainWindow(QMainWindow):
             self.unlock_view.prepare(self.settings.last_user if self._is_last_vault() else "")
         elif page == "residents":
             self.residents_view.table.setFocus()
+        else:
+            self.start_view.create_button.setFocus()
         self._update_actions()
         self.page_changed.emit(page)
 

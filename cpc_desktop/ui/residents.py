@@ -70,6 +70,21 @@ def display_name(r: ResidentSummary) -> str:
     return name
 
 
+@dataclass
+class Prepared:
+    """Rows with what the model derives from them, computed on the worker that loaded them
+    (10,000 ages and name keys on the UI thread froze it for a tenth of a second)."""
+    rows: list[ResidentSummary]
+    ages: list[int | None]
+    name_keys: list[str]
+
+
+def prepare(rows: list[ResidentSummary], today: dt.date | None = None) -> Prepared:
+    today = today or dt.date.today()
+    return Prepared(list(rows), [r.age_on(today) for r in rows],
+                    [fold(f"{r.name_first} {r.name_last}") for r in rows])
+
+
 class ResidentsModel(QAbstractTableModel):
     """All residents in the current sort order, and the rows the filters let through.
 
@@ -82,6 +97,7 @@ class ResidentsModel(QAbstractTableModel):
         self.rows: list[ResidentSummary] = []      # every resident, in sort order
         self._cells: list[tuple | None] = []
         self._ages: list[int | None] = []
+        self._names: list[str] = []                # folded names: the name column's sort key
         self._shown: list[int] = []                # positions in self.rows, in order
         self.status = ""                           # "" = any status
         self.match: frozenset[str] | None = None   # search result ids; None = no search
@@ -103,11 +119,12 @@ class ResidentsModel(QAbstractTableModel):
         return len(self.rows)
 
     # ------------------------------------------------------------ content
-    def set_rows(self, rows: list[ResidentSummary]) -> None:
+    def set_rows(self, rows: list[ResidentSummary] | Prepared) -> None:
+        """Replaces every row; give a Prepared (made on a worker) for big lists."""
+        prepared = rows if isinstance(rows, Prepared) else prepare(rows)
         self.beginResetModel()
-        self.rows = list(rows)
         self._today = dt.date.today()
-        self._ages = [r.age_on(self._today) for r in self.rows]
+        self.rows, self._ages, self._names = prepared.rows, prepared.ages, prepared.name_keys
         self._cells = [None] * len(self.rows)
         if self._sort is not None:
             self._apply_order(*self._sort)
@@ -117,7 +134,7 @@ class ResidentsModel(QAbstractTableModel):
     def clear(self) -> None:
         """Drops every decrypted value (on lock)."""
         self.beginResetModel()
-        self.rows, self._cells, self._ages, self._shown = [], [], [], []
+        self.rows, self._cells, self._ages, self._names, self._shown = [], [], [], [], []
         self.match = None
         self.endResetModel()
 
@@ -127,13 +144,16 @@ class ResidentsModel(QAbstractTableModel):
         self.beginResetModel()
         for s in summaries:
             i = where.get(s.id)
+            name = fold(f"{s.name_first} {s.name_last}")
             if i is None:
                 self.rows.append(s)
                 self._ages.append(s.age_on(self._today))
+                self._names.append(name)
                 self._cells.append(None)
             else:
                 self.rows[i] = s
                 self._ages[i] = s.age_on(self._today)
+                self._names[i] = name
                 self._cells[i] = None
         if self._sort is not None:
             self._apply_order(*self._sort)
@@ -230,7 +250,8 @@ class ResidentsModel(QAbstractTableModel):
         if key == "code":
             return lambda i: rows[i].internal_code
         if key == "name":
-            return lambda i: fold(f"{rows[i].name_first} {rows[i].name_last}")
+            names = self._names
+            return names.__getitem__
         if key == "age":
             return lambda i: -1 if ages[i] is None else ages[i]
         if key == "sex":
@@ -249,6 +270,7 @@ class ResidentsModel(QAbstractTableModel):
                       reverse=order == Qt.SortOrder.DescendingOrder)
         self.rows = [self.rows[i] for i in perm]
         self._ages = [self._ages[i] for i in perm]
+        self._names = [self._names[i] for i in perm]
         self._cells = [self._cells[i] for i in perm]
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -443,9 +465,9 @@ class ResidentsView(QWidget):
             if self.search.text().strip():
                 self._generation += 1
                 self._queue_search(self._generation, self.search.text())
-            self.list_loaded.emit(len(rows))
+            self.list_loaded.emit(len(rows.rows))
 
-        run_task(self, lambda _p: vault.residents(), on_success=loaded,
+        run_task(self, lambda _p: prepare(vault.residents()), on_success=loaded,
                  on_failure=self._load_failed, show_progress=True,
                  label=_("Cargando la lista de residentes…"))
 
@@ -533,7 +555,7 @@ class ResidentsView(QWidget):
         vault = self.session.vault
 
         def work(_p):
-            return frozenset(r.id for r in vault.residents(search=text))
+            return vault.search_ids(text)
 
         def done(ids) -> None:
             self._searching = False

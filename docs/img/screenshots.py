@@ -4,7 +4,8 @@
 
 Builds the demo vault in a throw-away data folder, drives the window as a person would
 (start screen → demo → lock → unlock → list → users → Quechua) and grabs the screen.
-OUT defaults to docs/img; extra shots for checking by eye (dialogs) go to OUT/check/.
+OUT defaults to docs/img; extra shots for checking by eye (dialogs, menus) go to
+$TMPDIR/cpc-shots-check/ (not kept in the repository).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ os.environ["CPC_DATA_DIR"] = str(_tmp / "data")
 
 import cpc_desktop.ui  # noqa: E402,F401  (first: guards a PySide6 6.12.0 bug)
 from PySide6.QtCore import QRect, Qt  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtGui import QCursor, QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from cpc_desktop.core import demo  # noqa: E402
@@ -71,7 +72,7 @@ def center_dialogs(window) -> None:
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent
-    check = out / "check"
+    check = Path(tempfile.gettempdir()) / "cpc-shots-check"
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication([sys.argv[0]])
@@ -82,6 +83,7 @@ def main() -> int:
     window.resize(1180, 700)
     window.start()
     window.show()
+    QCursor.setPos(1360, 760)   # the pointer off the window: no hover highlight in shots
     pump(1)
     shot(out / "start.png")
 

@@ -68,13 +68,13 @@ def test_search_as_you_type_finds_maria_huaman_by_maria_hua(listed, qtbot):
 def test_search_waits_for_a_pause_in_typing(listed, qtbot):
     """Debounced: one query for a burst of keystrokes, not one per key."""
     queries = []
-    real = listed.session.vault.residents
+    real = listed.session.vault.search_ids
 
-    def counting(**kw):
-        queries.append(kw.get("search"))
-        return real(**kw)
+    def counting(text):
+        queries.append(text)
+        return real(text)
 
-    listed.session.vault.residents = counting
+    listed.session.vault.search_ids = counting
     with qtbot.waitSignal(listed.search_applied, timeout=5_000):
         qtbot.keyClicks(listed.search, "rosa")
     assert queries == ["rosa"], f"each keystroke ran a search: {queries}"
@@ -82,15 +82,15 @@ def test_search_waits_for_a_pause_in_typing(listed, qtbot):
 
 def test_a_stale_search_result_is_discarded(listed, qtbot):
     """A slow answer for an old text must not overwrite the answer for what is typed now."""
-    real = listed.session.vault.residents
+    real = listed.session.vault.search_ids
     release = threading.Event()
 
-    def slow_for_rosa(**kw):
-        if kw.get("search") == "rosa":
+    def slow_for_rosa(text):
+        if text == "rosa":
             release.wait(5)
-        return real(**kw)
+        return real(text)
 
-    listed.session.vault.residents = slow_for_rosa
+    listed.session.vault.search_ids = slow_for_rosa
     applied = []
     listed.search_applied.connect(lambda text, n: applied.append(text))
     listed.search.setText("rosa")
@@ -159,3 +159,10 @@ def test_choice_labels_follow_the_language(listed, qtbot):
     listed.window().set_language("qu")
     assert _row_of(listed, "María")["sex"] == qu("Femenino")
     assert listed.model.headerData(COLUMN_INDEX["sex"], Qt.Orientation.Horizontal) == qu("Sexo")
+
+
+def test_search_ids_lists_exactly_the_residents_a_search_lists(listed):
+    vault = listed.session.vault
+    for text in ("maria hua", "quispe", "ficticia", "lor-01", "zzz", "'"):
+        expected = {r.id for r in vault.residents(search=text)}
+        assert vault.search_ids(text) == expected, f"search_ids({text!r}) differs"
