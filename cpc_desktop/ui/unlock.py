@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, Q
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from ..core import demo
-from ..core.errors import (BadRecoveryKey, CpcError, PermissionDenied, UnknownUser, VaultBusy,
+from ..core.errors import (CpcError, PermissionDenied, UnknownUser, VaultBusy,
                            VaultDamaged, VaultError, WrongPassphrase)
 from ..core.i18n import N_, _
 from ..core.vault import MIN_PASSPHRASE, Vault, passphrase_strength
@@ -142,9 +142,9 @@ class PassphrasePair(QObject):
 _ADVICE = {
     VaultBusy: N_("Cierre las otras ventanas de CPC Desktop (también en otras sesiones de esta "
                   "computadora) y vuelva a intentarlo."),
-    VaultDamaged: N_("No se ha modificado nada. Restaure la última copia de seguridad (menú "
-                     "Archivo, o «cpc restore» en la línea de comandos) o pida ayuda al "
-                     "soporte."),
+    VaultDamaged: N_("No se ha modificado nada. Pida al soporte que restaure la última copia "
+                     "de seguridad (orden «cpc restore»); mientras tanto puede abrir otra "
+                     "bóveda."),
 }
 
 
@@ -298,7 +298,7 @@ class UnlockView(QWidget):
         self.retranslate_ui()
         self._set_busy(False)
         if self.session.failed_unlocks:
-            self._start_wait(backoff_seconds(self.session.failed_unlocks), show_error=False)
+            self._start_wait(backoff_seconds(self.session.failed_unlocks))
         (self.passphrase if self.user.text() else self.user).setFocus()
 
     def _set_busy(self, busy: bool) -> None:
@@ -347,7 +347,7 @@ class UnlockView(QWidget):
             set_error(self.message, "")
             show_vault_problem(self, exc, self.other_vault_requested.emit)
 
-    def _start_wait(self, seconds: int, show_error: bool = True) -> None:
+    def _start_wait(self, seconds: int) -> None:
         self._wait_left = seconds
         self._show_wait()
         self.unlock_button.setEnabled(False)
@@ -465,8 +465,8 @@ class RecoveryDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self.busy.hide()
         self.buttons.setEnabled(True)
-        if isinstance(exc, (BadRecoveryKey, UnknownUser, PermissionDenied, CpcError)) and not \
-                isinstance(exc, (VaultDamaged, VaultBusy)):
+        # A wrong key or user is said in place; a vault that cannot be read gets the dialog.
+        if isinstance(exc, CpcError) and not isinstance(exc, (VaultDamaged, VaultBusy)):
             set_error(self.message, error_text(exc))
         else:
             show_vault_problem(self, exc)
