@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLab
 from ..core.forms import Field, FieldError, Form, is_empty
 from ..core.i18n import _
 from .lang import language_bus
-from .widgets.fields import FieldEditor, editor_for
+from .widgets.fields import FieldEditor, editor_for, tint
 
 GRID_UNITS = 6
 WIDTH_UNITS = {"full": 6, "half": 3, "third": 2}
@@ -32,56 +33,66 @@ FULL_WIDTH_TYPES = {"longtext", "multichoice", "table"}
 _PATH_RE = re.compile(r"^(?P<field>\w+)(?:\[(?P<row>\d+)\](?:\.(?P<column>\w+))?)?$")
 
 
-def _span(fld: Field) -> int:
+def _span(fld: Field, in_table: bool = False) -> int:
     if fld.type in FULL_WIDTH_TYPES:
         return GRID_UNITS
-    units = WIDTH_UNITS[fld.print.get("width", "full")]
+    # Table columns rarely carry print widths; a row as a column of full-width fields
+    # would make each family member a screen tall.
+    units = WIDTH_UNITS[fld.print.get("width", "third" if in_table else "full")]
     if fld.type == "place":
         return max(units, 4)  # three combo boxes side by side
     return units
 
 
 class FieldBox(QWidget):
-    """A field's label (asterisk if required), its editor, its help text and its error."""
+    """A field's label (asterisk if required), its editor, its help text and its error.
+
+    The help label is made only when there is a help text: a form has a hundred fields,
+    and every widget costs time when a resident's window opens.
+    """
 
     def __init__(self, fld: Field, editor: QWidget, parent: QWidget | None = None):
         super().__init__(parent)
         self.field = fld
         self.editor = editor
         self.setObjectName(f"field_{fld.id}")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 2, 0, 2)
-        layout.setSpacing(2)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 2, 0, 2)
+        self.layout_.setSpacing(2)
         self.label = QLabel(self)
         self.label.setObjectName("fieldLabel")
         self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setTextFormat(Qt.TextFormat.RichText if fld.required
+                                 else Qt.TextFormat.PlainText)
         self.label.setBuddy(editor.focus_widget() if isinstance(editor, FieldEditor) else editor)
-        self.help = QLabel(self)
-        self.help.setObjectName("fieldHelp")
-        self.help.setWordWrap(True)
-        self.help.setStyleSheet(f"color: {HELP_COLOR};")
-        font = self.help.font()
-        font.setPointSizeF(max(font.pointSizeF() - 1, 7))
-        self.help.setFont(font)
+        self.layout_.addWidget(self.label)
+        self.layout_.addWidget(editor)
+        self.help: QLabel | None = None
+        if fld.help:
+            self.help = QLabel(self)
+            self.help.setObjectName("fieldHelp")
+            self.help.setWordWrap(True)
+            tint(self.help, HELP_COLOR, smaller=True)
+            self.layout_.addWidget(self.help)
+        # Made now and hidden: a label added later leaves stale size caches in Qt's layouts,
+        # and the field would be squeezed when its error appears.
         self.error = QLabel(self)
         self.error.setObjectName("fieldError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {ERROR_COLOR}; font-weight: bold;")
+        tint(self.error, ERROR_COLOR, bold=True)
         self.error.hide()
-        layout.addWidget(self.label)
-        layout.addWidget(editor)
-        layout.addWidget(self.help)
-        layout.addWidget(self.error)
+        self.layout_.addWidget(self.error)
+        self.layout_.addStretch(1)  # a taller neighbour in the row leaves space below, not inside
         self.retranslate()
 
     def retranslate(self) -> None:
-        text = html.escape(_(self.field.label))
         if self.field.required:
-            text += f' <span style="color:{ERROR_COLOR}">*</span>'
-        self.label.setText(text)
-        self.help.setText(_(self.field.help) if self.field.help else "")
-        self.help.setVisible(bool(self.field.help))
+            self.label.setText(html.escape(_(self.field.label))
+                               + f' <span style="color:{ERROR_COLOR}">*</span>')
+        else:
+            self.label.setText(_(self.field.label))
+        if self.help is not None:
+            self.help.setText(_(self.field.help))
         self.editor.retranslate()
 
     def show_error(self, message: str) -> None:
@@ -89,12 +100,17 @@ class FieldBox(QWidget):
         self.error.show()
 
     def clear_error(self) -> None:
-        self.error.clear()
-        self.error.hide()
+        if not self.error.isHidden():
+            self.error.clear()
+            self.error.hide()
 
     @property
     def has_error(self) -> bool:
         return not self.error.isHidden()
+
+    @property
+    def error_text(self) -> str:
+        return self.error.text() if self.has_error else ""
 
 
 class _FieldSet:
@@ -142,25 +158,59 @@ class _FieldSet:
                 box.editor.clear_errors()
 
 
-def _grid_of(fieldset: _FieldSet, fields: Iterable[Field], parent: QWidget) -> QGridLayout:
-    """Fields packed left to right on a 6-unit grid by their print width."""
-    grid = QGridLayout(parent)
-    grid.setHorizontalSpacing(16)
-    grid.setVerticalSpacing(6)
-    row, col = 0, 0
-    for fld in fields:
-        if not fld.stores_value:
-            continue
-        span = _span(fld)
-        if col + span > GRID_UNITS:
-            row, col = row + 1, 0
-        grid.addWidget(fieldset.boxes[fld.id], row, col, 1, span, Qt.AlignmentFlag.AlignTop)
-        col += span
-        if col >= GRID_UNITS:
-            row, col = row + 1, 0
-    for c in range(GRID_UNITS):
-        grid.setColumnStretch(c, 1)
-    return grid
+# Layout modes — wide: print widths as defined; medium (a form beside a list, about half
+# the window): thirds become halves; narrow: one field per line.
+MODES = ("wide", "medium", "narrow")
+
+
+class GridBody(QWidget):
+    """Fields packed left to right on a 6-unit grid by their print width (or fewer per
+    line in the medium and narrow modes).
+
+    Each grid line is a box layout whose stretch factors are the spans: QGridLayout
+    underestimates the height of spanning, word-wrapped fields, and the scroll area would
+    then squeeze them when an error line appears.
+    """
+
+    def __init__(self, fieldset: _FieldSet, fields: Iterable[Field], parent: QWidget,
+                 in_table: bool = False, mode: str | None = None):
+        super().__init__(parent)
+        self.items = [(fieldset.boxes[f.id], f) for f in fields if f.stores_value]
+        self.in_table = in_table
+        self.lines = QVBoxLayout(self)
+        self.lines.setContentsMargins(0, 0, 0, 0)
+        self.lines.setSpacing(6)
+        self.mode: str | None = None
+        if mode is None:  # a table row: the mode of the form it is in
+            owner = parent
+            while owner is not None and not isinstance(owner, FormView):
+                owner = owner.parentWidget()
+            mode = owner.mode if owner is not None else "wide"
+        self.apply_mode(mode)
+
+    def apply_mode(self, mode: str) -> None:
+        # Packed once: moving fields between layouts later leaves Qt's size caches stale
+        # (an error line appearing would squeeze its field), so the mode is chosen up front.
+        if self.mode is not None:
+            return
+        self.mode = mode
+        line, used = None, 0
+        for box, fld in self.items:
+            span = _span(fld, self.in_table)
+            if mode == "narrow":
+                span = GRID_UNITS
+            elif mode == "medium":
+                span = GRID_UNITS // 2 if span <= GRID_UNITS // 2 else GRID_UNITS
+            if line is None or used + span > GRID_UNITS:
+                if line is not None and used < GRID_UNITS:
+                    line.addStretch(GRID_UNITS - used)
+                line, used = QHBoxLayout(), 0
+                line.setSpacing(16)
+                self.lines.addLayout(line)
+            line.addWidget(box, span)
+            used += span
+        if line is not None and used < GRID_UNITS:
+            line.addStretch(GRID_UNITS - used)
 
 
 class RowEditor(QFrame):
@@ -187,10 +237,8 @@ class RowEditor(QFrame):
         head.addStretch(1)
         head.addWidget(self.remove_button)
         layout.addLayout(head)
-        body = QWidget(self)
-        self.fields = _FieldSet(table.columns, body, on_change)
-        _grid_of(self.fields, table.columns, body).setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(body)
+        self.fields = _FieldSet(table.columns, self, on_change)
+        layout.addWidget(GridBody(self.fields, table.columns, self, in_table=True))
         self.number = 0
 
     def set_number(self, n: int) -> None:
@@ -208,13 +256,17 @@ class TableEditor(FieldEditor):
 
     def __init__(self, fld: Field, parent: QWidget | None = None):
         super().__init__(fld, parent)
-        self.rows: list[RowEditor] = []
+        # Row editors stay in the layout in order; the first `count` are in use, the rest
+        # are hidden and blank, kept for the next "Agregar fila" (building one costs more,
+        # and moving widgets between layouts leaves Qt's size caches stale).
+        self.all_rows: list[RowEditor] = []
+        self.count = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         self.empty = QLabel(self)
         self.empty.setObjectName("tableEmpty")
-        self.empty.setStyleSheet(f"color: {HELP_COLOR};")
+        tint(self.empty, HELP_COLOR)
         layout.addWidget(self.empty)
         self.rows_layout = QVBoxLayout()
         self.rows_layout.setSpacing(6)
@@ -230,18 +282,31 @@ class TableEditor(FieldEditor):
         self.retranslate()
         self._update()
 
+    @property
+    def rows(self) -> list[RowEditor]:
+        return self.all_rows[:self.count]
+
     # -- rows
     def add_row(self, values: dict | None = None) -> RowEditor:
-        row = RowEditor(self.field, self._row_changed, self)
-        row.remove_requested.connect(self.remove_row)
-        row.fields.set_values(values or {})
-        row.fields.evaluate()
-        row.fields.set_read_only(self._read_only)
-        row.remove_button.setEnabled(not self._read_only)
-        self.rows.append(row)
-        self.rows_layout.addWidget(row)
+        if self.count < len(self.all_rows):
+            row = self.all_rows[self.count]
+        else:
+            row = RowEditor(self.field, self._row_changed, self)
+            row.remove_requested.connect(self.remove_row)
+            self.all_rows.append(row)
+            self.rows_layout.addWidget(row)
+        self.count += 1
+        self._fill(row, values or {})
+        row.show()
         self._update()
         return row
+
+    def _fill(self, row: RowEditor, values: dict) -> None:
+        row.fields.set_values(values)
+        row.fields.evaluate()
+        row.fields.clear_errors()
+        row.fields.set_read_only(self._read_only)
+        row.remove_button.setEnabled(not self._read_only)
 
     def _add_clicked(self) -> None:
         row = self.add_row()
@@ -251,13 +316,27 @@ class TableEditor(FieldEditor):
         self.changed.emit()
 
     def remove_row(self, row: RowEditor) -> None:
+        """Removes a row: the rows below move up (their values do, the editors stay)."""
         if self._read_only or row not in self.rows:
             return
-        self.rows.remove(row)
-        row.hide()
-        row.deleteLater()
+        index = self.all_rows.index(row)
+        self._setting = True
+        try:
+            for i in range(index, self.count - 1):
+                self._fill(self.all_rows[i], self._raw(self.all_rows[i + 1]))
+            self.count -= 1
+            last = self.all_rows[self.count]
+            self._fill(last, {})
+            last.hide()
+        finally:
+            self._setting = False
         self._update()
         self.changed.emit()
+
+    @staticmethod
+    def _raw(row: RowEditor) -> dict:
+        """Everything shown in a row, hidden conditional cells included, as typed."""
+        return {fid: box.editor.value() for fid, box in row.fields.boxes.items()}
 
     def _row_changed(self) -> None:
         if not self._setting:
@@ -266,8 +345,8 @@ class TableEditor(FieldEditor):
     def _update(self) -> None:
         for i, row in enumerate(self.rows, start=1):
             row.set_number(i)
-        self.empty.setVisible(not self.rows)
-        full = self.field.max_rows is not None and len(self.rows) >= self.field.max_rows
+        self.empty.setVisible(not self.count)
+        full = self.field.max_rows is not None and self.count >= self.field.max_rows
         self.add_button.setEnabled(not self._read_only and not full)
 
     # -- FieldEditor interface
@@ -286,9 +365,9 @@ class TableEditor(FieldEditor):
         self._setting = True
         try:
             for row in self.rows:
+                self._fill(row, {})
                 row.hide()
-                row.deleteLater()
-            self.rows = []
+            self.count = 0
             for values in value or ():
                 self.add_row(values if isinstance(values, dict) else {})
         finally:
@@ -331,10 +410,11 @@ class FormView(QWidget):
     dirty_changed = Signal(bool)
     changed = Signal()
 
-    def __init__(self, form: Form, parent: QWidget | None = None):
+    def __init__(self, form: Form, parent: QWidget | None = None, mode: str = "wide"):
         super().__init__(parent)
         self.form = form
         self.setObjectName(f"form_{form.form}")
+        self.mode = mode
         self._read_only = False
         self._dirty = False
         self._baseline: dict = {}
@@ -361,11 +441,11 @@ class FormView(QWidget):
         layout.setSpacing(10)
         self.description = QLabel(content)
         self.description.setWordWrap(True)
-        self.description.setStyleSheet(f"color: {HELP_COLOR};")
+        tint(self.description, HELP_COLOR)
         layout.addWidget(self.description)
 
         self.fields = _FieldSet(form.fields, content, self._on_edit)
-        self.groups: list[tuple[QGroupBox, QLabel, object]] = []
+        self.groups: list[tuple[QGroupBox, QLabel, QLabel, object]] = []
         for section in form.sections:
             shown = [f for f in section.fields if f.stores_value]
             if not shown:
@@ -373,15 +453,20 @@ class FormView(QWidget):
             group = QGroupBox(content)
             group.setObjectName(f"section_{section.id}")
             vl = QVBoxLayout(group)
+            heading = QLabel(group)
+            heading.setObjectName("sectionTitle")
+            font = heading.font()
+            font.setBold(True)
+            font.setPointSizeF(font.pointSizeF() * 1.1)
+            heading.setFont(font)
+            vl.addWidget(heading)
             help_label = QLabel(group)
             help_label.setWordWrap(True)
-            help_label.setStyleSheet(f"color: {HELP_COLOR};")
+            tint(help_label, HELP_COLOR)
             vl.addWidget(help_label)
-            body = QWidget(group)
-            _grid_of(self.fields, shown, body).setContentsMargins(0, 0, 0, 0)
-            vl.addWidget(body)
+            vl.addWidget(GridBody(self.fields, shown, group, mode=self.mode))
             layout.addWidget(group)
-            self.groups.append((group, help_label, section))
+            self.groups.append((group, heading, help_label, section))
         layout.addStretch(1)
         self.scroll.setWidget(content)
         self.fields.evaluate()
@@ -470,9 +555,9 @@ class FormView(QWidget):
             if m and m["row"] is not None and box.field.id == m["field"]:
                 message = str(err)  # a row-level problem: say which row
             else:
-                message = err.message
+                message = err.message[:1].upper() + err.message[1:]
             if box.has_error:
-                message = box.error.text() + "\n" + message
+                message = box.error_text + "\n" + message
             box.show_error(message)
             first = first or box
         text = _("No se guardó: revise lo marcado en rojo ({n}).").format(n=len(errors))
@@ -500,12 +585,12 @@ class FormView(QWidget):
         out = {}
         for fid, box in self.fields.boxes.items():
             if box.has_error:
-                out[fid] = box.error.text()
+                out[fid] = box.error_text
             if isinstance(box.editor, TableEditor):
                 for i, row in enumerate(box.editor.rows):
                     for cid, cell in row.fields.boxes.items():
                         if cell.has_error:
-                            out[f"{fid}[{i}].{cid}"] = cell.error.text()
+                            out[f"{fid}[{i}].{cid}"] = cell.error_text
         return out
 
     # ------------------------------------------------------------ state
@@ -520,11 +605,65 @@ class FormView(QWidget):
     def retranslate_ui(self, *_args) -> None:
         self.description.setText(_(self.form.description) if self.form.description else "")
         self.description.setVisible(bool(self.form.description))
-        for group, help_label, section in self.groups:
-            group.setTitle(_(section.title))
+        for _group, heading, help_label, section in self.groups:
+            heading.setText(_(section.title))
             help_label.setText(_(section.help) if section.help else "")
             help_label.setVisible(bool(section.help))
         self.fields.retranslate()
 
 
-__all__ = ["FormView", "FieldBox", "TableEditor"]
+# ---------------------------------------------------------------- reuse
+
+POOL_PER_FORM = 2
+_pool: dict[tuple[str, str], list[FormView]] = {}
+
+
+def take_view(form: Form, parent: QWidget | None = None, mode: str = "wide") -> FormView:
+    """A blank FormView of `form`: a kept one if any (building one takes most of the time
+    a resident's window needs to open), else a new one."""
+    kept = _pool.get((form.form, mode))
+    while kept:
+        view = kept.pop()
+        try:
+            view.setParent(parent)
+        except RuntimeError:  # deleted with the application
+            continue
+        return view
+    return FormView(form, parent, mode)
+
+
+def give_back(view: FormView) -> None:
+    """Blanks a view (no decrypted value stays in it) and keeps it for take_view()."""
+    for signal in (view.dirty_changed, view.changed):
+        with warnings.catch_warnings():  # PySide warns when nothing was connected
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                signal.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+    view.set_values({})
+    view.set_read_only(False)
+    view.scroll.verticalScrollBar().setValue(0)
+    view.hide()
+    view.setParent(None)
+    kept = _pool.setdefault((view.form.form, view.mode), [])
+    if len(kept) < POOL_PER_FORM:
+        kept.append(view)
+    else:
+        view.deleteLater()
+
+
+def warm_up(form: Form, mode: str = "wide") -> None:
+    """Builds a view of `form` ahead of need (call when the UI is idle)."""
+    if not _pool.get((form.form, mode)):
+        give_back(FormView(form, None, mode))
+
+
+def drop_pool() -> None:
+    for views in _pool.values():
+        for view in views:
+            view.deleteLater()
+    _pool.clear()
+
+
+__all__ = ["FormView", "FieldBox", "TableEditor", "take_view", "give_back", "warm_up"]

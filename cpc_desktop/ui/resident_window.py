@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer,
+                            Signal)
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
@@ -28,11 +29,11 @@ from ..core.i18n import N_, _
 from ..core.ids import uuid7
 from ..core.users import Action
 from ..core.vault import SERVICE_FORM, Record
-from .form_view import ERROR_COLOR, HELP_COLOR, FormView
+from .form_view import ERROR_COLOR, HELP_COLOR, give_back, take_view, warm_up
 from .lang import language_bus
 from .session import Session
 from .tasks import run_task, show_error
-from .widgets.fields import FieldEditor, editor_for, vbox
+from .widgets.fields import FieldEditor, editor_for, tint, vbox
 
 # Field ids that a new record fills with the signed-in person's name (who gave the service,
 # who fills the form): ids are data that never change once a vault holds them.
@@ -151,9 +152,10 @@ class HistoryPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(2, 240)
         header.setStretchLastSection(True)
         self.empty = QLabel(self)
-        self.empty.setStyleSheet(f"color: {HELP_COLOR};")
+        tint(self.empty, HELP_COLOR)
         layout.addWidget(self.title)
         layout.addWidget(self.table)
         layout.addWidget(self.empty)
@@ -252,12 +254,13 @@ class RecordEditor(QWidget):
         bar.addWidget(self.title, 1)
         bar.addWidget(self.history_button)
         layout.addLayout(bar)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        self.view = FormView(form, self.splitter)
-        self.history = HistoryPanel(window, form, self.splitter)
-        self.history.hide()
+        # The history goes under the form: beside it, both would be too narrow to read.
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.view = take_view(form, self.splitter,
+                              "wide" if form.per_resident == "one" else "medium")
+        self.view.show()
+        self.history: HistoryPanel | None = None    # made when first asked for
         self.splitter.addWidget(self.view)
-        self.splitter.addWidget(self.history)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         layout.addWidget(self.splitter, 1)
@@ -320,7 +323,7 @@ class RecordEditor(QWidget):
         self.view.set_values(record.values if record else self.defaults())
         self._update_title()
         self._update_buttons()
-        if self.history.isVisible() or self.history_button.isChecked():
+        if self.history is not None and self.history_button.isChecked():
             self.history.load(self.record_id)
         self.status.setText("")
 
@@ -333,6 +336,11 @@ class RecordEditor(QWidget):
                            if when else _(self.form.title))
 
     def _toggle_history(self, on: bool) -> None:
+        if self.history is None:
+            self.history = HistoryPanel(self.window_, self.form, self.splitter)
+            self.splitter.addWidget(self.history)
+        height = max(self.splitter.height(), 400)
+        self.splitter.setSizes([height * 11 // 20, height * 9 // 20])
         self.history.setVisible(on)
         if on:
             self.history.load(self.record_id)
@@ -429,7 +437,8 @@ class RecordEditor(QWidget):
         self._update_title()
         if self.dirty:
             self.status.setText(_("Cambios sin guardar"))
-        self.history.retranslate_ui()
+        if self.history is not None:
+            self.history.retranslate_ui()
 
 
 # ====================================================================== record lists
@@ -557,7 +566,7 @@ class QuickAddRow(QWidget):
         self.error = QLabel(self)
         self.error.setObjectName("quickAddError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {ERROR_COLOR}; font-weight: bold;")
+        tint(self.error, ERROR_COLOR, bold=True)
         self.error.hide()
         outer.addWidget(self.error)
         self.busy = False
@@ -740,17 +749,30 @@ class ManyFormTab(FormTab):
 
     def __init__(self, window, form, parent=None):
         super().__init__(window, form, parent)
+        self.is_services = form.form == SERVICE_FORM
+        self.columns = quick_fields(form) if self.is_services else None
+        self.model = RecordListModel(form, self.columns, self)
+        self.built = False
+        self.quick: QuickAddRow | None = None
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.build()
+        super().showEvent(event)
+
+    def build(self) -> None:
+        """Makes the tab's widgets the first time it is shown (opening a window stays quick)."""
+        if self.built:
+            return
+        self.built = True
+        form, is_services, columns = self.form, self.is_services, self.columns
         outer = vbox(self, 6, 4)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         outer.addWidget(self.splitter)
         left = QWidget(self.splitter)
         ll = vbox(left, 0, 4)
-        is_services = form.form == SERVICE_FORM
-        columns = quick_fields(form) if is_services else None
-        self.quick: QuickAddRow | None = QuickAddRow(self, columns, left) if is_services else None
-        if self.quick is not None:
+        if is_services:
+            self.quick = QuickAddRow(self, columns, left)
             ll.addWidget(self.quick)
-        self.model = RecordListModel(form, columns, self)
         self.table = QTableView(left)
         self.table.setObjectName("recordList")
         self.table.setModel(self.model)
@@ -765,11 +787,12 @@ class ManyFormTab(FormTab):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultSectionSize(110)
+        header.setResizeContentsPrecision(40)  # fit widths on a few rows, not all 500
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.activated.connect(lambda _i: self.open_selected())
         ll.addWidget(self.table, 1)
         self.empty = QLabel(left)
-        self.empty.setStyleSheet(f"color: {HELP_COLOR};")
+        tint(self.empty, HELP_COLOR)
         ll.addWidget(self.empty)
         buttons = QHBoxLayout()
         self.new_button = QPushButton(left)
@@ -791,13 +814,15 @@ class ManyFormTab(FormTab):
         self.placeholder = QLabel(self.right)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet(f"color: {HELP_COLOR};")
+        tint(self.placeholder, HELP_COLOR)
         self.right_layout.addWidget(self.placeholder)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.right)
-        self.splitter.setStretchFactor(0, 2 if is_services else 1)
-        self.splitter.setStretchFactor(1, 3 if is_services else 2)
+        self.splitter.setStretchFactor(0, 1 if is_services else 1)
+        self.splitter.setStretchFactor(1, 1 if is_services else 2)
+        self.splitter.setSizes([1000, 1000] if is_services else [700, 1300])
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
+        self._fit_columns()
         self.apply_read_only()
         self.retranslate_ui()
 
@@ -805,6 +830,8 @@ class ManyFormTab(FormTab):
     def set_records(self, records: list[Record]) -> None:
         selected = self.selected_id()
         self.model.set_records(records)
+        if not self.built:
+            return
         self._fit_columns()
         if selected:
             self.select(selected)
@@ -816,7 +843,7 @@ class ManyFormTab(FormTab):
         self._update_buttons()
 
     def _fit_columns(self) -> None:
-        if self.model.fields and self.model.records:
+        if self.model.records:
             # Fitted on the first rows only: resizing to 500 rows would cost a paint each.
             for col in range(self.model.columnCount() - 1):
                 self.table.resizeColumnToContents(col)
@@ -824,22 +851,29 @@ class ManyFormTab(FormTab):
 
     def record_added(self, record: Record) -> None:
         row = self.model.add(record)
+        if not self.built:
+            return
         self.table.scrollTo(self.model.index(row, 0))
         self._update_buttons()
 
     def selected_id(self) -> str | None:
+        if not self.built:
+            return None
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
         return self.model.records[rows[0].row()].id
 
     def select(self, record_id: str) -> None:
+        self.build()
         row = self.model.row_of(record_id)
         if row >= 0:
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
 
     def _update_buttons(self) -> None:
+        if not self.built:
+            return
         editable = not self.window_.read_only and self.window_.resident_id is not None
         has_selection = self.selected_id() is not None
         self.new_button.setEnabled(editable)
@@ -849,6 +883,7 @@ class ManyFormTab(FormTab):
 
     # ------------------------------------------------------------ editor
     def ensure_editor(self) -> RecordEditor:
+        self.build()
         if self.editor is None:
             self.placeholder.hide()
             self.editor = RecordEditor(self.window_, self.form, self.right)
@@ -945,18 +980,24 @@ class ManyFormTab(FormTab):
 
     def apply_read_only(self) -> None:
         super().apply_read_only()
+        if not self.built:
+            return
         if self.quick is not None:
             self.quick.set_enabled_for(not self.window_.read_only)
+            self.quick.setVisible(not self.window_.read_only)  # nothing a reader can do there
         self._update_buttons()
 
     def retranslate_ui(self) -> None:
         super().retranslate_ui()
+        self.model.retranslate()
+        if not self.built:
+            return
         self.new_button.setText(_("Nuevo"))
         self.open_button.setText(_("Abrir"))
         self.delete_button.setText(_("Eliminar"))
-        self.placeholder.setText(_("Elija un registro de la lista o cree uno nuevo."))
+        self.placeholder.setText(_("Elija un registro de la lista.") if self.window_.read_only
+                                 else _("Elija un registro de la lista o cree uno nuevo."))
         self.empty.setText(_("Todavía no hay registros."))
-        self.model.retranslate()
         if self.quick is not None:
             self.quick.retranslate_ui()
 
@@ -1003,7 +1044,7 @@ class ResidentWindow(QWidget):
         self.risk_label.setObjectName("residentRisk")
         self.readonly_label = QLabel(self)
         self.readonly_label.setObjectName("readOnlyNotice")
-        self.readonly_label.setStyleSheet("color: #8a4b00;")
+        tint(self.readonly_label, "#8a4b00", bold=True)
         self.readonly_label.setVisible(self.read_only)
         header.addWidget(self.code_label)
         header.addSpacing(12)
@@ -1111,8 +1152,7 @@ class ResidentWindow(QWidget):
             risk = display.format_value(intake.field("risk_level"), s.risk_level)
         self.risk_label.setText(_("Riesgo: {level}").format(level=risk or "—"))
         colors = {"high": "#b00020", "medium": "#8a4b00"}
-        self.risk_label.setStyleSheet(f"color: {colors.get(s.risk_level, '#1b5e20')}; "
-                                      "font-weight: bold;")
+        tint(self.risk_label, colors.get(s.risk_level, "#1b5e20"), bold=True)
         self.setWindowTitle(f"{s.internal_code} — CPC")
 
     # ------------------------------------------------------------ saving
@@ -1212,6 +1252,8 @@ class ResidentWindow(QWidget):
 
     def _forget(self) -> None:
         self.closed = True
+        for editor in self.editors():
+            give_back(editor.view)
         if self.resident_id and _windows.get(self.resident_id) is self:
             del _windows[self.resident_id]
         _new_windows.discard(self)
@@ -1240,6 +1282,8 @@ class ResidentWindow(QWidget):
         """The vault locked: no decrypted value may stay on screen."""
         for editor in self.editors():
             editor.view.set_values({})
+            if editor.history is not None:
+                editor.history.load(None)
         for tab in self.form_tabs:
             if isinstance(tab, ManyFormTab):
                 tab.model.set_records([])
@@ -1312,12 +1356,25 @@ def record_drafts(vault) -> dict[str, dict]:
             if k.startswith(DRAFT_PREFIX) and isinstance(d, dict) and "form" in d}
 
 
+WARM_UP_AFTER_MS = 1500
+
+
 def watch_drafts(session: Session, parent: QWidget | None = None) -> None:
-    """After every unlock, offer the signed-in user's drafts back (idempotent)."""
+    """After every unlock: offer the signed-in user's drafts back, and a moment later build
+    an intake form ahead of need so the first resident opens quickly (idempotent)."""
     if getattr(session, "_drafts_watched", False):
         return
     session._drafts_watched = True
-    session.unlocked.connect(lambda: offer_drafts(session, parent))
+
+    def unlocked() -> None:
+        offer_drafts(session, parent)
+        QTimer.singleShot(WARM_UP_AFTER_MS, lambda: session.is_unlocked
+                          and warm_up(forms.registry().intake))
+
+    session.unlocked.connect(unlocked)
+    if session.is_unlocked:
+        QTimer.singleShot(WARM_UP_AFTER_MS, lambda: session.is_unlocked
+                          and warm_up(forms.registry().intake))
 
 
 def offer_drafts(session: Session, parent: QWidget | None = None) -> QMessageBox | None:

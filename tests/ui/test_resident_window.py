@@ -198,6 +198,7 @@ def test_lock_while_editing_keeps_a_draft_clears_the_window_and_unlock_restores_
     view = window.intake_tab.editor.view
     qtbot.keyClicks(view.editor("name_nickname").edit, "Apodo Ficticio")
     tab = window.tab_for("registro_atenciones")
+    tab.build()  # its widgets are made when first shown; the intake tab is in front
     qtbot.keyClicks(tab.quick.editors["note"].edit, "Nota a medias")
     world.session.lock()
     assert view.editor("name_nickname").edit.text() == "", "a decrypted value stayed on screen"
@@ -249,7 +250,7 @@ def test_supervisor_sees_everything_read_only_and_the_vault_refuses_anyway(world
     tab.table.selectRow(0)
     assert not tab.new_button.isEnabled() and not tab.delete_button.isEnabled()
     assert tab.open_button.isEnabled(), "a supervisor must still be able to read records"
-    assert not tab.quick.add_button.isEnabled()
+    assert not tab.quick.add_button.isEnabled() and not tab.quick.isVisible()
     assert not any(e.is_editable() for e in tab.quick.editors.values())
     tab.open_selected()
     assert not tab.editor.save_button.isEnabled()
@@ -336,3 +337,28 @@ def test_coordinator_deletes_a_service_after_confirming(world, qtbot):
     click(find_box("confirmBox"), "Eliminar")
     qtbot.waitUntil(lambda: tab.model.rowCount() == 0, timeout=5000)
     assert world.vault.get(service).deleted
+
+
+def test_forms_kept_for_reuse_hold_no_decrypted_value_after_a_lock(world, qtbot):
+    from cpc_desktop.ui import form_view
+
+    window = opened(qtbot, world.session, world.resident_id)
+    assert window.intake_tab.editor.view.values()["name_first"] == "Nina Prueba"
+    world.session.lock()
+    kept = [view for views in form_view._pool.values() for view in views]
+    assert kept, "closing the window should keep its forms for the next one"
+    leaks = [view.form.form for view in kept if view.values()]
+    assert leaks == [], f"forms kept after the lock still hold a resident's values: {leaks}"
+
+
+def test_reopening_a_resident_reuses_a_kept_form_and_shows_the_right_values(world, qtbot,
+                                                                            intake_values):
+    other = world.vault.add("ficha_ingreso", intake_values(name_first="Otra Prueba"))
+    first = opened(qtbot, world.session, world.resident_id)
+    view = first.intake_tab.editor.view
+    first.close()
+    qtbot.waitUntil(lambda: first.closed, timeout=2000)
+    second = opened(qtbot, world.session, other)
+    assert second.intake_tab.editor.view is view, "the kept intake form was not reused"
+    assert view.values()["name_first"] == "Otra Prueba"
+    assert not second.intake_tab.editor.dirty

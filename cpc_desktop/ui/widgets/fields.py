@@ -11,7 +11,7 @@ import datetime as dt
 import re
 
 from PySide6.QtCore import QDate, QRegularExpression, Qt, Signal
-from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtGui import QColor, QPalette, QRegularExpressionValidator
 from PySide6.QtWidgets import (QButtonGroup, QCalendarWidget, QCheckBox, QComboBox,
                                QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QRadioButton, QToolButton, QVBoxLayout, QWidget)
@@ -330,10 +330,14 @@ class ChoiceEditor(FieldEditor):
     def __init__(self, fld: Field, parent=None):
         super().__init__(fld, parent)
         self.combo = QComboBox(self)
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Narrow enough for half a column; the open list is as wide as its longest label.
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(10)
         self.combo.addItem("", None)
         for choice in fld.choices:
             self.combo.addItem(_(choice.label), choice.value)
+        self._fit_popup()
         self.combo.currentIndexChanged.connect(self._index_changed)
         self._setting = False
         box = _hbox(self)
@@ -367,6 +371,13 @@ class ChoiceEditor(FieldEditor):
         for i in range(1, self.combo.count()):
             value = self.combo.itemData(i)
             self.combo.setItemText(i, _(self.field.choice_label(value)))
+        self._fit_popup()
+
+    def _fit_popup(self) -> None:
+        metrics = self.combo.fontMetrics()
+        widest = max((metrics.horizontalAdvance(self.combo.itemText(i))
+                      for i in range(self.combo.count())), default=0)
+        self.combo.view().setMinimumWidth(widest + 40)
 
     def focus_widget(self) -> QWidget:
         return self.combo
@@ -484,6 +495,21 @@ def editor_for(fld: Field, parent: QWidget | None = None, *, one_line: bool = Fa
              "choice": ChoiceEditor, "multichoice": MultiChoiceEditor, "yesno": YesNoEditor,
              "place": PlaceEditor}
     return kinds[fld.type](fld, parent)
+
+
+def tint(widget: QWidget, color: str, *, bold: bool = False, smaller: bool = False) -> None:
+    """Text colour through the palette: per-widget style sheets make building a form slow."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(color))
+    palette.setColor(QPalette.ColorRole.Text, QColor(color))
+    widget.setPalette(palette)
+    if bold or smaller:
+        font = widget.font()
+        if bold:
+            font.setBold(True)
+        if smaller:
+            font.setPointSizeF(max(font.pointSizeF() - 1, 7))
+        widget.setFont(font)
 
 
 def vbox(widget: QWidget, margins: int = 0, spacing: int = 4) -> QVBoxLayout:

@@ -6,6 +6,7 @@ chosen (2, 4 or 6 digits).
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from PySide6.QtCore import Qt
@@ -35,6 +36,14 @@ class FoldingCompleter(QCompleter):
         return index.data(Qt.ItemDataRole.DisplayRole) or ""
 
 
+@functools.cache
+def _entries(parent_code: str) -> tuple[tuple[str, str, str], ...]:
+    """(name, code, folded name) of the places under a code ("" for departments)."""
+    places = (ubigeo.departments() if parent_code == "" else ubigeo.provinces(parent_code)
+              if len(parent_code) == 2 else ubigeo.districts(parent_code))
+    return tuple((p.name, p.code, fold(p.name)) for p in places)
+
+
 class PlaceCombo(QComboBox):
     """An editable combo of places of one level; typed text resolves to a place or reverts."""
 
@@ -44,6 +53,7 @@ class PlaceCombo(QComboBox):
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(12)
+        self.parent_code: str | None = "-"
         completer = FoldingCompleter(self)
         completer.setModel(self.model())
         completer.setCompletionRole(FOLDED_ROLE)
@@ -53,14 +63,23 @@ class PlaceCombo(QComboBox):
         self.setCompleter(completer)
         self.lineEdit().editingFinished.connect(self.resolve_typed)
 
-    def set_places(self, places: list[ubigeo.Place]) -> None:
+    def set_places(self, parent_code: str | None) -> None:
+        """The places under a code ("" for the departments; None for none)."""
+        if parent_code == self.parent_code:
+            if self.currentIndex() != 0:
+                self.blockSignals(True)
+                self.setCurrentIndex(0)
+                self.blockSignals(False)
+            return
+        self.parent_code = parent_code
         self.blockSignals(True)
         self.clear()
-        self.addItem("", None)
+        entries = _entries(parent_code) if parent_code is not None else ()
+        self.addItems([""] + [name for name, _code, _folded in entries])
         self.setItemData(0, "", FOLDED_ROLE)
-        for i, place in enumerate(places, start=1):
-            self.addItem(place.name, place.code)
-            self.setItemData(i, fold(place.name), FOLDED_ROLE)
+        for i, (_name, code, folded) in enumerate(entries, start=1):
+            self.setItemData(i, code, Qt.ItemDataRole.UserRole)
+            self.setItemData(i, folded, FOLDED_ROLE)
         self.setCurrentIndex(0)
         self.blockSignals(False)
 
@@ -105,9 +124,9 @@ class PlaceEditor(FieldEditor):
         box = _hbox(self)
         for combo in self.combos:
             box.addWidget(combo, 1)
-        self.department.set_places(ubigeo.departments())
-        self.province.set_places([])
-        self.district.set_places([])
+        self.department.set_places("")
+        self.province.set_places(None)
+        self.district.set_places(None)
         self._setting = False
         self.department.currentIndexChanged.connect(self._department_changed)
         self.province.currentIndexChanged.connect(self._province_changed)
@@ -117,15 +136,13 @@ class PlaceEditor(FieldEditor):
         self.retranslate()
 
     def _department_changed(self, _index: int) -> None:
-        code = self.department.code()
-        self.province.set_places(ubigeo.provinces(code) if code else [])
-        self.district.set_places([])
+        self.province.set_places(self.department.code())
+        self.district.set_places(None)
         self._update_enabled()
         self._emit()
 
     def _province_changed(self, _index: int) -> None:
-        code = self.province.code()
-        self.district.set_places(ubigeo.districts(code) if code else [])
+        self.district.set_places(self.province.code())
         self._update_enabled()
         self._emit()
 
@@ -152,13 +169,14 @@ class PlaceEditor(FieldEditor):
         self._setting = True
         try:
             code = value if isinstance(value, str) and ubigeo.is_valid(value) else None
+            if code is None and self.value() is None:
+                return  # already blank: most pickers of a record stay empty
             self.department.set_code(code[:2] if code else None)
-            self._department_changed(0)
-            if code and len(code) >= 4:
-                self.province.set_code(code[:4])
-                self._province_changed(0)
-            if code and len(code) == 6:
-                self.district.set_code(code)
+            self.province.set_places(self.department.code())
+            self.province.set_code(code[:4] if code and len(code) >= 4 else None)
+            self.district.set_places(self.province.code())
+            self.district.set_code(code if code and len(code) == 6 else None)
+            self._update_enabled()
         finally:
             self._setting = False
 
