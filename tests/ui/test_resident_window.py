@@ -362,3 +362,20 @@ def test_reopening_a_resident_reuses_a_kept_form_and_shows_the_right_values(worl
     assert second.intake_tab.editor.view is view, "the kept intake form was not reused"
     assert view.values()["name_first"] == "Otra Prueba"
     assert not second.intake_tab.editor.dirty
+
+
+def test_switching_tabs_with_unsaved_changes_asks_first(world, qtbot):
+    window = opened(qtbot, world.session, world.resident_id)
+    qtbot.keyClicks(window.intake_tab.editor.view.editor("name_nickname").edit, "Apodo")
+    services = window.tab_for("registro_atenciones")
+    window.tabs.setCurrentWidget(services)
+    qtbot.waitUntil(lambda: find_box("unsavedGuard") is not None, timeout=2000)
+    assert window.tabs.currentIndex() == 0, "the tab changed before the question was answered"
+    click(find_box("unsavedGuard"), "Cancelar")
+    assert window.tabs.currentIndex() == 0 and window.intake_tab.editor.dirty
+    window.tabs.setCurrentWidget(services)
+    qtbot.waitUntil(lambda: find_box("unsavedGuard") is not None, timeout=2000)
+    click(find_box("unsavedGuard"), "Descartar")
+    assert window.tabs.currentWidget() is services
+    assert not window.intake_tab.editor.dirty
+    assert window.intake_tab.editor.view.editor("name_nickname").edit.text() == ""
