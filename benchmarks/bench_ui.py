@@ -136,7 +136,11 @@ def build_vault(path: Path, residents: int, services: int) -> None:
 # ====================================================================== in-process window
 
 class Heartbeat:
-    """A 5 ms QTimer; the longest gap between beats is the longest UI-thread stall."""
+    """A 5 ms QTimer; the longest gap between beats is the longest UI-thread stall.
+
+    Two figures: the wall-clock gap (what a person feels; on a busy machine it includes
+    time the OS gave to other processes) and the UI thread's own CPU time in that gap
+    (what our code cost)."""
 
     def __init__(self):
         from PySide6.QtCore import QTimer
@@ -146,19 +150,22 @@ class Heartbeat:
         self.timer.timeout.connect(self._beat)
         self.last = None
         self.max_gap = 0.0
+        self.max_cpu = 0.0
 
     def _beat(self):
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         if self.last is not None:
-            self.max_gap = max(self.max_gap, now - self.last)
-        self.last = now
+            self.max_gap = max(self.max_gap, now - self.last[0])
+            self.max_cpu = max(self.max_cpu, cpu - self.last[1])
+        self.last = (now, cpu)
 
     def start(self):
-        self.last, self.max_gap = None, 0.0
+        self.last, self.max_gap, self.max_cpu = None, 0.0, 0.0
         self.timer.start()
 
     def stop(self) -> float:
         self.timer.stop()
+        self.cpu = self.max_cpu
         return max(0.0, self.max_gap - 0.005)
 
 
@@ -222,13 +229,14 @@ def typing_run(app, view, debounce_ms: int, heartbeat: Heartbeat) -> dict:
     QTimer.singleShot(0, next_key)
     loop.exec()
     stall = heartbeat.stop()
+    stall_cpu = heartbeat.cpu
     view.search_applied.disconnect(on_applied)
     if state["i"] != len(keys):
         raise TimeoutError("typing run did not finish")
     view.search.clear()
     pump_for(app, 0.4)
     return {"p50": pct(latencies, 50), "p95": pct(latencies, 95), "max": max(latencies),
-            "n": len(latencies), "stall": stall}
+            "n": len(latencies), "stall": stall, "stall_cpu": stall_cpu}
 
 
 def run_until(predicate_signal, start, timeout_ms=120_000) -> None:
@@ -354,11 +362,12 @@ def main() -> None:
         run_until(window.residents_view.list_loaded, view.try_unlock)
         window.residents_view.table.viewport().repaint()
         unlock_times.append(time.perf_counter() - t)
-        unlock_stalls.append(heartbeat.stop())
+        unlock_stalls.append((heartbeat.stop(), heartbeat.cpu))
         rss_list = max(rss_list, rss_mb())
         pump_for(app, 2.5)   # the post-unlock warm-up runs here, outside the measure
     unlock_to_list = statistics.median(unlock_times)
-    unlock_stall = max(unlock_stalls)
+    unlock_stall = statistics.median(w for w, _c in unlock_stalls)
+    unlock_stall_cpu = statistics.median(c for _w, c in unlock_stalls)
     assert window.residents_view.model.rowCount() == n_rows
 
     rv = window.residents_view
@@ -372,7 +381,8 @@ def main() -> None:
     sort_s = max(sorts)
     sort_stall = sort_s
 
-    no_debounce = typing_run(app, rv, 0, heartbeat)
+    runs = [typing_run(app, rv, 0, heartbeat) for _ in range(3)]
+    no_debounce = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     debounced = typing_run(app, rv, 150, heartbeat)
 
     t = time.perf_counter()
@@ -401,19 +411,27 @@ def main() -> None:
     row("keystroke → results p95 with 150 ms debounce", debounced["p95"],
         pct(search_direct, 95) + 0.150)
     print(f"{'sort by a column (click on header), slowest':46} {sort_s * ms:8.1f}ms")
-    print(f"{'longest UI-thread stall: unlock → list':46} {unlock_stall * ms:8.1f}ms")
-    print(f"{'longest UI-thread stall: typing (no debounce)':46} {no_debounce['stall'] * ms:8.1f}ms")
-    print(f"{'longest UI-thread stall: typing (debounced)':46} {debounced['stall'] * ms:8.1f}ms")
-    print(f"{'longest UI-thread stall: sort (= its duration)':46} {sort_stall * ms:8.1f}ms")
+    print(f"{'longest UI-thread stall (wall / UI-thread CPU)':46}")
+    for label, wall, cpu in (("  unlock → list (median of 3)", unlock_stall, unlock_stall_cpu),
+                             ("  typing, no debounce (median of 3 runs)", no_debounce["stall"],
+                              no_debounce["stall_cpu"]),
+                             ("  typing, 150 ms debounce", debounced["stall"],
+                              debounced["stall_cpu"]),
+                             ("  sort (all of it runs on the UI thread)", sort_stall,
+                              sort_stall)):
+        print(f"{label:46} {wall * ms:8.1f}ms {cpu * ms:8.1f}ms")
     print(f"{'lock: drop the rows, close the vault (UI thread)':46} {lock_s * ms:8.1f}ms")
     if warmups:
         print(f"{'intake form warm-up after unlock (resident win.)':46} "
               f"{max(warmups) * ms:8.1f}ms  (a UI-thread stall when it runs; x{len(warmups)})")
     print(f"{'RSS with the list shown':46} {rss_list:8.1f}MB {rss_base:8.1f}MB "
           f"{rss_list / rss_base:7.2f}   (after lock: {rss_end:.1f} MB)")
-    print(f"keystrokes measured: {no_debounce['n']} per run, typed {KEY_INTERVAL_MS} ms apart")
+    print(f"keystrokes measured: {int(no_debounce['n'])} per run, typed {KEY_INTERVAL_MS} ms "
+          f"apart; load average during the run: {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")
     ok = (no_debounce["p95"] <= 0.050, max(no_debounce["stall"], debounced["stall"],
                                            unlock_stall, sort_stall) <= 0.050, rss_list <= 250)
+    # (the wall-clock stall is the one held to the target)
     print("targets: search p95 ≤ 50 ms: {}; stalls ≤ 50 ms: {}; RSS ≤ 250 MB: {}".format(
         *("yes" if x else "NO" for x in ok)))
 
