@@ -20,7 +20,7 @@ from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Q
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QTabWidget, QToolButton, QWidget)
 
 from ..core import display, forms
 from ..core.errors import ValidationError, VaultLocked
@@ -764,7 +764,7 @@ class ManyFormTab(FormTab):
         if self.built:
             return
         self.built = True
-        form, is_services, columns = self.form, self.is_services, self.columns
+        is_services, columns = self.is_services, self.columns
         outer = vbox(self, 6, 4)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         outer.addWidget(self.splitter)
