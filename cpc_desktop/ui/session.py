@@ -27,6 +27,7 @@ class Session(QObject):
         super().__init__(parent)
         self.path = Path(path)
         self.vault: Vault | None = None
+        self.failed_unlocks = 0     # kept here so reopening the unlock screen does not reset it
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
         self._idle.timeout.connect(self.lock)
@@ -40,14 +41,37 @@ class Session(QObject):
     def is_unlocked(self) -> bool:
         return self.vault is not None and self.vault.is_open
 
+    @property
+    def user(self):
+        """The signed-in User (name, display name, role), or None while locked."""
+        return self.vault.user if self.is_unlocked else None
+
+    def can(self, action) -> bool:
+        """Whether the signed-in user may do `action` (core enforces it anyway)."""
+        return self.is_unlocked and self.vault.user.can(action)
+
+    def set_path(self, path: Path) -> None:
+        """Points the session at another vault folder (locks the current one first)."""
+        self.lock()
+        self.path = Path(path)
+        self.failed_unlocks = 0
+
     def set_idle_minutes(self, minutes: int) -> None:
         self._idle.setInterval(max(1, int(minutes)) * 60_000)
+        if self.is_unlocked:
+            self._idle.start()
+
+    def set_idle_interval_ms(self, ms: int) -> None:
+        """Finer than minutes, for tests and benchmarks."""
+        self._idle.setInterval(max(1, int(ms)))
         if self.is_unlocked:
             self._idle.start()
 
     def attach(self, vault: Vault) -> None:
         """Called on the UI thread once a background unlock succeeded."""
         self.vault = vault
+        self.path = Path(vault.path)
+        self.failed_unlocks = 0
         self._idle.start()
         self.unlocked.emit()
 
@@ -57,8 +81,11 @@ class Session(QObject):
         self.locking.emit()
         vault, self.vault = self.vault, None
         self._idle.stop()
-        vault.lock()
-        self.locked.emit()
+        try:
+            vault.lock()
+        finally:
+            # Views drop decrypted data even if closing the file failed.
+            self.locked.emit()
 
     def notify(self, records: set[str] | None = None, residents: set[str] | None = None) -> None:
         self.changed.emit(Change(frozenset(records or ()), frozenset(residents or ())))

@@ -142,16 +142,20 @@ def run_task(parent: QWidget | None, fn: Callable[[Progress], Any], *,
         handle.dialog = dialog
 
         def on_progress(done: int, total: int, text: str) -> None:
-            if handle.dialog is None:
+            # setValue() on a modal dialog processes events, which may finish the task and
+            # drop handle.dialog meanwhile: work on the dialog only while it is current.
+            dlg = handle.dialog
+            if dlg is None:
                 return
-            handle.dialog.setMaximum(max(total, 0))
-            handle.dialog.setValue(min(done, total) if total else 0)
             if text:
-                handle.dialog.setLabelText(text)
+                dlg.setLabelText(text)
+            dlg.setMaximum(max(total, 0))
+            if handle.dialog is dlg:
+                dlg.setValue(min(done, total) if total else 0)
 
-        relay.progressed.connect(on_progress)
+        relay.progressed.connect(on_progress, Qt.ConnectionType.QueuedConnection)
         # QProgressDialog shows itself after minimumDuration only once setValue is called.
-        QTimer.singleShot(0, lambda: handle.dialog and handle.dialog.setValue(0))
+        QTimer.singleShot(0, lambda: handle.dialog is not None and handle.dialog.setValue(0))
 
     def succeeded(result) -> None:
         handle._finish()
