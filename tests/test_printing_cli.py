@@ -5,14 +5,12 @@ from __future__ import annotations
 import pytest
 
 from cpc_desktop.cli.main import main
-from conftest import COORDINATOR, SHELTER_NAME
 from printing_helpers import need_poppler, pdf_pages, pdf_text
 
 
 @pytest.fixture(scope="module")
-def cli_vault(tmp_path_factory, vault_factory):
-    from conftest import make_intake_values, make_service_values
-
+def cli_vault(tmp_path_factory, vault_factory, intake_values, service_values):
+    make_intake_values, make_service_values = intake_values, service_values
     need_poppler()
     created = vault_factory(tmp_path_factory.mktemp("pcli") / "vault")
     vault = created.vault
@@ -21,29 +19,30 @@ def cli_vault(tmp_path_factory, vault_factory):
         rid = vault.add("ficha_ingreso", make_intake_values(internal_code=f"LOR-01-CL-000{n}"))
         vault.add("registro_atenciones", make_service_values(note=f"Atención{n} ficticia."), rid)
         codes.append(f"LOR-01-CL-000{n}")
+    name = vault.shelter_name
     vault.lock()
-    return created.path, created.recovery_key, codes
+    return created.path, created.recovery_key, codes, name
 
 
 @pytest.fixture
-def env(monkeypatch):
-    monkeypatch.setenv("CPC_USER", COORDINATOR.user)
-    monkeypatch.setenv("CPC_PASSPHRASE", COORDINATOR.passphrase)
+def env(monkeypatch, coordinator):
+    monkeypatch.setenv("CPC_USER", coordinator.user)
+    monkeypatch.setenv("CPC_PASSPHRASE", coordinator.passphrase)
     monkeypatch.setenv("CPC_LANG", "es")
 
 
 def test_cpc_print_makes_a_bilingual_blank_intake(cli_vault, env, tmp_path, capsys):
-    path, _key, _codes = cli_vault
+    path, _key, _codes, _name = cli_vault
     out = tmp_path / "ficha.pdf"
     assert main(["print", "--vault", str(path), "ficha_ingreso", "--blank", "--lang", "es+qu",
                  "-o", str(out)]) == 0, capsys.readouterr().err
     text = pdf_text(out.read_bytes(), tmp_path, "t.pdf")
-    assert "Ficha de ingreso" in text and SHELTER_NAME in text
+    assert "Ficha de ingreso" in text and cli_vault[3] in text
     assert pdf_pages(out.read_bytes(), tmp_path) >= 3
 
 
 def test_cpc_print_fills_a_residents_form_by_internal_code(cli_vault, env, tmp_path, capsys):
-    path, _key, codes = cli_vault
+    path, _key, codes, _name = cli_vault
     out = tmp_path / "atenciones.pdf"
     assert main(["print", "--vault", str(path), "registro_atenciones", "--resident", codes[1],
                  "-o", str(out)]) == 0, capsys.readouterr().err
@@ -53,7 +52,7 @@ def test_cpc_print_fills_a_residents_form_by_internal_code(cli_vault, env, tmp_p
 
 
 def test_cpc_packet_for_three_residents(cli_vault, env, tmp_path, capsys):
-    path, _key, codes = cli_vault
+    path, _key, codes, _name = cli_vault
     out = tmp_path / "paquete.pdf"
     assert main(["packet", "--vault", str(path), "--resident", *codes,
                  "--form", "ficha_ingreso", "registro_atenciones", "--lang", "es+qu",
@@ -66,7 +65,7 @@ def test_cpc_packet_for_three_residents(cli_vault, env, tmp_path, capsys):
 
 def test_cpc_print_refuses_an_unknown_form_and_an_unwritable_path(cli_vault, env, tmp_path,
                                                                  capsys):
-    path, _key, _codes = cli_vault
+    path, _key, _codes, _name = cli_vault
     assert main(["print", "--vault", str(path), "ficha_rara", "--blank",
                  "-o", str(tmp_path / "x.pdf")]) == 1
     assert "Formulario desconocido" in capsys.readouterr().err
@@ -80,7 +79,7 @@ def test_cpc_print_refuses_an_unknown_form_and_an_unwritable_path(cli_vault, env
 
 def test_cpc_recovery_sheet_checks_the_key_against_the_vault(cli_vault, tmp_path, capsys,
                                                              monkeypatch):
-    path, key, _codes = cli_vault
+    path, key, _codes, _name = cli_vault
     monkeypatch.delenv("CPC_PASSPHRASE", raising=False)
     good, wrong = tmp_path / "good.txt", tmp_path / "wrong.txt"
     good.write_text(key.lower() + "\n")
@@ -95,7 +94,7 @@ def test_cpc_recovery_sheet_checks_the_key_against_the_vault(cli_vault, tmp_path
     assert main(["recovery-sheet", "--vault", str(path), "--recovery-key-file", str(good),
                  "-o", str(out)]) == 0, capsys.readouterr().err
     text = pdf_text(out.read_bytes(), tmp_path, "t.pdf")
-    assert all(group in text for group in key.split("-")) and SHELTER_NAME in text
+    assert all(group in text for group in key.split("-")) and cli_vault[3] in text
     assert pdf_pages(out.read_bytes(), tmp_path) == 1
 
 
