@@ -11,7 +11,7 @@ from ..core.errors import CpcError, ValidationError
 from ..core.i18n import _
 
 # Each module adds its subcommands with register(subparsers).
-COMMAND_MODULES = ["vault_cmds", "i18n_cmds"]
+COMMAND_MODULES = ["vault_cmds", "i18n_cmds", "sync_cmds"]
 
 
 def build_parser() -> argparse.ArgumentParser:

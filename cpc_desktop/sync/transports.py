@@ -321,12 +321,16 @@ class WebDavHub(Transport):
                 return []
             out = []
             base = folder.strip("/")
+            parts = PurePosixPath(base).parts
+            self._made.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
             for e in entries:
                 name = PurePosixPath(str(e["name"])).name
                 if str(e["name"]).strip("/") == base or not name or name.startswith("."):
                     continue
-                out.append((name, int(e.get("content_length") or 0), e.get("type") ==
-                            "directory"))
+                is_dir = e.get("type") == "directory"
+                if is_dir:
+                    self._made.add(f"{base}/{name}")
+                out.append((name, int(e.get("content_length") or 0), is_dir))
             return out
 
     def _get(self, path: str) -> bytes:
@@ -358,6 +362,9 @@ class WebDavHub(Transport):
         if not overwrite:
             headers["If-None-Match"] = "*"
         with self._errors("PUT"):
+            # Folders are made before the body is sent: a 409 would cost the body twice on a
+            # slow link.
+            self._mkdirs(str(PurePosixPath(path).parent))
             for _attempt in range(2):
                 resp = self._request("PUT", path, content=_iter_body(data, self),
                                      headers=headers)
