@@ -61,7 +61,10 @@ class Template:
 
     @classmethod
     def build(cls, base: Path, n: int) -> "Template":
-        vaults = shelter_of(base, n)
+        return cls.from_vaults(shelter_of(base, n))
+
+    @classmethod
+    def from_vaults(cls, vaults: list[Vault]) -> "Template":
         paths = [v.path for v in vaults]
         for v in vaults:
             v.lock()

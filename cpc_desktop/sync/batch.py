@@ -160,8 +160,9 @@ def parse(data: bytes, *, name: str, shelter: str, device: str) -> Parsed:
                        "a intentar en la próxima sincronización."))
     digest = sha256(data)
     if digest != m.group(2):
-        raise refuse(_("Un lote del hub está dañado o fue alterado: su contenido no coincide "
-                       "con su nombre. No se aplicó nada de él."))
+        raise refuse(_("Un lote del hub está incompleto o alterado: su contenido no coincide "
+                       "con su nombre. No se aplicó nada de él; si la copia se interrumpió, "
+                       "se repondrá en la próxima sincronización del equipo que lo hizo."))
     try:
         raw = json.loads(data[7:7 + size])
         header = Header(**raw)
