@@ -145,7 +145,7 @@ class SlowLink:
     `rtt` seconds of round trip, and each chunk may cut the connection (probability `cut`)."""
 
     def __init__(self, upstream_port: int, *, kbit: float = 64, rtt: float = 0.6,
-                 cut: float = 0.0, seed: int = 1):
+                 cut: float = 0.0, seed: int = 1, force_cut_at: int | None = None):
         import random
         import socket
 
@@ -156,6 +156,8 @@ class SlowLink:
         self.rng = random.Random(seed)
         self.cuts = 0
         self.bytes = 0
+        self.chunks = 0
+        self.force_cut_at = force_cut_at   # the n-th chunk cuts, so a test always sees one
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.stopped = threading.Event()
@@ -205,11 +207,7 @@ class SlowLink:
                     break
                 self.bytes += len(data)
                 time.sleep(len(data) / self.bytes_per_s)   # the link's bandwidth
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            _kill(a, b)
 
         t = threading.Thread(target=writer, daemon=True)
         t.start()
@@ -220,13 +218,10 @@ class SlowLink:
                 break
             if not data:
                 break
-            if self.cut and self.rng.random() < self.cut:
+            self.chunks += 1
+            if self.chunks == self.force_cut_at or (self.cut and self.rng.random() < self.cut):
                 self.cuts += 1   # the link drops: both ends see the connection die
-                for s in (a, b):
-                    try:
-                        s.close()
-                    except OSError:
-                        pass
+                _kill(a, b)
                 break
             q.put((time.monotonic() + self.delay, data))
         q.put(None)
@@ -234,8 +229,20 @@ class SlowLink:
     def stop(self) -> None:
         self.stopped.set()
         self.listener.close()
-        for s in self.sockets:
-            try:
-                s.close()
-            except OSError:
-                pass
+        _kill(*self.sockets)
+
+
+def _kill(*socks) -> None:
+    """shutdown() first: close() alone does not wake a thread blocked in recv on Linux, and
+    the peer would wait for its timeout instead of seeing the link drop."""
+    import socket
+
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            s.close()
+        except OSError:
+            pass

@@ -122,9 +122,12 @@ def cmd_sync(args) -> int:
         hub = open_hub(url, user, password)
         progress = None
         if args.progress:
+            phases = {"prepare": _("preparando"), "send": _("enviando"),
+                      "receive": _("recibiendo"), "done": _("listo")}
+
             def progress(p):
                 print(_("\r{phase}: {done}/{total} lotes, {kib} KiB").format(
-                    phase=p.phase, done=p.batches_done, total=p.batches_total,
+                    phase=phases[p.phase], done=p.batches_done, total=p.batches_total,
                     kib=p.bytes_done // 1024), end="", file=sys.stderr, flush=True)
         try:
             report = engine.sync(hub, progress=progress)
