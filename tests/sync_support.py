@@ -142,10 +142,13 @@ class WebDavServer:
 
 class SlowLink:
     """A loopback TCP proxy that behaves like a satellite link: `kbit` kbit/s each way,
-    `rtt` seconds of round trip, and each chunk may cut the connection (probability `cut`)."""
+    `rtt` seconds of round trip, each chunk may cut the connection (probability `cut`) or be
+    "lost" (probability `loss`: it and what follows wait one more round trip, as a TCP
+    retransmission would)."""
 
     def __init__(self, upstream_port: int, *, kbit: float = 64, rtt: float = 0.6,
-                 cut: float = 0.0, seed: int = 1, force_cut_at: int | None = None):
+                 cut: float = 0.0, seed: int = 1, force_cut_at: int | None = None,
+                 loss: float = 0.0):
         import random
         import socket
 
@@ -153,6 +156,7 @@ class SlowLink:
         self.bytes_per_s = kbit * 1000 / 8
         self.delay = rtt / 2
         self.cut = cut
+        self.loss = loss
         self.rng = random.Random(seed)
         self.cuts = 0
         self.bytes = 0
@@ -223,7 +227,8 @@ class SlowLink:
                 self.cuts += 1   # the link drops: both ends see the connection die
                 _kill(a, b)
                 break
-            q.put((time.monotonic() + self.delay, data))
+            extra = self.delay * 2 if self.loss and self.rng.random() < self.loss else 0.0
+            q.put((time.monotonic() + self.delay + extra, data))
         q.put(None)
 
     def stop(self) -> None:

@@ -155,6 +155,8 @@ def test_batch_replayed_in_another_devices_folder_is_refused(world):
     c = world.c.device_id
     nxt = world.b.conn.execute("SELECT max(seq) FROM sync_batches WHERE device=?",
                                (c,)).fetchone()[0] + 1
+    # Whoever planted it also removed c's signed head (which would not lead to it at all).
+    (world.hub / "cpc" / "LOR-01" / c / batchfmt.HEAD_NAME).unlink()
     _refused(world, [_renamed(data, nxt)], device=c, expect="fuera de su lugar")
 
 

@@ -39,6 +39,7 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 HEAD_NAME = "head.cpch"
 BATCH_RE = re.compile(r"^(\d{8})-([0-9a-f]{64})\.cpcb$")
+HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 BATCH_INFO = b"cpc-batch-v1"
 # zstd: about as small as zlib -9 on these payloads and several times faster (benchmarks/
 # bench_sync.py prints both); zlib stays readable so a batch of either codec opens anywhere.

@@ -186,7 +186,11 @@ class SyncEngine:
     def sync(self, hub: Transport, *, progress: Callable[[Progress], None] | None = None,
              cancel: CancelToken | None = None) -> SyncReport:
         """Sends, receives and applies. Refused batches are listed in the report (nothing of
-        them applied); a hub that fails raises HubError after keeping what was done."""
+        them applied); a hub that fails raises HubError after keeping what was done.
+
+        On the hub it reads one folder list per shelter and each device's small signed head;
+        a device folder is listed only when its head is missing or does not lead to the
+        batches (so a slow link does not pay for a year of file names at every sync)."""
         report = SyncReport(hub=hub.describe())
         if cancel is not None:
             hub.cancel = cancel
@@ -209,16 +213,14 @@ class SyncEngine:
                 shelters = devices.shelters(self.vault.conn)
             for shelter in shelters:
                 hub.cancel.check()
-                listing = {dev: hub.list(f"{ROOT}/{shelter}/{dev}")
-                           for dev in hub.folders(f"{ROOT}/{shelter}")}
-                todo_send = self._to_send(shelter, listing)
-                todo_recv = self._to_receive(shelter, listing)
-                counts["total"] += len(todo_send) + sum(len(v) for v in todo_recv.values())
+                run = _ShelterRun(self, hub, shelter, report, counts, tell)
+                run.read_heads()
+                run.plan()
                 counts["phase"] = "send"
-                self._push_own(hub, shelter, listing, todo_send, report, counts, tell)
+                run.send_own()
                 counts["phase"] = "receive"
-                heads = self._pull(hub, shelter, listing, todo_recv, report, counts, tell)
-                self._relay(hub, shelter, listing, heads, report)
+                run.receive()
+                run.relay()
             counts["phase"] = "done"
             tell()
         finally:
@@ -239,163 +241,15 @@ class SyncEngine:
                 "sent": report.sent_batches, "received": report.received_batches,
                 "refused": len(report.refused), "complete": complete})
 
-    # ------------------------------------------------------------ send
-    def _own_batches(self, shelter: str, device: str) -> list[tuple[int, str, bytes]]:
+    def batches_of(self, shelter: str, device: str, after: int = 0
+                   ) -> list[tuple[int, str, bytes]]:
         return self.vault._read("SELECT seq, hash, data FROM sync_batches WHERE shelter=? AND "
-                                "device=? ORDER BY seq", (shelter, device))
+                                "device=? AND seq>? ORDER BY seq", (shelter, device, after))
 
-    def _to_send(self, shelter: str, listing: dict) -> list[tuple[int, str, bytes]]:
-        me = self.vault.device_id
-        on_hub = listing.get(me, {})
-        return [(seq, h, data) for seq, h, data in self._own_batches(shelter, me)
-                if on_hub.get(batchfmt.batch_name(seq, h)) != len(data)]
-
-    def _push_own(self, hub, shelter, listing, todo, report, counts, tell) -> None:
-        v, me = self.vault, self.vault.device_id
-        ident = devices.load_identity(v)
-        on_hub = listing.get(me, {})
-        for seq, digest, data in todo:
-            hub.cancel.check()
-            name = batchfmt.batch_name(seq, digest)
-            path = _batch_path(shelter, me, seq, digest)
-            if name in on_hub:      # a half-written copy (pulled stick): replaced
-                hub.replace(path, data)
-            else:
-                hub.put_if_absent(path, data)
-            with v.transaction() as conn:
-                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=? "
-                             "AND seq=?", (shelter, me, seq))
-            report.sent_batches += 1
-            counts["done"] += 1
-            tell()
-        mine = self._own_batches(shelter, me)
-        if mine and (todo or batchfmt.HEAD_NAME not in on_hub):
-            seq, digest, _data = mine[-1]
-            hub.replace(_head_path(shelter, me), batchfmt.seal_head(
-                ident, batchfmt.Head(shelter, me, seq, digest, audit.now_iso())))
-        if mine and not todo:
-            with v.transaction() as conn:
-                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=?",
-                             (shelter, me))
-
-    def _relay(self, hub, shelter: str, listing: dict, heads: dict, report: SyncReport) -> None:
-        """Batches of other devices this vault holds and the hub lacks (a stale hub, or one
-        that went back in time) are put back, with their signed head: any device can carry
-        any batch, since only the author's signature counts."""
-        me = self.vault.device_id
-        rows = self.vault._read("SELECT DISTINCT device FROM sync_batches WHERE shelter=? AND "
-                                "device != ?", (shelter, me))
-        for (dev,) in rows:
-            on_hub = listing.get(dev, {})
-            hub_head = heads.get(dev)
-            mine = self._own_batches(shelter, dev)
-            missing = [(s, h, d) for s, h, d in mine
-                       if on_hub.get(batchfmt.batch_name(s, h)) != len(d)]
-            for seq, digest, data in missing:
-                hub.cancel.check()
-                path = _batch_path(shelter, dev, seq, digest)
-                if batchfmt.batch_name(seq, digest) in on_hub:
-                    hub.replace(path, data)
-                else:
-                    hub.put_if_absent(path, data)
-                report.relayed_batches += 1
-            stored = self.vault._read("SELECT seq, data FROM sync_heads WHERE shelter=? AND "
-                                      "device=?", (shelter, dev))
-            if stored and (hub_head is None or hub_head.seq < stored[0][0]):
-                hub.replace(_head_path(shelter, dev), stored[0][1])
-
-    # ------------------------------------------------------------ receive
     def _applied(self, shelter: str, device: str) -> tuple[int, str]:
         row = self.vault._read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND device=? "
                                "ORDER BY seq DESC LIMIT 1", (shelter, device))
         return (row[0][0], row[0][1]) if row else (0, "")
-
-    def _to_receive(self, shelter: str, listing: dict) -> dict[str, list[tuple[int, str]]]:
-        out = {}
-        for dev, names in listing.items():
-            if dev == self.vault.device_id:
-                continue
-            applied, _h = self._applied(shelter, dev)
-            found = sorted((int(m.group(1)), m.group(2)) for m in
-                           (batchfmt.BATCH_RE.match(n) for n in names) if m)
-            out[dev] = [(s, h) for s, h in found if s > applied]
-        return out
-
-    def _pull(self, hub, shelter, listing, todo, report, counts, tell) -> dict:
-        heads = {}
-        for dev, names in sorted(listing.items()):
-            if dev == self.vault.device_id:
-                continue
-            hub.cancel.check()
-            self._check_history(shelter, dev, names, report)
-            applied, prev_hash = self._applied(shelter, dev)
-            for seq, digest in todo.get(dev, []):
-                hub.cancel.check()
-                name = batchfmt.batch_name(seq, digest)
-                if seq != applied + 1:
-                    report.refused.append(BatchRefused(_(
-                        "Falta el lote {n} del equipo {device} en el hub (copia incompleta o "
-                        "borrada): sus lotes siguientes esperan hasta que llegue.").format(
-                        n=applied + 1, device=dev[-8:]), shelter=shelter, device=dev, name=name))
-                    break
-                data = hub.get(_batch_path(shelter, dev, seq, digest))
-                try:
-                    stats = self.apply_batch(shelter, dev, name, data)
-                except BatchRefused as refusal:
-                    report.refused.append(refusal)
-                    break
-                report.received_batches += 1
-                report.received_changes += stats.changes
-                report.new_conflicts += stats.conflicts
-                report.parked_changes += stats.parked
-                applied = seq
-                counts["done"] += 1
-                tell()
-            heads[dev] = self._read_head(hub, shelter, dev, names, report)
-        return heads
-
-    def _check_history(self, shelter: str, dev: str, names: dict, report: SyncReport) -> None:
-        """A batch under a number this vault already applied, with other content: a replay or
-        a forged history. Refused (and never applied)."""
-        known = dict(self.vault._read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND "
-                                      "device=?", (shelter, dev)))
-        for n in names:
-            m = batchfmt.BATCH_RE.match(n)
-            if m and int(m.group(1)) in known and known[int(m.group(1))] != m.group(2):
-                report.refused.append(BatchRefused(_(
-                    "El hub tiene otro lote con el número {n} del equipo {device}, distinto del "
-                    "ya recibido: repetición o alteración. Se rechazó.").format(
-                    n=int(m.group(1)), device=dev[-8:]), shelter=shelter, device=dev, name=n))
-
-    def _read_head(self, hub, shelter, dev, names, report) -> batchfmt.Head | None:
-        if batchfmt.HEAD_NAME not in names:
-            return None
-        data = hub.get(_head_path(shelter, dev))
-        with self.vault._lock:
-            row = devices.device_row(self.vault.conn, shelter, dev)
-        if row is None:
-            return None
-        head = batchfmt.parse_head(data, row["sign_pub"])
-        if head is None or head.shelter != shelter or head.device != dev:
-            report.notices.append(_("El archivo de estado del equipo {device} en el hub está "
-                                    "dañado o alterado; se ignoró.").format(device=dev[-8:]))
-            return None
-        applied, digest = self._applied(shelter, dev)
-        listed = [int(m.group(1)) for m in (batchfmt.BATCH_RE.match(n) for n in names) if m]
-        if head.seq < applied:
-            report.notices.append(_("El hub tiene una versión anterior de los lotes del equipo "
-                                    "{device} (¿restaurado de una copia vieja?). Esta bóveda "
-                                    "no retrocede y vuelve a poner los lotes que faltan.").format(
-                device=dev[-8:]))
-        elif head.seq > max(listed, default=0):
-            report.notices.append(_("Faltan en el hub lotes del equipo {device} (hasta el "
-                                    "{n}); llegarán cuando ese equipo vuelva a "
-                                    "sincronizar.").format(device=dev[-8:], n=head.seq))
-        with self.vault.transaction() as conn:
-            conn.execute("INSERT INTO sync_heads VALUES (?,?,?,?) ON CONFLICT(shelter, device) "
-                         "DO UPDATE SET seq=excluded.seq, data=excluded.data WHERE "
-                         "excluded.seq > sync_heads.seq", (shelter, dev, head.seq, data))
-        return head
 
     def apply_batch(self, shelter: str, device: str, name: str, data: bytes):
         """Checks one batch completely and applies it in one transaction, or raises
@@ -459,6 +313,251 @@ class SyncEngine:
                              {"shelter": shelter, "device": device, "seq": h.seq,
                               "changes": len(changes)})
         return stats
+
+
+
+@dataclass
+class _HubHead:
+    raw: bytes | None = None
+    head: batchfmt.Head | None = None
+    trusted: bool = False
+
+
+class _ShelterRun:
+    """One shelter's part of a sync: read the heads, send this device's batches, receive the
+    others', put back what the hub lacks."""
+
+    def __init__(self, engine: SyncEngine, hub: Transport, shelter: str, report: SyncReport,
+                 counts: dict, tell):
+        self.e, self.v, self.hub, self.shelter = engine, engine.vault, hub, shelter
+        self.me = engine.vault.device_id
+        self.report, self.counts, self.tell = report, counts, tell
+        self.heads: dict[str, _HubHead] = {}
+        self.listings: dict[str, dict[str, int]] = {}
+        self.send: list[tuple[int, str, bytes, bool]] = []
+        self.receive_plan: dict[str, list[tuple[int, str]] | tuple[int, str]] = {}
+
+    def folder(self, dev: str) -> str:
+        return f"{ROOT}/{self.shelter}/{dev}"
+
+    def listing(self, dev: str) -> dict[str, int]:
+        if dev not in self.listings:
+            self.listings[dev] = self.hub.list(self.folder(dev))
+        return self.listings[dev]
+
+    # ------------------------------------------------------------ heads
+    def read_heads(self) -> None:
+        for dev in self.hub.folders(f"{ROOT}/{self.shelter}"):
+            self.hub.cancel.check()
+            raw = self.hub.get_optional(_head_path(self.shelter, dev))
+            self.heads[dev] = self._parse_head(dev, raw)
+
+    def _parse_head(self, dev: str, raw: bytes | None) -> _HubHead:
+        if raw is None:
+            return _HubHead()
+        with self.v._lock:
+            row = devices.device_row(self.v.conn, self.shelter, dev)
+        head = batchfmt.parse_head(raw, row["sign_pub"] if row else None)
+        if head is None or head.shelter != self.shelter or head.device != dev:
+            if row is not None:
+                self.report.notices.append(_(
+                    "El archivo de estado del equipo {device} en el hub está dañado o "
+                    "alterado; se ignoró.").format(device=dev[-8:]))
+            return _HubHead(raw)
+        return _HubHead(raw, head, row is not None)
+
+    # ------------------------------------------------------------ plan
+    def plan(self) -> None:
+        mine = self.e.batches_of(self.shelter, self.me)
+        own = self.heads.get(self.me, _HubHead())
+        known = {seq: h for seq, h, _d in mine}
+        # A local folder is listed anyway (it costs nothing): a stick pulled mid-write may
+        # have kept a head but a half batch, which its author then puts back whole.
+        if own.head and known.get(own.head.seq) == own.head.hash and not self.hub.cheap_listing:
+            self.send = [(s, h, d, False) for s, h, d in mine if s > own.head.seq]
+        elif mine:
+            on_hub = self.listing(self.me) if self.me in self.heads else {}
+            self.send = [(s, h, d, batchfmt.batch_name(s, h) in on_hub) for s, h, d in mine
+                         if on_hub.get(batchfmt.batch_name(s, h)) != len(d)]
+        self.counts["total"] += len(self.send)
+        for dev, hh in sorted(self.heads.items()):
+            if dev == self.me:
+                continue
+            applied, _h = self.e._applied(self.shelter, dev)
+            if hh.head is not None:
+                if hh.head.seq < applied and hh.trusted:
+                    self.report.notices.append(_(
+                        "El hub tiene una versión anterior de los lotes del equipo {device} "
+                        "(¿restaurado de una copia vieja?). Esta bóveda no retrocede y vuelve a "
+                        "poner los lotes que faltan.").format(device=dev[-8:]))
+                if hh.head.seq > applied:
+                    self.receive_plan[dev] = (hh.head.seq, hh.head.hash)
+                    self.counts["total"] += hh.head.seq - applied
+                self._check_history(dev, None)
+            else:
+                todo = self._from_listing(dev, applied)
+                if todo:
+                    self.receive_plan[dev] = todo
+                    self.counts["total"] += len(todo)
+
+    def _from_listing(self, dev: str, applied: int) -> list[tuple[int, str]]:
+        names = self.listing(dev)
+        self._check_history(dev, names)
+        found = sorted((int(m.group(1)), m.group(2)) for m in
+                       (batchfmt.BATCH_RE.match(n) for n in names) if m)
+        return [(s, h) for s, h in found if s > applied]
+
+    def _check_history(self, dev: str, names: dict | None) -> None:
+        """A batch under a number this vault already applied, with other content: a replay or
+        a forged history. Refused (and never applied)."""
+        if names is None:
+            return
+        known = dict(self.v._read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND "
+                                  "device=?", (self.shelter, dev)))
+        for n in names:
+            m = batchfmt.BATCH_RE.match(n)
+            if m and int(m.group(1)) in known and known[int(m.group(1))] != m.group(2):
+                self.report.refused.append(BatchRefused(_(
+                    "El hub tiene otro lote con el número {n} del equipo {device}, distinto del "
+                    "ya recibido: repetición o alteración. Se rechazó.").format(
+                    n=int(m.group(1)), device=dev[-8:]), shelter=self.shelter, device=dev,
+                    name=n))
+
+    # ------------------------------------------------------------ send
+    def send_own(self) -> None:
+        ident = devices.load_identity(self.v)
+        for seq, digest, data, replace in self.send:
+            self.hub.cancel.check()
+            path = _batch_path(self.shelter, self.me, seq, digest)
+            if replace:      # a half-written copy (pulled stick): replaced
+                self.hub.replace(path, data)
+            else:
+                self.hub.put_if_absent(path, data)
+            with self.v.transaction() as conn:
+                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=? "
+                             "AND seq=?", (self.shelter, self.me, seq))
+            self.report.sent_batches += 1
+            self.counts["done"] += 1
+            self.tell()
+        mine = self.e.batches_of(self.shelter, self.me)
+        own = self.heads.get(self.me, _HubHead()).head
+        if mine and (self.send or own is None or own.seq != mine[-1][0]):
+            seq, digest, _data = mine[-1]
+            self.hub.replace(_head_path(self.shelter, self.me), batchfmt.seal_head(
+                ident, batchfmt.Head(self.shelter, self.me, seq, digest, audit.now_iso())))
+        if mine:
+            with self.v.transaction() as conn:
+                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=?",
+                             (self.shelter, self.me))
+
+    # ------------------------------------------------------------ receive
+    def receive(self) -> None:
+        for dev, plan in sorted(self.receive_plan.items()):
+            self.hub.cancel.check()
+            applied, _h = self.e._applied(self.shelter, dev)
+            fetched: dict[int, tuple[str, bytes]] = {}
+            if isinstance(plan, tuple):
+                todo = self._walk(dev, plan, applied, fetched)
+            else:
+                todo = plan
+            for seq, digest in todo:
+                self.hub.cancel.check()
+                name = batchfmt.batch_name(seq, digest)
+                if seq != applied + 1:
+                    self.report.refused.append(BatchRefused(_(
+                        "Falta el lote {n} del equipo {device} en el hub (copia incompleta o "
+                        "borrada): sus lotes siguientes esperan hasta que llegue.").format(
+                        n=applied + 1, device=dev[-8:]), shelter=self.shelter, device=dev,
+                        name=name))
+                    break
+                if seq in fetched and fetched[seq][0] == digest:
+                    data = fetched.pop(seq)[1]
+                else:
+                    data = self.hub.get(_batch_path(self.shelter, dev, seq, digest))
+                try:
+                    stats = self.e.apply_batch(self.shelter, dev, name, data)
+                except BatchRefused as refusal:
+                    self.report.refused.append(refusal)
+                    break
+                self.report.received_batches += 1
+                self.report.received_changes += stats.changes
+                self.report.new_conflicts += stats.conflicts
+                self.report.parked_changes += stats.parked
+                applied = seq
+                self.counts["done"] += 1
+                self.tell()
+            self._keep_head(dev)
+
+    def _walk(self, dev: str, start: tuple[int, str], applied: int,
+              fetched: dict[int, tuple[str, bytes]]) -> list[tuple[int, str]]:
+        """From the head back to what this vault has, by each batch's previous hash: no
+        folder listing. A missing link falls back to the listing, to say exactly what is
+        wrong."""
+        seq, digest = start
+        chain: list[tuple[int, str]] = []
+        while seq > applied:
+            self.hub.cancel.check()
+            data = self.hub.get_optional(_batch_path(self.shelter, dev, seq, digest))
+            if data is None:
+                return self._from_listing(dev, applied)
+            fetched[seq] = (digest, data)
+            chain.append((seq, digest))
+            try:
+                prev = batchfmt.parse(data, name=batchfmt.batch_name(seq, digest),
+                                      shelter=self.shelter, device=dev).header.prev
+            except BatchRefused:
+                return self._from_listing(dev, applied)   # says exactly what is wrong
+            if seq - 1 > applied and not batchfmt.HASH_RE.match(prev):
+                return self._from_listing(dev, applied)
+            seq, digest = seq - 1, prev
+        chain.reverse()
+        return chain
+
+    def _keep_head(self, dev: str) -> None:
+        hh = self.heads.get(dev)
+        if not hh or hh.raw is None:
+            return
+        if not hh.trusted:
+            hh = self.heads[dev] = self._parse_head(dev, hh.raw)
+        if hh.head is None or not hh.trusted:
+            return
+        with self.v.transaction() as conn:
+            conn.execute("INSERT INTO sync_heads VALUES (?,?,?,?) ON CONFLICT(shelter, device) "
+                         "DO UPDATE SET seq=excluded.seq, data=excluded.data WHERE "
+                         "excluded.seq > sync_heads.seq",
+                         (self.shelter, dev, hh.head.seq, hh.raw))
+
+    # ------------------------------------------------------------ relay
+    def relay(self) -> None:
+        """Batches of other devices this vault holds and the hub lacks (a stale hub, or one
+        that went back in time) are put back, with their signed head: any device can carry
+        any batch, since only the author's signature counts."""
+        rows = self.v._read("SELECT device, max(seq) FROM sync_batches WHERE shelter=? AND "
+                            "device != ? GROUP BY device", (self.shelter, self.me))
+        for dev, last in rows:
+            hh = self.heads.get(dev, _HubHead())
+            hub_seq = hh.head.seq if hh.head and hh.trusted else None
+            if hub_seq is not None and hub_seq >= last and not self.hub.cheap_listing:
+                continue
+            if hub_seq is None or self.hub.cheap_listing:
+                on_hub = self.listing(dev) if dev in self.heads else {}
+                missing = [(s, h, d) for s, h, d in self.e.batches_of(self.shelter, dev)
+                           if on_hub.get(batchfmt.batch_name(s, h)) != len(d)]
+            else:
+                on_hub = {}
+                missing = self.e.batches_of(self.shelter, dev, after=hub_seq)
+            for seq, digest, data in missing:
+                self.hub.cancel.check()
+                path = _batch_path(self.shelter, dev, seq, digest)
+                if batchfmt.batch_name(seq, digest) in on_hub:
+                    self.hub.replace(path, data)
+                else:
+                    self.hub.put_if_absent(path, data)
+                self.report.relayed_batches += 1
+            stored = self.v._read("SELECT seq, data FROM sync_heads WHERE shelter=? AND "
+                                  "device=?", (self.shelter, dev))
+            if stored and (hub_seq is None or hub_seq < stored[0][0]):
+                self.hub.replace(_head_path(self.shelter, dev), stored[0][1])
 
 
 def _empty_stats():

@@ -58,6 +58,7 @@ class Transport:
     retries = 5
     backoff = 0.5        # seconds, doubled at each retry
     max_backoff = 8.0
+    cheap_listing = False   # True where listing a folder costs no network round trip
 
     def __init__(self):
         self.cancel = CancelToken()
@@ -96,6 +97,15 @@ class Transport:
     def get(self, path: str) -> bytes:
         return self._retry(lambda: self._get(path))
 
+    def get_optional(self, path: str) -> bytes | None:
+        """The file, or None when there is none of that name."""
+        def op():
+            try:
+                return self._get(path)
+            except _Missing:
+                return None
+        return self._retry(op)
+
     def put_if_absent(self, path: str, data: bytes) -> bool:
         return self._retry(lambda: self._put(path, data, overwrite=False))
 
@@ -118,6 +128,10 @@ class Transport:
         raise NotImplementedError
 
 
+class _Missing(HubGarbage):
+    pass
+
+
 class _Transient(Exception):
     def __init__(self, what: str):
         super().__init__(what)
@@ -129,6 +143,7 @@ class _Transient(Exception):
 class FolderHub(Transport):
     retries = 2
     backoff = 0.2
+    cheap_listing = True
 
     def __init__(self, root: Path | str):
         super().__init__()
@@ -171,7 +186,7 @@ class FolderHub(Transport):
         try:
             data = self._path(path).read_bytes()
         except FileNotFoundError:
-            raise HubGarbage(_("Un archivo listado en el hub ya no está.")) from None
+            raise _Missing(_("Un archivo listado en el hub ya no está.")) from None
         except OSError as exc:
             raise _Transient(type(exc).__name__) from None
         self._count(len(data))
@@ -337,7 +352,7 @@ class WebDavHub(Transport):
         with self._errors("GET"):
             resp = self._request("GET", path)
             if resp.status_code == 404:
-                raise HubGarbage(_("Un archivo listado en el hub ya no está."))
+                raise _Missing(_("Un archivo listado en el hub ya no está."))
             if resp.status_code >= 400:
                 self._status(resp.status_code, "GET")
             data = resp.content
