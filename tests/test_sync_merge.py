@@ -130,7 +130,7 @@ def _run(net: Network, ops, rng: random.Random) -> None:
             pass  # e.g. editing a record another laptop deleted: refused like in the window
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(n=st.integers(3, MAX_REPLICAS), ops=st.lists(op, min_size=4, max_size=40),
        seed=st.integers(0, 2**16))

@@ -144,3 +144,27 @@ def test_saved_hub_credentials_are_inside_the_vault(tmp_path):
     assert json.loads(a.conn.execute("SELECT value FROM meta WHERE key='sync_hub'"
                                      ).fetchone()[0])["user"] == "centro"
     a.lock()
+
+
+def test_failed_join_leaves_no_half_made_vault(tmp_path):
+    a = new_vault(tmp_path / "a")
+    out, code = invite(a, tmp_path)
+    payload = invitations.read_invitation(out, code)
+    payload["invite_key"] = "AAAA"   # damaged: the enrollment cannot be signed
+    with pytest.raises(Exception):
+        invitations.join_new_vault(tmp_path / "b", payload, user="coord", passphrase=PASS,
+                                   kdf_seconds=0)
+    assert not (tmp_path / "b").exists(), "a failed join left a vault behind"
+    a.lock()
+
+
+def test_hub_password_in_the_address_is_refused(tmp_path, monkeypatch, capsys):
+    from cpc_desktop.cli.main import main
+
+    a = new_vault(tmp_path / "a")
+    a.lock()
+    monkeypatch.setenv("CPC_PASSPHRASE", PASS)
+    monkeypatch.setenv("CPC_USER", "coord")
+    rc = main(["sync", "--vault", str(tmp_path / "a"), "--hub",
+               "https://centro:secreto@nube.invalid/dav/"])
+    assert rc == 1 and "contraseña del hub en la dirección" in capsys.readouterr().err

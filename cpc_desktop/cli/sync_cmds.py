@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..core import display
 from ..core.i18n import _
-from ..core.vault import DB_NAME
+from ..core.vault import DB_NAME, DELETED
 from ..sync import (KEEP_CURRENT, TAKE_KEPT, SyncEngine, conflicts, devices,
                     duplicate_residents, invitations, open_hub, resolve)
 from .common import (UserError, add_vault_args, new_passphrase, open_vault, print_json,
@@ -107,12 +107,22 @@ def _resolve_hub(args, engine: SyncEngine) -> tuple[str, str | None, str | None]
     url = args.hub or (saved or {}).get("url")
     if not url:
         raise UserError(_("Indique el hub con --hub (una carpeta o una dirección WebDAV)."))
+    _no_secret_in_url(url)
     user = args.user_hub if args.user_hub is not None else (
         (saved or {}).get("user") if saved and saved.get("url") == url else None)
     password = None
     if url.startswith(("http://", "https://", "dav://", "davs://")):
         password = _hub_password(args, saved, url, user)
     return url, user, password
+
+
+def _no_secret_in_url(url: str) -> None:
+    if url.startswith(("http://", "https://")):
+        import httpx
+
+        if httpx.URL(url).password:
+            raise UserError(_("No escriba la contraseña del hub en la dirección: use "
+                              "--hub-password-file o se le preguntará."))
 
 
 def cmd_sync(args) -> int:
@@ -165,6 +175,7 @@ def cmd_invite(args) -> int:
     with open_vault(args) as vault:
         hub = None
         if args.hub:
+            _no_secret_in_url(args.hub)
             password = None
             if args.hub.startswith(("http://", "https://")):
                 password = _hub_password(args, None, args.hub, args.user_hub)
@@ -214,6 +225,8 @@ def cmd_join(args) -> int:
 
 
 def _field_label(vault, form_id: str, field_id: str) -> str:
+    if field_id == DELETED:
+        return _("eliminado")
     try:
         return _(vault.forms.get(form_id).field(field_id).label)
     except Exception:  # noqa: BLE001 - a field of another version of the form

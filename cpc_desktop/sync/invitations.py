@@ -8,6 +8,7 @@ caught before the slow derivation).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from ..core import audit, crypto
 from ..core.i18n import _
 from ..core.keyslots import write_atomic
 from ..core.users import Action
-from ..core.vault import Vault
+from ..core.vault import DB_NAME, SLOTS_NAME, Vault
 from . import devices
 from .errors import InvitationError
 
@@ -189,5 +190,15 @@ def join_new_vault(path: Path | str, payload: dict, *, user: str, passphrase: st
     vault, recovery = Vault.create(path, shelter_code=shelter, shelter_name=name, user=user,
                                    passphrase=passphrase, display_name=display_name,
                                    kdf_seconds=kdf_seconds)
-    join(vault, payload)
+    try:
+        join(vault, payload)
+    except BaseException:
+        # The vault was made a moment ago for this join only: nothing of anyone's is lost.
+        vault.lock()
+        for name_ in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", SLOTS_NAME):
+            with contextlib.suppress(OSError):
+                (Path(path) / name_).unlink()
+        with contextlib.suppress(OSError):
+            Path(path).rmdir()
+        raise
     return vault, recovery
