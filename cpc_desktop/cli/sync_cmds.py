@@ -136,9 +136,11 @@ def cmd_sync(args) -> int:
                       "receive": _("recibiendo"), "done": _("listo")}
 
             def progress(p):
-                print(_("\r{phase}: {done}/{total} lotes, {kib} KiB").format(
+                line = _("{phase}: {done}/{total} lotes, {kib} KiB").format(
                     phase=phases[p.phase], done=p.batches_done, total=p.batches_total,
-                    kib=p.bytes_done // 1024), end="", file=sys.stderr, flush=True)
+                    kib=p.bytes_done // 1024)
+                # Padded: a shorter line must not leave the end of the previous one.
+                print("\r" + line.ljust(50), end="", file=sys.stderr, flush=True)
         try:
             report = engine.sync(hub, progress=progress)
         finally:
@@ -154,15 +156,15 @@ def cmd_sync(args) -> int:
         data["waiting_changes"] = status.waiting_changes
         print_json(data)
     else:
-        print(_("Sincronizado con {hub}: {sent} lotes enviados, {recv} recibidos ({changes} "
-                "cambios).").format(hub=report.hub, sent=report.sent_batches,
-                                    recv=report.received_batches,
-                                    changes=report.received_changes))
+        print(_("Sincronizado con {hub}: lotes enviados {sent}, recibidos {recv} (cambios "
+                "recibidos: {changes}).").format(hub=report.hub, sent=report.sent_batches,
+                                                 recv=report.received_batches,
+                                                 changes=report.received_changes))
         if report.new_conflicts:
-            print(_("{n} conflictos nuevos: revíselos con «cpc conflicts».").format(
+            print(_("Conflictos nuevos: {n}. Revíselos con «cpc conflicts».").format(
                 n=report.new_conflicts))
         if report.duplicates:
-            print(_("{n} posibles residentes duplicados: revíselos con «cpc conflicts».").format(
+            print(_("Posibles residentes duplicados: {n}. Revíselos con «cpc conflicts».").format(
                 n=len(report.duplicates)))
         for notice in report.notices:
             print(_("Aviso: {message}").format(message=notice))
@@ -233,12 +235,15 @@ def _field_label(vault, form_id: str, field_id: str) -> str:
         return field_id
 
 
-def _show(value) -> str:
-    if value is None:
+def _show(vault, form_id: str, field_id: str, value) -> str:
+    if value is None or value == "" or value == []:
         return _("(vacío)")
-    if value is True:
+    if field_id == DELETED:
         return _("sí")
-    return str(value)
+    try:
+        return display.format_value(vault.forms.get(form_id).field(field_id), value)
+    except Exception:  # noqa: BLE001 - a field of another version of the form
+        return str(value)
 
 
 def _internal_code(vault, resident_id: str) -> str:
@@ -279,8 +284,9 @@ def cmd_conflicts(args) -> int:
             print(_("[{n}] {code} — {form}, «{field}»: valor actual {current}; valor "
                     "sobrescrito {kept} (de {user}, {when})").format(
                 n=c.id, code=code, form=_(vault.forms.get(c.form).title),
-                field=_field_label(vault, c.form, c.field), current=_show(c.current_value),
-                kept=_show(c.kept_value), user=c.kept_user,
+                field=_field_label(vault, c.form, c.field),
+                current=_show(vault, c.form, c.field, c.current_value),
+                kept=_show(vault, c.form, c.field, c.kept_value), user=c.kept_user,
                 when=display.format_date(c.detected_at[:10])))
         reasons = {"document": _("mismo documento"), "name_birth": _("mismos nombres y fecha de "
                                                                       "nacimiento"),
