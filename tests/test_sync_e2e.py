@@ -124,9 +124,10 @@ def test_two_shelters_and_central_office_converge_over_webdav_and_a_folder(cli, 
         cli("update", "--vault", lor2, r_lor, "--json", upd)
         cli("sync", "--vault", lor, *dav)
         out, _e, _r = cli("sync", "--vault", lor2, *dav, "--save-hub")
-        assert "conflictos nuevos" in out
+        assert "Conflictos nuevos: 1" in out
         out, _e, _r = cli("conflicts", "--vault", lor2)
-        assert "Nivel de riesgo" in out or "risk_level" in out
+        assert "Nivel de riesgo" in out, "the review list must name the field as the form does"
+        assert "Bajo" in out and "Medio" in out, "values must read as the form's labels"
         conflict_id = json.loads(cli("conflicts", "--vault", lor2, "--json")[0])[
             "conflicts"][0]["id"]
         cli("conflicts", "--vault", lor2, "--resolve", conflict_id, "--keep-current")
