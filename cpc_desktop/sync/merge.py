@@ -93,6 +93,10 @@ class Merger:
         self.log: list[tuple] = []
         self.stats = ApplyStats()
         self.now = audit.now_iso()
+        # Records with open conflicts: only their changes can close one (saves a query each).
+        self._open = {r[0] for r in conn.execute(
+            "SELECT DISTINCT record_id FROM sync_conflicts WHERE open=1")}
+        self._parked = {r[0] for r in conn.execute("SELECT DISTINCT record_id FROM sync_parked")}
 
     # ------------------------------------------------------------ entry point
     def apply(self, changes: list[RemoteChange]) -> ApplyStats:
@@ -168,8 +172,11 @@ class Merger:
             [(c.record_id, c.form, c.resident_id, c.field, _dump(c.value), c.hlc, c.user,
               json.dumps(list(c.base))) for c in chs])
         self.stats.parked += len(chs)
+        self._parked.update(c.record_id for c in chs)
 
     def _unpark(self, rid: str) -> list[RemoteChange]:
+        if rid not in self._parked:
+            return []
         rows = self.conn.execute("SELECT record_id, form, resident_id, field, value, hlc, user, "
                                  "base FROM sync_parked WHERE record_id=?", (rid,)).fetchall()
         if rows:
@@ -257,9 +264,10 @@ class Merger:
              None if base is None else json.dumps(list(base)), int(open_), self.now))
         if cur.rowcount and open_:
             self.stats.conflicts += 1
+            self._open.add(state.id)
 
     def _close(self, rid: str, fld: str, base: tuple[str, ...]) -> None:
-        if base:
+        if base and rid in self._open:
             marks = ",".join("?" * len(base))
             self.conn.execute(f"UPDATE sync_conflicts SET open=0, closed_at=? WHERE record_id=? "
                               f"AND field=? AND open=1 AND hlc IN ({marks})",
