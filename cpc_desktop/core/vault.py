@@ -238,7 +238,6 @@ CREATE TABLE drafts (
 """
 
 
-
 def _migrate_1_to_2(db: sqlite_utils.Database) -> None:
     """Sync (cpc_desktop/sync): what the writer of a change had seen, shelter keys by epoch,
     signed roster statements, batches made and applied (the version vector), last-writer-wins
