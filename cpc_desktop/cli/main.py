@@ -11,8 +11,8 @@ from ..core.errors import CpcError, ValidationError
 from ..core.i18n import N_, _
 
 # Each module adds its subcommands with register(subparsers).
-COMMAND_MODULES = ["vault_cmds", "backup_cmds", "print_cmds", "report_cmds", "selftest_cmds",
-                   "i18n_cmds"]
+COMMAND_MODULES = ["vault_cmds", "backup_cmds", "print_cmds", "report_cmds", "sync_cmds",
+                   "selftest_cmds", "i18n_cmds"]
 
 # argparse speaks English through gettext; its user-facing texts are given Spanish msgids here
 # so usage errors reach people in Spanish or Quechua like every other message.

@@ -37,7 +37,7 @@ from .users import Action, Role, User, parse_role
 
 DB_NAME = "vault.db"
 SLOTS_NAME = "keyslots.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
 
@@ -238,8 +238,41 @@ CREATE TABLE drafts (               -- unsaved input kept across a lock, per use
 );
 """
 
-# Migrations: schema version N -> N+1, each run in its own transaction on open.
-MIGRATIONS: dict[int, Any] = {}
+
+def _migrate_1_to_2(db: sqlite_utils.Database) -> None:
+    """Sync (cpc_desktop/sync): what the writer of a change had seen, shelter keys by epoch,
+    signed roster statements, batches made and applied (the version vector), last-writer-wins
+    losers kept for review, and changes waiting for their record's creation."""
+    # JSON list of the stamps the writer had seen; NULL for local writes (derived at export).
+    db["changes"].add_column("base", str)
+    db["sync_keys"].create({"shelter": str, "epoch": int, "kid": str, "key": str,
+                            "added_at": str}, pk=("shelter", "epoch", "kid"), not_null={"key"})
+    db["sync_statements"].create({"id": str, "shelter": str, "kind": str, "body": str,
+                                  "pending": int}, pk="id", not_null={"shelter", "kind", "body"},
+                                 defaults={"pending": 0})
+    db["sync_devices"].create({"shelter": str, "device": str, "sign_pub": str, "kx_pub": str,
+                               "label": str, "added_at": str, "revoked_after": int},
+                              pk=("shelter", "device"))
+    db["sync_batches"].create({"shelter": str, "device": str, "seq": int, "hash": str,
+                               "data": bytes, "received_at": str, "uploaded": int},
+                              pk=("shelter", "device", "seq"), not_null={"hash", "data"},
+                              defaults={"uploaded": 0})
+    db["sync_heads"].create({"shelter": str, "device": str, "seq": int, "data": bytes},
+                            pk=("shelter", "device"))
+    db["sync_conflicts"].create({"id": int, "record_id": str, "form": str, "resident_id": str,
+                                 "field": str, "value": str, "hlc": str, "user": str,
+                                 "base": str, "open": int, "detected_at": str,
+                                 "closed_at": str}, pk="id")
+    db["sync_conflicts"].create_index(["record_id", "field", "hlc"], unique=True)
+    db["sync_conflicts"].create_index(["open"])
+    db["sync_parked"].create({"record_id": str, "form": str, "resident_id": str, "field": str,
+                              "value": str, "hlc": str, "user": str, "base": str},
+                             pk=("record_id", "field", "hlc"))
+
+
+# Migrations: schema version N -> N+1, each run in its own transaction on open (and in order
+# when a vault is created, so new and migrated vaults have the same schema).
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2}
 
 
 class Vault:
@@ -296,6 +329,8 @@ class Vault:
             conn.execute("BEGIN IMMEDIATE")
             for stmt in _statements(SCHEMA + audit.SCHEMA):
                 conn.execute(stmt)
+            for version in range(1, SCHEMA_VERSION):
+                MIGRATIONS[version](sqlite_utils.Database(conn))
             now = audit.now_iso()
             meta = {"schema_version": str(SCHEMA_VERSION), "vault_id": vault_id,
                     "shelter_code": shelter_code, "shelter_name": shelter_name.strip(),
@@ -454,6 +489,15 @@ class Vault:
                     raise self._mark(exc) from None
                 raise
             self._pending_audit = None
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlcipher3.Connection]:
+        """One write transaction for code above core (sync): all of it or nothing, with the
+        clock state saved in it. The caller checks permissions."""
+        return self._tx()
+
+    def refresh_resident(self, conn, resident_id: str) -> None:
+        """Recomputes a resident's list and search row inside the caller's transaction."""
+        self._refresh_resident(conn, resident_id)
 
     @contextlib.contextmanager
     def _guard(self):

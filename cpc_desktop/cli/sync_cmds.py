@@ -1,0 +1,321 @@
+"""`cpc` sync commands: sync, invite, join, conflicts, devices.
+
+Hub passwords come from --hub-password-file, the CPC_HUB_PASSWORD variable, the vault (where a
+previous `--save-hub` stored them, encrypted with everything else) or a hidden prompt — never
+from the command line. The invitation code is printed once by `invite` and read by `join`
+from --code-file, CPC_INVITE_CODE or a prompt.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from ..core import display
+from ..core.i18n import _
+from ..core.vault import DB_NAME, DELETED
+from ..sync import (KEEP_CURRENT, TAKE_KEPT, SyncEngine, conflicts, devices,
+                    duplicate_residents, invitations, open_hub, resolve)
+from .common import (UserError, add_vault_args, new_passphrase, open_vault, print_json,
+                     read_secret_file, vault_path)
+from .vault_cmds import print_recovery_key
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sync", help=_("sincroniza con el hub (carpeta o memoria USB, o WebDAV)"))
+    add_vault_args(p)
+    _hub_args(p)
+    p.add_argument("--save-hub", action="store_true",
+                   help=_("guarda el hub (y su contraseña, cifrada en la bóveda) para las "
+                          "próximas veces"))
+    p.add_argument("--progress", action="store_true", help=_("muestra el avance"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("invite", help=_("crea una invitación para que otro equipo se una al "
+                                        "centro; muestra el código de un solo uso"))
+    add_vault_args(p)
+    p.add_argument("-o", "--output", required=True, type=Path, help=_("archivo de invitación"))
+    p.add_argument("--shelter", default=None, help=_("centro (por defecto el de la bóveda)"))
+    _hub_args(p)
+    p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("join", help=_("une este equipo a un centro con una invitación (crea la "
+                                      "bóveda si no existe)"))
+    p.add_argument("file", type=Path, help=_("archivo de invitación"))
+    add_vault_args(p)
+    p.add_argument("--code-file", type=Path, default=None,
+                   help=_("archivo con el código de la invitación (si no: la variable "
+                          "CPC_INVITE_CODE; si no: se pregunta)"))
+    p.add_argument("--display-name", default=None)
+    p.add_argument("--new-passphrase-file", type=Path, default=None,
+                   help=_("contraseña del primer usuario de una bóveda nueva"))
+    p.add_argument("--kdf-seconds", type=float, default=0.5, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_join)
+
+    p = sub.add_parser("conflicts", help=_("valores sobrescritos por ediciones simultáneas en "
+                                           "otro equipo, y posibles residentes duplicados"))
+    add_vault_args(p)
+    p.add_argument("--resolve", type=int, default=None, metavar="N",
+                   help=_("resuelve el conflicto N"))
+    choice = p.add_mutually_exclusive_group()
+    choice.add_argument("--keep-current", action="store_true",
+                        help=_("conserva el valor actual"))
+    choice.add_argument("--take-kept", action="store_true",
+                        help=_("recupera el valor sobrescrito"))
+    choice.add_argument("--value", default=None, metavar="JSON",
+                        help=_("pone otro valor (JSON)"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_conflicts)
+
+    p = sub.add_parser("devices", help=_("equipos que sincronizan con este centro; revoca uno "
+                                         "perdido o robado"))
+    add_vault_args(p)
+    p.add_argument("--revoke", default=None, metavar="ID",
+                   help=_("revoca el equipo (su identificador o su comienzo)"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices)
+
+
+def _hub_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hub", default=None, metavar="DIR|URL",
+                   help=_("carpeta (memoria USB) o dirección WebDAV del hub"))
+    p.add_argument("--user-hub", default=None, metavar="NAME", help=_("usuario del hub WebDAV"))
+    p.add_argument("--hub-password-file", type=Path, default=None,
+                   help=_("archivo con la contraseña del hub (si no: la variable "
+                          "CPC_HUB_PASSWORD; si no: se pregunta)"))
+
+
+def _hub_password(args, saved: dict | None, url: str, user: str | None) -> str | None:
+    if args.hub_password_file:
+        return read_secret_file(args.hub_password_file)
+    if os.environ.get("CPC_HUB_PASSWORD"):
+        return os.environ["CPC_HUB_PASSWORD"]
+    if saved and saved.get("url") == url and saved.get("user") == user and saved.get("password"):
+        return saved["password"]
+    if user and sys.stdin.isatty():
+        return getpass.getpass(_("Contraseña del hub: "))
+    return None
+
+
+def _resolve_hub(args, engine: SyncEngine) -> tuple[str, str | None, str | None]:
+    saved = engine.hub_settings()
+    url = args.hub or (saved or {}).get("url")
+    if not url:
+        raise UserError(_("Indique el hub con --hub (una carpeta o una dirección WebDAV)."))
+    _no_secret_in_url(url)
+    user = args.user_hub if args.user_hub is not None else (
+        (saved or {}).get("user") if saved and saved.get("url") == url else None)
+    password = None
+    if url.startswith(("http://", "https://", "dav://", "davs://")):
+        password = _hub_password(args, saved, url, user)
+    return url, user, password
+
+
+def _no_secret_in_url(url: str) -> None:
+    if url.startswith(("http://", "https://")):
+        import httpx
+
+        if httpx.URL(url).password:
+            raise UserError(_("No escriba la contraseña del hub en la dirección: use "
+                              "--hub-password-file o se le preguntará."))
+
+
+def cmd_sync(args) -> int:
+    with open_vault(args) as vault:
+        engine = SyncEngine(vault)
+        url, user, password = _resolve_hub(args, engine)
+        hub = open_hub(url, user, password)
+        progress = None
+        if args.progress:
+            phases = {"prepare": _("preparando"), "send": _("enviando"),
+                      "receive": _("recibiendo"), "done": _("listo")}
+
+            def progress(p):
+                line = _("{phase}: {done}/{total} lotes, {kib} KiB").format(
+                    phase=phases[p.phase], done=p.batches_done, total=p.batches_total,
+                    kib=p.bytes_done // 1024)
+                # Padded: a shorter line must not leave the end of the previous one.
+                print("\r" + line.ljust(50), end="", file=sys.stderr, flush=True)
+        try:
+            report = engine.sync(hub, progress=progress)
+        finally:
+            hub.close()
+            if args.progress:
+                print(file=sys.stderr)
+        if args.save_hub:
+            engine.save_hub(url, user, password)
+        status = engine.status()
+    if args.json:
+        data = dataclasses.asdict(report)
+        data["refused"] = [str(r) for r in report.refused]
+        data["waiting_changes"] = status.waiting_changes
+        print_json(data)
+    else:
+        print(_("Sincronizado con {hub}: lotes enviados {sent}, recibidos {recv} (cambios "
+                "recibidos: {changes}).").format(hub=report.hub, sent=report.sent_batches,
+                                                 recv=report.received_batches,
+                                                 changes=report.received_changes))
+        if report.new_conflicts:
+            print(_("Conflictos nuevos: {n}. Revíselos con «cpc conflicts».").format(
+                n=report.new_conflicts))
+        if report.duplicates:
+            print(_("Posibles residentes duplicados: {n}. Revíselos con «cpc conflicts».").format(
+                n=len(report.duplicates)))
+        for notice in report.notices:
+            print(_("Aviso: {message}").format(message=notice))
+    for refusal in report.refused:
+        print(_("Rechazado: {message}").format(message=str(refusal)), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_invite(args) -> int:
+    with open_vault(args) as vault:
+        hub = None
+        if args.hub:
+            _no_secret_in_url(args.hub)
+            password = None
+            if args.hub.startswith(("http://", "https://")):
+                password = _hub_password(args, None, args.hub, args.user_hub)
+            hub = {"url": args.hub, "user": args.user_hub, "password": password}
+        else:
+            hub = SyncEngine(vault).hub_settings()
+        code = invitations.create_invitation(vault, args.output, hub=hub, shelter=args.shelter)
+    print(_("Invitación guardada en {path}.").format(path=args.output))
+    print(_("CÓDIGO (dígalo por teléfono o en persona; no lo escriba junto al archivo):"))
+    print("    " + code)
+    return 0
+
+
+def _invite_code(args) -> str:
+    if args.code_file:
+        return read_secret_file(args.code_file)
+    if os.environ.get("CPC_INVITE_CODE"):
+        return os.environ["CPC_INVITE_CODE"]
+    if not sys.stdin.isatty():
+        raise UserError(_("Falta el código de la invitación: use --code-file o la variable "
+                          "CPC_INVITE_CODE."))
+    return getpass.getpass(_("Código de la invitación: "))
+
+
+def cmd_join(args) -> int:
+    payload = invitations.read_invitation(args.file, _invite_code(args))
+    path = vault_path(args)
+    if (path / DB_NAME).exists():
+        with open_vault(args) as vault:
+            shelter = invitations.join(vault, payload)
+        print(_("Esta bóveda ahora sincroniza también el centro {shelter}.").format(
+            shelter=shelter))
+        return 0
+    first_user = args.user or os.environ.get("CPC_USER")
+    if not first_user:
+        raise UserError(_("Indique con --user el primer usuario de la bóveda nueva."))
+    pw = new_passphrase(args)
+    vault, recovery = invitations.join_new_vault(
+        path, payload, user=first_user, passphrase=pw, display_name=args.display_name,
+        kdf_seconds=args.kdf_seconds)
+    shelter = vault.shelter_code
+    vault.lock()
+    print(_("Bóveda creada en {path} para el centro {shelter}; sincronice para recibir sus "
+            "datos.").format(path=path, shelter=shelter))
+    print_recovery_key(recovery)
+    return 0
+
+
+def _field_label(vault, form_id: str, field_id: str) -> str:
+    if field_id == DELETED:
+        return _("eliminado")
+    try:
+        return _(vault.forms.get(form_id).field(field_id).label)
+    except Exception:  # noqa: BLE001 - a field of another version of the form
+        return field_id
+
+
+def _show(vault, form_id: str, field_id: str, value) -> str:
+    if value is None or value == "" or value == []:
+        return _("(vacío)")
+    if field_id == DELETED:
+        return _("sí")
+    try:
+        return display.format_value(vault.forms.get(form_id).field(field_id), value)
+    except Exception:  # noqa: BLE001 - a field of another version of the form
+        return str(value)
+
+
+def _internal_code(vault, resident_id: str) -> str:
+    from ..core.errors import NotFound
+
+    try:
+        return vault.resident(resident_id).internal_code
+    except NotFound:
+        return resident_id[-8:]
+
+
+def cmd_conflicts(args) -> int:
+    with open_vault(args) as vault:
+        if args.resolve is not None:
+            if args.value is not None:
+                try:
+                    choice = json.loads(args.value)
+                except json.JSONDecodeError:
+                    raise UserError(_("--value debe ser JSON, p. ej. '\"texto\"' o 3.")) from None
+            elif args.take_kept:
+                choice = TAKE_KEPT
+            else:
+                choice = KEEP_CURRENT
+            resolve(vault, args.resolve, choice)
+            print(_("Conflicto {n} resuelto; la decisión se enviará en la próxima "
+                    "sincronización.").format(n=args.resolve))
+            return 0
+        found = conflicts(vault)
+        dups = duplicate_residents(vault)
+        if args.json:
+            print_json({"conflicts": [dataclasses.asdict(c) for c in found],
+                        "duplicates": [dataclasses.asdict(d) for d in dups]})
+            return 0
+        if not found:
+            print(_("No hay conflictos por revisar."))
+        for c in found:
+            code = _internal_code(vault, c.resident_id)
+            print(_("[{n}] {code} — {form}, «{field}»: valor actual {current}; valor "
+                    "sobrescrito {kept} (de {user}, {when})").format(
+                n=c.id, code=code, form=_(vault.forms.get(c.form).title),
+                field=_field_label(vault, c.form, c.field),
+                current=_show(vault, c.form, c.field, c.current_value),
+                kept=_show(vault, c.form, c.field, c.kept_value), user=c.kept_user,
+                when=display.format_date(c.detected_at[:10])))
+        reasons = {"document": _("mismo documento"), "name_birth": _("mismos nombres y fecha de "
+                                                                      "nacimiento"),
+                   "code": _("mismo código interno")}
+        for d in dups:
+            print(_("Posible duplicado ({reason}): {codes}").format(
+                reason=reasons[d.reason], codes=", ".join(d.internal_codes)))
+    return 0
+
+
+def cmd_devices(args) -> int:
+    with open_vault(args) as vault:
+        if args.revoke:
+            epoch = devices.revoke(vault, args.revoke)
+            print(_("Equipo revocado. Nueva época de llaves {epoch}: se enviará a los demás "
+                    "equipos en la próxima sincronización; el equipo revocado no la "
+                    "recibirá.").format(epoch=epoch))
+            return 0
+        found = devices.devices(vault)
+    if args.json:
+        print_json([dataclasses.asdict(d) for d in found])
+        return 0
+    if not found:
+        print(_("Esta bóveda aún no sincroniza con otros equipos."))
+    for d in found:
+        state = _("revocado") if d.revoked else _("activo")
+        mark = _(" (este equipo)") if d.this_device else ""
+        print(_("{shelter}  {device}{mark}  {state}  desde {since}  último lote {seq}").format(
+            shelter=d.shelter, device=d.device, mark=mark, state=state,
+            since=display.format_date(d.added_at[:10]), seq=d.last_seq))
+    return 0
+

@@ -1,0 +1,29 @@
+"""Sync in encrypted batches through a hub (USB stick folder or WebDAV). No Qt here.
+
+The API the window and the command line call:
+
+- `SyncEngine(vault).sync(hub, progress=…, cancel=CancelToken())` → SyncReport
+- `SyncEngine(vault).status()` → SyncStatus (last sync, waiting changes and batches)
+- `open_hub(dir_or_url, user, password)` → a Transport
+- `conflicts(vault)`, `resolve(vault, id, KEEP_CURRENT | TAKE_KEPT | value)`
+- `duplicate_residents(vault)`
+- `devices.devices(vault)`, `devices.revoke(vault, device_id)`
+- `invitations.create_invitation(vault, path, hub=…)` → one-time code;
+  `invitations.read_invitation(path, code)`, `join(vault, payload)`, `join_new_vault(…)`
+- `SyncScheduler` decides when to try the hub in the background.
+"""
+from .engine import Progress, SyncEngine, SyncReport, SyncStatus
+from .errors import (BatchRefused, Cancelled, HubAuthError, HubError, HubFull, HubGarbage,
+                     HubUnreachable, InvitationError, SyncError)
+from .merge import (KEEP_CURRENT, TAKE_KEPT, Conflict, DuplicateGroup, conflicts,
+                    duplicate_residents, resolve)
+from .scheduler import SyncScheduler
+from .transports import CancelToken, FolderHub, Transport, WebDavHub, open_hub
+
+__all__ = [
+    "SyncEngine", "SyncReport", "SyncStatus", "Progress", "SyncScheduler", "CancelToken",
+    "Transport", "FolderHub", "WebDavHub", "open_hub", "conflicts", "resolve", "Conflict",
+    "KEEP_CURRENT", "TAKE_KEPT", "DuplicateGroup", "duplicate_residents", "SyncError",
+    "BatchRefused", "Cancelled", "HubError", "HubAuthError", "HubFull", "HubGarbage",
+    "HubUnreachable", "InvitationError",
+]

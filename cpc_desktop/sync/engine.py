@@ -1,0 +1,567 @@
+"""The sync engine: export this device's changes as batches, send them, receive and apply the
+others' — the one Python API the window and the command line both call.
+
+    engine = SyncEngine(vault)
+    report = engine.sync(open_hub(url, user, password), progress=callback, cancel=token)
+
+A sync can stop anywhere (cancel, a dropped link, a killed process): every batch is applied in
+its own transaction together with its place in the version vector, and every batch made is
+kept in the vault until a hub has it, so the next sync continues where this one stopped.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..core import audit
+from ..core.clock import ClockDrift
+from ..core.i18n import _
+from ..core.vault import Vault
+from . import batch as batchfmt
+from . import devices
+from .changes import decode_payload, encode_payload, pending_local
+from .errors import BatchRefused, SyncError
+from .merge import DuplicateGroup, Merger, conflicts, duplicate_residents
+from .transports import ROOT, CancelToken, Transport
+
+RAW_TARGET = 256 * 1024   # first guess of a payload that compresses to one batch
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the window shows while a sync runs (sent from the sync's thread)."""
+    phase: str              # "prepare" | "send" | "receive" | "done"
+    batches_done: int
+    batches_total: int
+    bytes_done: int         # bytes moved to or from the hub so far, both ways
+
+
+@dataclass
+class SyncReport:
+    hub: str = ""
+    sent_batches: int = 0
+    relayed_batches: int = 0
+    received_batches: int = 0
+    received_changes: int = 0
+    bytes_moved: int = 0
+    new_conflicts: int = 0
+    parked_changes: int = 0
+    refused: list[BatchRefused] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    duplicates: list[DuplicateGroup] = field(default_factory=list)
+    finished_at: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """The quiet status line: when the last sync finished, and what is waiting to go out."""
+    last_sync_at: str | None
+    last_hub: str | None
+    waiting_changes: int
+    waiting_batches: int
+    open_conflicts: int
+    hub_configured: bool
+
+
+def _head_path(shelter: str, device: str) -> str:
+    return f"{ROOT}/{shelter}/{device}/{batchfmt.HEAD_NAME}"
+
+
+def _batch_path(shelter: str, device: str, seq: int, digest: str) -> str:
+    return f"{ROOT}/{shelter}/{device}/{batchfmt.batch_name(seq, digest)}"
+
+
+class SyncEngine:
+    def __init__(self, vault: Vault, *, codec: str = batchfmt.DEFAULT_CODEC,
+                 max_batch_bytes: int = batchfmt.MAX_BATCH_BYTES):
+        self.vault = vault
+        self.codec = codec
+        self.max_batch_bytes = max_batch_bytes
+
+    # ------------------------------------------------------------ status and settings
+    def status(self) -> SyncStatus:
+        v = self.vault
+        with v._lock:
+            conn = v.conn
+            meta = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'sync_%'"))
+            wm = int(meta.get("sync_exported_seq", 0))
+            waiting = conn.execute("SELECT count(*) FROM changes WHERE seq > ? AND "
+                                   "substr(hlc, 20) = ?", (wm, v.device_id)).fetchone()[0]
+            batches = conn.execute("SELECT count(*) FROM sync_batches WHERE device=? AND "
+                                   "uploaded=0", (v.device_id,)).fetchone()[0]
+        return SyncStatus(meta.get("sync_last_at"), meta.get("sync_last_hub"), waiting, batches,
+                          len(conflicts(v)), "sync_hub" in meta)
+
+    def hub_settings(self) -> dict | None:
+        """The saved hub: {"url": …, "user": …, "password": …} (stored inside the vault)."""
+        row = self.vault._read("SELECT value FROM meta WHERE key='sync_hub'")
+        return json.loads(row[0][0]) if row else None
+
+    def save_hub(self, url: str, user: str | None = None, password: str | None = None) -> None:
+        with self.vault.transaction() as conn:
+            devices._set_meta(conn, "sync_hub", json.dumps(
+                {"url": url, "user": user, "password": password}))
+            audit.append(conn, self.vault.user.name, "sync.hub", None, {})
+
+    # ------------------------------------------------------------ export
+    def export(self) -> int:
+        """Packs this device's new changes (and roster statements) into batches kept in the
+        vault until a hub has them. Returns how many batches were made."""
+        ident = devices.ensure_identity(self.vault)
+        made = 0
+        with self.vault.transaction() as conn:
+            wm = int(devices._meta(conn, "sync_exported_seq") or 0)
+            top = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+            local = pending_local(conn, ident.device, wm)
+            by_shelter: dict[str, list[str]] = {}
+            for ch in local:
+                by_shelter.setdefault(ch.shelter, []).append(ch.encoded)
+            for shelter in sorted(set(by_shelter) | set(devices.shelters(conn))):
+                encoded = by_shelter.get(shelter, [])
+                if not encoded and not devices.has_pending(conn, shelter):
+                    continue
+                keys = devices.shelter_keys(conn, shelter)
+                if not keys:
+                    raise SyncError(_("Hay cambios de registros de otro centro cuyas llaves "
+                                      "no tiene esta bóveda; no se pueden enviar."))
+                stmts = devices.take_pending(conn, shelter)
+                new_epochs = {int(s["body"]["epoch"]) for s in stmts
+                              if s["body"].get("kind") == "epoch"}
+                if new_epochs:
+                    # Readers do not hold the new key yet: the statements carrying it travel
+                    # under the key they have, and no record goes with them.
+                    old = [k for k in keys if k.epoch < min(new_epochs)] or keys[:1]
+                    made += self._pack(conn, ident, shelter, old[-1], [], stmts)
+                    stmts = []
+                if encoded or stmts:
+                    made += self._pack(conn, ident, shelter, keys[-1], encoded, stmts)
+            devices._set_meta(conn, "sync_exported_seq", str(top))
+        return made
+
+    def _pack(self, conn, ident, shelter: str, key, encoded: list[str],
+              stmts: list[dict]) -> int:
+        limit = self.max_batch_bytes - batchfmt.overhead(shelter, ident.device)
+        chunks: list[tuple[list[str], list[dict]]] = []
+        target = RAW_TARGET
+        i = 0
+        first = True
+        while i < len(encoded) or first:
+            j, size = i, 0
+            while j < len(encoded) and (size < target or j == i):
+                size += len(encoded[j]) + 1
+                j += 1
+            part, st = encoded[i:j], (stmts if first else [])
+            payload = encode_payload(part, st)
+            packed = len(batchfmt.compress(payload, self.codec))
+            while packed > limit and len(part) > 1:
+                part = part[:max(1, len(part) // 2)]
+                payload = encode_payload(part, st)
+                packed = len(batchfmt.compress(payload, self.codec))
+            if packed > limit:
+                raise SyncError(_("Un registro es demasiado grande para enviarlo en un lote "
+                                  "(más de 64 KiB comprimido). Acorte sus textos largos."))
+            chunks.append((part, st))
+            # Aim the next chunk at about 90 % of the limit, from this one's ratio.
+            target = max(4096, int(len(payload) * limit * 0.9 / max(packed, 1)))
+            i += len(part)
+            first = False
+        for part, st in chunks:
+            row = conn.execute("SELECT seq, hash FROM sync_batches WHERE shelter=? AND device=? "
+                               "ORDER BY seq DESC LIMIT 1", (shelter, ident.device)).fetchone()
+            seq, prev = (row[0] + 1, row[1]) if row else (1, "")
+            data = batchfmt.seal(ident, key, shelter=shelter, seq=seq, prev=prev,
+                                 payload=encode_payload(part, st), codec=self.codec)
+            conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
+                         "received_at, uploaded) VALUES (?,?,?,?,?,?,0)",
+                         (shelter, ident.device, seq, batchfmt.sha256(data), data,
+                          audit.now_iso()))
+        return len(chunks)
+
+    # ------------------------------------------------------------ sync
+    def sync(self, hub: Transport, *, progress: Callable[[Progress], None] | None = None,
+             cancel: CancelToken | None = None) -> SyncReport:
+        """Sends, receives and applies. Refused batches are listed in the report (nothing of
+        them applied); a hub that fails raises HubError after keeping what was done.
+
+        On the hub it reads one folder list per shelter and each device's small signed head;
+        a device folder is listed only when its head is missing or does not lead to the
+        batches (so a slow link does not pay for a year of file names at every sync)."""
+        report = SyncReport(hub=hub.describe())
+        if cancel is not None:
+            hub.cancel = cancel
+        moved = [0]
+        counts = {"done": 0, "total": 0, "phase": "prepare"}
+
+        def tell():
+            if progress:
+                progress(Progress(counts["phase"], counts["done"], counts["total"], moved[0]))
+
+        def on_bytes(n: int) -> None:
+            moved[0] += n
+            tell()
+
+        hub.on_bytes = on_bytes
+        tell()
+        self.export()
+        try:
+            with self.vault._lock:
+                shelters = devices.shelters(self.vault.conn)
+            for shelter in shelters:
+                hub.cancel.check()
+                run = _ShelterRun(self, hub, shelter, report, counts, tell)
+                run.read_heads()
+                run.plan()
+                counts["phase"] = "send"
+                run.send_own()
+                counts["phase"] = "receive"
+                run.receive()
+                run.relay()
+            counts["phase"] = "done"
+            tell()
+        finally:
+            report.bytes_moved = moved[0]
+            hub.on_bytes = None
+            report.finished_at = audit.now_iso()
+            if report.sent_batches or report.received_batches or counts["phase"] == "done":
+                self._remember(report, complete=counts["phase"] == "done")
+        report.duplicates = duplicate_residents(self.vault)
+        return report
+
+    def _remember(self, report: SyncReport, *, complete: bool) -> None:
+        with self.vault.transaction() as conn:
+            if complete:
+                devices._set_meta(conn, "sync_last_at", report.finished_at)
+                devices._set_meta(conn, "sync_last_hub", report.hub)
+            audit.append(conn, self.vault.user.name, "sync.run", None, {
+                "sent": report.sent_batches, "received": report.received_batches,
+                "refused": len(report.refused), "complete": complete})
+
+    def batches_of(self, shelter: str, device: str, after: int = 0
+                   ) -> list[tuple[int, str, bytes]]:
+        return self.vault._read("SELECT seq, hash, data FROM sync_batches WHERE shelter=? AND "
+                                "device=? AND seq>? ORDER BY seq", (shelter, device, after))
+
+    def _applied(self, shelter: str, device: str) -> tuple[int, str]:
+        row = self.vault._read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND device=? "
+                               "ORDER BY seq DESC LIMIT 1", (shelter, device))
+        return (row[0][0], row[0][1]) if row else (0, "")
+
+    def apply_batch(self, shelter: str, device: str, name: str, data: bytes):
+        """Checks one batch completely and applies it in one transaction, or raises
+        BatchRefused and changes nothing."""
+        v = self.vault
+        parsed = batchfmt.parse(data, name=name, shelter=shelter, device=device)
+        h = parsed.header
+
+        def refuse(msg: str) -> BatchRefused:
+            return BatchRefused(msg, shelter=shelter, device=device, name=name)
+
+        applied, prev_hash = self._applied(shelter, device)
+        if h.seq <= applied:
+            return _empty_stats()
+        if h.seq != applied + 1 or h.prev != prev_hash:
+            raise refuse(_("Un lote del equipo {device} llegó fuera de orden o no continúa los "
+                           "ya recibidos; se rechazó.").format(device=device[-8:]))
+        ident = devices.ensure_identity(v)
+        with v._lock:
+            key = devices.find_key(v.conn, shelter, h.epoch, h.kid)
+            row = devices.device_row(v.conn, shelter, device)
+        if key is None:
+            raise refuse(_("Un lote está cifrado con una llave que este equipo no tiene (de "
+                           "otro centro, o de una época de llaves nueva que aún no llegó; un "
+                           "equipo revocado ya no la recibe). No se aplicó nada."))
+        if row is not None:
+            if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
+                raise refuse(_("Un lote está firmado por un equipo revocado ({device}); se "
+                               "rechazó.").format(device=device[-8:]))
+            if not batchfmt.verify_signature(parsed, row["sign_pub"]):
+                raise refuse(_("La firma de un lote del equipo {device} no es válida: el lote "
+                               "fue alterado. No se aplicó nada de él.").format(
+                    device=device[-8:]))
+        payload = batchfmt.open_payload(parsed, key)
+        try:
+            changes, stmts = decode_payload(payload, device)
+        except SyncError as exc:
+            raise refuse(str(exc)) from None
+        if changes:
+            try:
+                v.clock.observe(max(c.hlc for c in changes))
+            except ClockDrift as exc:
+                raise refuse(str(exc)) from None
+        with v._lock:
+            with v.transaction() as conn:
+                devices.apply_statements(conn, stmts, ident)
+                if row is None:
+                    row = devices.device_row(conn, shelter, device)
+                    if row is None:
+                        raise refuse(_("Un lote está firmado por un equipo que no figura entre "
+                                       "los equipos del centro; se rechazó."))
+                    if not batchfmt.verify_signature(parsed, row["sign_pub"]):
+                        raise refuse(_("La firma de un lote del equipo {device} no es válida: "
+                                       "el lote fue alterado. No se aplicó nada de él.").format(
+                            device=device[-8:]))
+                stats = Merger(v, conn, shelter).apply(changes)
+                conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
+                             "received_at, uploaded) VALUES (?,?,?,?,?,?,1)",
+                             (shelter, device, h.seq, parsed.digest, data, audit.now_iso()))
+                audit.append(conn, v.user.name, "sync.apply", None,
+                             {"shelter": shelter, "device": device, "seq": h.seq,
+                              "changes": len(changes)})
+        return stats
+
+
+
+@dataclass
+class _HubHead:
+    raw: bytes | None = None
+    head: batchfmt.Head | None = None
+    trusted: bool = False
+
+
+class _ShelterRun:
+    """One shelter's part of a sync: read the heads, send this device's batches, receive the
+    others', put back what the hub lacks."""
+
+    def __init__(self, engine: SyncEngine, hub: Transport, shelter: str, report: SyncReport,
+                 counts: dict, tell):
+        self.e, self.v, self.hub, self.shelter = engine, engine.vault, hub, shelter
+        self.me = engine.vault.device_id
+        self.report, self.counts, self.tell = report, counts, tell
+        self.heads: dict[str, _HubHead] = {}
+        self.listings: dict[str, dict[str, int]] = {}
+        self.send: list[tuple[int, str, bytes, bool]] = []
+        self.receive_plan: dict[str, list[tuple[int, str]] | tuple[int, str]] = {}
+
+    def folder(self, dev: str) -> str:
+        return f"{ROOT}/{self.shelter}/{dev}"
+
+    def listing(self, dev: str) -> dict[str, int]:
+        if dev not in self.listings:
+            self.listings[dev] = self.hub.list(self.folder(dev))
+        return self.listings[dev]
+
+    # ------------------------------------------------------------ heads
+    def read_heads(self) -> None:
+        for dev in self.hub.folders(f"{ROOT}/{self.shelter}"):
+            self.hub.cancel.check()
+            raw = self.hub.get_optional(_head_path(self.shelter, dev))
+            self.heads[dev] = self._parse_head(dev, raw)
+
+    def _parse_head(self, dev: str, raw: bytes | None) -> _HubHead:
+        if raw is None:
+            return _HubHead()
+        with self.v._lock:
+            row = devices.device_row(self.v.conn, self.shelter, dev)
+        head = batchfmt.parse_head(raw, row["sign_pub"] if row else None)
+        if head is None or head.shelter != self.shelter or head.device != dev:
+            if row is not None:
+                self.report.notices.append(_(
+                    "El archivo de estado del equipo {device} en el hub está dañado o "
+                    "alterado; se ignoró.").format(device=dev[-8:]))
+            return _HubHead(raw)
+        return _HubHead(raw, head, row is not None)
+
+    # ------------------------------------------------------------ plan
+    def plan(self) -> None:
+        mine = self.e.batches_of(self.shelter, self.me)
+        own = self.heads.get(self.me, _HubHead())
+        known = {seq: h for seq, h, _d in mine}
+        # A local folder is listed anyway (it costs nothing): a stick pulled mid-write may
+        # have kept a head but a half batch, which its author then puts back whole.
+        if own.head and known.get(own.head.seq) == own.head.hash and not self.hub.cheap_listing:
+            self.send = [(s, h, d, False) for s, h, d in mine if s > own.head.seq]
+        elif mine:
+            on_hub = self.listing(self.me) if self.me in self.heads else {}
+            self.send = [(s, h, d, batchfmt.batch_name(s, h) in on_hub) for s, h, d in mine
+                         if on_hub.get(batchfmt.batch_name(s, h)) != len(d)]
+        self.counts["total"] += len(self.send)
+        for dev, hh in sorted(self.heads.items()):
+            if dev == self.me:
+                continue
+            applied, _h = self.e._applied(self.shelter, dev)
+            if hh.head is not None:
+                if hh.head.seq < applied and hh.trusted:
+                    self.report.notices.append(_(
+                        "El hub tiene una versión anterior de los lotes del equipo {device} "
+                        "(¿restaurado de una copia vieja?). Esta bóveda no retrocede y vuelve a "
+                        "poner los lotes que faltan.").format(device=dev[-8:]))
+                if hh.head.seq > applied:
+                    self.receive_plan[dev] = (hh.head.seq, hh.head.hash)
+                    self.counts["total"] += hh.head.seq - applied
+                self._check_history(dev, None)
+            else:
+                todo = self._from_listing(dev, applied)
+                if todo:
+                    self.receive_plan[dev] = todo
+                    self.counts["total"] += len(todo)
+
+    def _from_listing(self, dev: str, applied: int) -> list[tuple[int, str]]:
+        names = self.listing(dev)
+        self._check_history(dev, names)
+        found = sorted((int(m.group(1)), m.group(2)) for m in
+                       (batchfmt.BATCH_RE.match(n) for n in names) if m)
+        return [(s, h) for s, h in found if s > applied]
+
+    def _check_history(self, dev: str, names: dict | None) -> None:
+        """A batch under a number this vault already applied, with other content: a replay or
+        a forged history. Refused (and never applied)."""
+        if names is None:
+            return
+        known = dict(self.v._read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND "
+                                  "device=?", (self.shelter, dev)))
+        for n in names:
+            m = batchfmt.BATCH_RE.match(n)
+            if m and int(m.group(1)) in known and known[int(m.group(1))] != m.group(2):
+                self.report.refused.append(BatchRefused(_(
+                    "El hub tiene otro lote con el número {n} del equipo {device}, distinto del "
+                    "ya recibido: repetición o alteración. Se rechazó.").format(
+                    n=int(m.group(1)), device=dev[-8:]), shelter=self.shelter, device=dev,
+                    name=n))
+
+    # ------------------------------------------------------------ send
+    def send_own(self) -> None:
+        ident = devices.load_identity(self.v)
+        for seq, digest, data, replace in self.send:
+            self.hub.cancel.check()
+            path = _batch_path(self.shelter, self.me, seq, digest)
+            if replace:      # a half-written copy (pulled stick): replaced
+                self.hub.replace(path, data)
+            else:
+                self.hub.put_if_absent(path, data)
+            with self.v.transaction() as conn:
+                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=? "
+                             "AND seq=?", (self.shelter, self.me, seq))
+            self.report.sent_batches += 1
+            self.counts["done"] += 1
+            self.tell()
+        mine = self.e.batches_of(self.shelter, self.me)
+        own = self.heads.get(self.me, _HubHead()).head
+        if mine and (self.send or own is None or own.seq != mine[-1][0]):
+            seq, digest, _data = mine[-1]
+            self.hub.replace(_head_path(self.shelter, self.me), batchfmt.seal_head(
+                ident, batchfmt.Head(self.shelter, self.me, seq, digest, audit.now_iso())))
+        if mine:
+            with self.v.transaction() as conn:
+                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=?",
+                             (self.shelter, self.me))
+
+    # ------------------------------------------------------------ receive
+    def receive(self) -> None:
+        for dev, plan in sorted(self.receive_plan.items()):
+            self.hub.cancel.check()
+            applied, _h = self.e._applied(self.shelter, dev)
+            fetched: dict[int, tuple[str, bytes]] = {}
+            if isinstance(plan, tuple):
+                todo = self._walk(dev, plan, applied, fetched)
+            else:
+                todo = plan
+            for seq, digest in todo:
+                self.hub.cancel.check()
+                name = batchfmt.batch_name(seq, digest)
+                if seq != applied + 1:
+                    self.report.refused.append(BatchRefused(_(
+                        "Falta el lote {n} del equipo {device} en el hub (copia incompleta o "
+                        "borrada): sus lotes siguientes esperan hasta que llegue.").format(
+                        n=applied + 1, device=dev[-8:]), shelter=self.shelter, device=dev,
+                        name=name))
+                    break
+                if seq in fetched and fetched[seq][0] == digest:
+                    data = fetched.pop(seq)[1]
+                else:
+                    data = self.hub.get(_batch_path(self.shelter, dev, seq, digest))
+                try:
+                    stats = self.e.apply_batch(self.shelter, dev, name, data)
+                except BatchRefused as refusal:
+                    self.report.refused.append(refusal)
+                    break
+                self.report.received_batches += 1
+                self.report.received_changes += stats.changes
+                self.report.new_conflicts += stats.conflicts
+                self.report.parked_changes += stats.parked
+                applied = seq
+                self.counts["done"] += 1
+                self.tell()
+            self._keep_head(dev)
+
+    def _walk(self, dev: str, start: tuple[int, str], applied: int,
+              fetched: dict[int, tuple[str, bytes]]) -> list[tuple[int, str]]:
+        """From the head back to what this vault has, by each batch's previous hash: no
+        folder listing. A missing link falls back to the listing, to say exactly what is
+        wrong."""
+        seq, digest = start
+        chain: list[tuple[int, str]] = []
+        while seq > applied:
+            self.hub.cancel.check()
+            data = self.hub.get_optional(_batch_path(self.shelter, dev, seq, digest))
+            if data is None:
+                return self._from_listing(dev, applied)
+            fetched[seq] = (digest, data)
+            chain.append((seq, digest))
+            try:
+                prev = batchfmt.parse(data, name=batchfmt.batch_name(seq, digest),
+                                      shelter=self.shelter, device=dev).header.prev
+            except BatchRefused:
+                return self._from_listing(dev, applied)   # says exactly what is wrong
+            if seq - 1 > applied and not batchfmt.HASH_RE.match(prev):
+                return self._from_listing(dev, applied)
+            seq, digest = seq - 1, prev
+        chain.reverse()
+        return chain
+
+    def _keep_head(self, dev: str) -> None:
+        hh = self.heads.get(dev)
+        if not hh or hh.raw is None:
+            return
+        if not hh.trusted:
+            hh = self.heads[dev] = self._parse_head(dev, hh.raw)
+        if hh.head is None or not hh.trusted:
+            return
+        with self.v.transaction() as conn:
+            conn.execute("INSERT INTO sync_heads VALUES (?,?,?,?) ON CONFLICT(shelter, device) "
+                         "DO UPDATE SET seq=excluded.seq, data=excluded.data WHERE "
+                         "excluded.seq > sync_heads.seq",
+                         (self.shelter, dev, hh.head.seq, hh.raw))
+
+    # ------------------------------------------------------------ relay
+    def relay(self) -> None:
+        """Batches of other devices this vault holds and the hub lacks (a stale hub, or one
+        that went back in time) are put back, with their signed head: any device can carry
+        any batch, since only the author's signature counts."""
+        rows = self.v._read("SELECT device, max(seq) FROM sync_batches WHERE shelter=? AND "
+                            "device != ? GROUP BY device", (self.shelter, self.me))
+        for dev, last in rows:
+            hh = self.heads.get(dev, _HubHead())
+            hub_seq = hh.head.seq if hh.head and hh.trusted else None
+            if hub_seq is not None and hub_seq >= last and not self.hub.cheap_listing:
+                continue
+            if hub_seq is None or self.hub.cheap_listing:
+                on_hub = self.listing(dev) if dev in self.heads else {}
+                missing = [(s, h, d) for s, h, d in self.e.batches_of(self.shelter, dev)
+                           if on_hub.get(batchfmt.batch_name(s, h)) != len(d)]
+            else:
+                on_hub = {}
+                missing = self.e.batches_of(self.shelter, dev, after=hub_seq)
+            for seq, digest, data in missing:
+                self.hub.cancel.check()
+                path = _batch_path(self.shelter, dev, seq, digest)
+                if batchfmt.batch_name(seq, digest) in on_hub:
+                    self.hub.replace(path, data)
+                else:
+                    self.hub.put_if_absent(path, data)
+                self.report.relayed_batches += 1
+            stored = self.v._read("SELECT seq, data FROM sync_heads WHERE shelter=? AND "
+                                  "device=?", (self.shelter, dev))
+            if stored and (hub_seq is None or hub_seq < stored[0][0]):
+                self.hub.replace(_head_path(self.shelter, dev), stored[0][1])
+
+
+def _empty_stats():
+    from .merge import ApplyStats
+
+    return ApplyStats()
+
