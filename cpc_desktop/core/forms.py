@@ -23,6 +23,8 @@ FIELD_TYPES = {
     "text", "longtext", "date", "time", "number", "choice", "multichoice", "yesno", "place",
     "table", "signature",
 }
+# Field types whose values reports count (no free text): see Form.facts().
+FACT_TYPES = {"date", "time", "number", "choice", "multichoice", "yesno", "place"}
 COLUMN_TYPES = {"text", "longtext", "date", "time", "number", "choice", "yesno", "place"}
 PLACE_LEVELS = {"department": 2, "province": 4, "district": 6}
 WIDTHS = {"full", "half", "third"}
@@ -129,6 +131,29 @@ class Form:
 
     def has_field(self, field_id: str) -> bool:
         return field_id in self._by_id
+
+    def facts(self, values: dict) -> dict:
+        """The values reports count — dates, numbers, choices, yes/no, places, and those
+        columns of table rows — without any free text. Kept beside each record so a report
+        over 200,000 records never decrypts notes and names it does not read."""
+        out: dict[str, Any] = {}
+        for fld in self.fields:
+            value = values.get(fld.id)
+            if value is None:
+                continue
+            if fld.type in FACT_TYPES:
+                out[fld.id] = value
+            elif fld.type == "table" and isinstance(value, list):
+                cols = [c.id for c in fld.columns if c.type in FACT_TYPES]
+                rows = [{c: row[c] for c in cols if c in row} for row in value
+                        if isinstance(row, dict)]
+                if any(rows):
+                    out[fld.id] = rows
+        return out
+
+    def is_fact(self, field_id: str) -> bool:
+        fld = self._by_id.get(field_id)
+        return fld is not None and (fld.type in FACT_TYPES or fld.type == "table")
 
     @property
     def search_fields(self) -> tuple[Field, ...]:

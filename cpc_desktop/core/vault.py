@@ -37,7 +37,7 @@ from .users import Action, Role, User, parse_role
 
 DB_NAME = "vault.db"
 SLOTS_NAME = "keyslots.json"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 5000
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
 
@@ -270,9 +270,29 @@ def _migrate_1_to_2(db: sqlite_utils.Database) -> None:
                              pk=("record_id", "field", "hlc"))
 
 
+def _migrate_2_to_3(db: sqlite_utils.Database) -> None:
+    """Reports: each record's countable values (Form.facts) in a narrow column, and an index
+    that covers what reports read, so a report reads index pages only, never the records'
+    free texts."""
+    db["records"].add_column("facts", str)
+    reg = forms.registry()
+    db.conn.executemany("UPDATE records SET facts=? WHERE id=?", [
+        (facts_json(reg, form, json.loads(data)), rid)
+        for rid, form, data in db.execute("SELECT id, form, data FROM records").fetchall()])
+    db.execute("CREATE INDEX records_facts ON records(form, record_date, deleted, shelter, "
+               "resident_id, facts)")
+
+
+def facts_json(registry: forms.FormRegistry, form_id: str, values: dict) -> str:
+    """What goes in records.facts (every writer of records.data must write it too)."""
+    form = registry.forms.get(form_id)
+    facts = form.facts(values) if form is not None else {}
+    return json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 # Migrations: schema version N -> N+1, each run in its own transaction on open (and in order
 # when a vault is created, so new and migrated vaults have the same schema).
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 class Vault:
@@ -658,8 +678,11 @@ class Vault:
             if not form.has_field(fid):
                 raise forms.UnknownForm(_("El formulario «{form}» no tiene el campo "
                                           "«{field}».").format(form=form_id, field=fid))
+        # Countable fields are read from records.facts through the covering index (index
+        # pages only); a free-text field needs the record itself.
+        source = "facts" if all(form.is_fact(fid) for fid in wanted) else "data"
         # Field ids are checked identifiers (a-z, 0-9, _), safe inside the JSON path.
-        cols = "".join(f", json_extract(data, '$.{fid}')" for fid in wanted)
+        cols = "".join(f", json_extract({source}, '$.{fid}')" for fid in wanted)
         sql = f"SELECT resident_id, record_date{cols} FROM records WHERE form=?"
         args: list = [form_id]
         for clause, value in (("shelter=?", shelter), ("record_date>=?", since),
@@ -714,9 +737,10 @@ class Vault:
             stamp = self.clock.now()
             conn.execute(_INSERT_CHANGE, (record_id, form.form, resident_id, CREATED, data, stamp,
                                           who))
-            conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?)",
+            conn.execute(INSERT_RECORD,
                          (record_id, form.form, form.version, resident_id, self.shelter_code,
-                          data, "{}", record_date, now, who, now, who, stamp))
+                          data, "{}", record_date, now, who, now, who, 0, stamp,
+                          facts_json(self.forms, form.form, clean)))
             audit.append(conn, who, "record.add", record_id,
                          {"form": form.form, "fields": sorted(clean)})
             return
@@ -730,10 +754,10 @@ class Vault:
                                          clocks[key]))
         conn.executemany(_INSERT_CHANGE, rows)
         if changed:
-            conn.execute("UPDATE records SET data=?, clocks=?, record_date=?, form_version=?, "
-                         "updated_at=?, updated_by=? WHERE id=?",
-                         (data, json.dumps(clocks), record_date, form.version, now, who,
-                          record_id))
+            conn.execute("UPDATE records SET data=?, facts=?, clocks=?, record_date=?, "
+                         "form_version=?, updated_at=?, updated_by=? WHERE id=?",
+                         (data, facts_json(self.forms, form.form, clean), json.dumps(clocks),
+                          record_date, form.version, now, who, record_id))
             audit.append(conn, who, "record.update", record_id,
                          {"form": form.form, "fields": changed})
 
@@ -1111,6 +1135,9 @@ class Vault:
 _PLAIN_LIST = re.compile(r'\[\]|\["[a-z0-9_]+"(?:,"[a-z0-9_]+")*\]')
 _INSERT_CHANGE = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, user) "
                   "VALUES (?,?,?,?,?,?,?)")
+INSERT_RECORD = ("INSERT INTO records(id, form, form_version, resident_id, shelter, data, clocks, "
+                 "record_date, created_at, created_by, updated_at, updated_by, deleted, "
+                 "created_hlc, facts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 CREATED = "*"  # the change-log field of a record's creation (value: every field)
 _RESIDENT_COLUMNS = ("id", "internal_code", "name_first", "name_last", "name_nickname", "sex",
                      "date_of_birth", "age", "admission_date", "risk_level", "status",

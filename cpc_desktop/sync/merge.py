@@ -24,7 +24,7 @@ from ..core.clock import Stamp
 from ..core.errors import NotFound
 from ..core.i18n import _
 from ..core.users import Action
-from ..core.vault import CREATED, DELETED, Vault, fold
+from ..core.vault import CREATED, DELETED, INSERT_RECORD, Vault, facts_json, fold
 from .errors import SyncError
 
 _LOG = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, user, base) "
@@ -146,6 +146,7 @@ class Merger:
         if not state.dirty:
             return
         data = json.dumps(state.values, ensure_ascii=False, sort_keys=True)
+        facts = facts_json(self.vault.forms, state.form, state.values)
         try:
             form = self.vault.forms.get(state.form)
             record_date, version = state.values.get(form.date_field), form.version
@@ -154,15 +155,15 @@ class Merger:
         if state.new:
             created_at = _stamp_iso(state.created_hlc)
             self.conn.execute(
-                "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                INSERT_RECORD,
                 (state.id, state.form, version, state.resident_id, state.shelter, data,
                  json.dumps(state.clocks), record_date, created_at, state.updated_by,
-                 self.now, state.updated_by, int(state.deleted), state.created_hlc))
+                 self.now, state.updated_by, int(state.deleted), state.created_hlc, facts))
         else:
-            self.conn.execute("UPDATE records SET data=?, clocks=?, record_date=?, deleted=?, "
-                              "updated_at=?, updated_by=? WHERE id=?",
-                              (data, json.dumps(state.clocks), record_date, int(state.deleted),
-                               self.now, state.updated_by, state.id))
+            self.conn.execute("UPDATE records SET data=?, facts=?, clocks=?, record_date=?, "
+                              "deleted=?, updated_at=?, updated_by=? WHERE id=?",
+                              (data, facts, json.dumps(state.clocks), record_date,
+                               int(state.deleted), self.now, state.updated_by, state.id))
         self.stats.residents.add(state.resident_id)
 
     # ------------------------------------------------------------ parking
