@@ -210,6 +210,43 @@ def test_glossary_terms_are_used_inside_longer_texts(catalog):
         f"for one thing: {wrong[:8]}")
 
 
+def _cli_placeholders(lang: str) -> list[tuple[str, str | None, str]]:
+    """(command path, explicit metavar, help of --version) of every `cpc` argument in lang."""
+    import argparse
+
+    from cpc_desktop.cli.main import build_parser
+
+    previous = i18n.current_language()
+    i18n.set_language(lang)
+    try:
+        parser = build_parser()
+    finally:
+        i18n.set_language(previous)
+    found = []
+
+    def walk(p: argparse.ArgumentParser, path: str) -> None:
+        for action in p._actions:
+            found.append((path, action.metavar, action.help or ""))
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{path} {name}")
+
+    walk(parser, "cpc")
+    return found
+
+
+def test_command_line_placeholders_follow_the_language():
+    spanish, quechua = _cli_placeholders("es"), _cli_placeholders("qu")
+    assert len(spanish) == len(quechua)
+    english = {"COMMAND", "FORM", "FILE|-", "OUT.pdf", "show program's version number and exit"}
+    assert not english & ({m for _p, m, _h in spanish} | {h for _p, _m, h in spanish}), \
+        "a Spanish reader would meet English words in `cpc --help`"
+    same_in_both = {None, "ID", "CÓDIGO", "dd/mm/aaaa"}  # names or formats people use as they are
+    untranslated = sorted({(p, es) for (p, es, _h), (_q, qu, _h2) in zip(spanish, quechua)
+                           if es == qu and es not in same_in_both})
+    assert untranslated == [], f"`CPC_LANG=qu cpc … --help` shows Spanish placeholders: {untranslated}"
+
+
 # --- the checks themselves catch what they should ----------------------------------------
 
 def test_glossary_has_the_key_terms_of_issue_7():

@@ -10,7 +10,7 @@ from ..core.i18n import _
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("i18n", help=_("catálogos de traducción"))
-    isub = p.add_subparsers(dest="i18n_command", required=True, metavar="COMANDO")
+    isub = p.add_subparsers(dest="i18n_command", required=True, metavar=_("COMANDO"))
     q = isub.add_parser("extract", help=_("actualiza cpc.pot y los catálogos .po con los textos "
                                           "del código y de los formularios"))
     q.set_defaults(func=cmd_extract)

@@ -58,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="cpc", description=_("CPC Desktop: registros cifrados de centros de acogida."))
-    parser.add_argument("--version", action="version", version=f"cpc {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
+    # argparse fixes the --version help in English when its module loads: give it ours.
+    parser.add_argument("--version", action="version", version=f"cpc {__version__}",
+                        help=_("muestra la versión del programa y termina"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMANDO"))
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.{name}").register(sub)
     return parser

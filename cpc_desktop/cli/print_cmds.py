@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_vault_args(p)
     p.add_argument("--resident", action="extend", nargs="+", required=True, metavar="ID",
                    help=_("residentes (identificador o código interno), en este orden"))
-    p.add_argument("--form", action="extend", nargs="+", required=True, metavar="FORM",
+    p.add_argument("--form", action="extend", nargs="+", required=True, metavar=_("ID_FORMULARIO"),
                    help=_("formularios, en este orden"))
     p.add_argument("--prepared-by", default=None,
                    help=_("quién prepara el paquete (por defecto: el nombre del usuario)"))
@@ -44,18 +44,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=_("archivo cuya primera línea es la clave (si no: se pregunta)"))
     p.add_argument("--lang", choices=LANG_CHOICES, default="es+qu",
                    help=_("idioma de la hoja (por defecto: es+qu)"))
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.pdf")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar=_("ARCHIVO.pdf"))
     p.set_defaults(func=cmd_recovery_sheet)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=LANG_CHOICES, default="es",
                    help=_("idioma de las etiquetas: es, qu o es+qu (bilingüe)"))
-    p.add_argument("--from", dest="date_from", default=None, metavar="dd/mm/aaaa",
+    p.add_argument("--from", dest="date_from", default=None, metavar=_("dd/mm/aaaa"),
                    help=_("solo registros desde esta fecha (formularios de varios registros)"))
-    p.add_argument("--to", dest="date_to", default=None, metavar="dd/mm/aaaa",
+    p.add_argument("--to", dest="date_to", default=None, metavar=_("dd/mm/aaaa"),
                    help=_("solo registros hasta esta fecha"))
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.pdf")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar=_("ARCHIVO.pdf"))
 
 
 def _period(args):

@@ -38,14 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("add", help=_("agrega un registro desde JSON; imprime su identificador"))
     add_vault_args(p)
     p.add_argument("form", help=_("formulario, p. ej. ficha_ingreso"))
-    p.add_argument("--json", required=True, metavar="FILE|-")
+    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"))
     p.add_argument("--resident", default=None, help=_("identificador o código del residente"))
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("update", help=_("modifica campos de un registro desde JSON"))
     add_vault_args(p)
     p.add_argument("id")
-    p.add_argument("--json", required=True, metavar="FILE|-")
+    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"))
     p.add_argument("--replace", action="store_true",
                    help=_("el JSON es el registro completo (los campos ausentes se vacían)"))
     p.set_defaults(func=cmd_update)
@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("user", help=_("usuarios de la bóveda"))
-    usub = p.add_subparsers(dest="user_command", required=True, metavar="COMANDO")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar=_("COMANDO"))
     q = usub.add_parser("add", help=_("agrega un usuario"))
     add_vault_args(q)
     q.add_argument("name")
