@@ -1062,6 +1062,13 @@ class Vault:
         rows = self._read("SELECT form, count(*) FROM records WHERE deleted=0 GROUP BY form")
         return dict(rows)
 
+    def shelter_codes(self) -> list[str]:
+        """The shelter codes this vault holds records of (its own and synced ones), sorted:
+        what a report may be limited to."""
+        self._require(Action.READ)
+        return [r[0] for r in self._read(
+            "SELECT DISTINCT shelter FROM records WHERE deleted=0 ORDER BY shelter")]
+
 
 # A list of choice values as json_extract returns it: split without a JSON parser (10× faster).
 _PLAIN_LIST = re.compile(r'\[\]|\["[a-z0-9_]+"(?:,"[a-z0-9_]+")*\]')
