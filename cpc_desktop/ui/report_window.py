@@ -183,7 +183,6 @@ class ReportTableView(QTableView):
         self.horizontalHeader().setSectionsClickable(False)
         self.horizontalHeader().setHighlightSections(False)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.fit()
 
     def fit(self) -> None:
         self.resizeColumnsToContents()
@@ -345,7 +344,7 @@ class SectionPage(QScrollArea):
             layout.addWidget(block)
         layout.addStretch(1)
         self.setWidget(inner)
-        self.retranslate()
+        self.heading.setText(section(_))    # the blocks translated themselves
 
     def retranslate(self) -> None:
         self.heading.setText(self.section(_))
