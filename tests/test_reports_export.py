@@ -126,6 +126,15 @@ def test_charts_draw_hidden_counts_as_outlines_and_skip_empty_categories(made):
     assert svg.startswith(b"<?xml") and b"<svg" in svg and b"stroke-dasharray: 2" in svg
 
 
+def test_chart_axes_step_in_whole_numbers():
+    from cpc_desktop.reports.charts import _nice_max
+
+    for largest in (1, 4, 6, 12, 13, 24, 51, 101, 172, 1372):
+        end = _nice_max(largest)
+        assert end >= largest and end % 5 == 0, \
+            f"an axis up to {largest} ends at {end}: its grid would read 2.4, 4.8, … children"
+
+
 def test_cpc_report_writes_pdf_and_csv(made, tmp_path, monkeypatch, capsys):
     _v, path, _full, _export = made
     monkeypatch.setenv("CPC_PASSPHRASE", PASS)

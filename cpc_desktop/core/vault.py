@@ -1130,6 +1130,15 @@ class Vault:
         rows = self._read("SELECT form, count(*) FROM records WHERE deleted=0 GROUP BY form")
         return dict(rows)
 
+    def shelter_codes(self) -> list[str]:
+        """The shelter codes of the residents this vault holds (its own and synced ones),
+        sorted: what a report may be limited to."""
+        self._require(Action.READ)
+        # Intakes only: one per resident, found through the form index (not every service).
+        return [r[0] for r in self._read(
+            "SELECT DISTINCT shelter FROM records WHERE form=? AND deleted=0 ORDER BY shelter",
+            (self.forms.intake.form,))]
+
 
 # A list of choice values as json_extract returns it: split without a JSON parser (10× faster).
 _PLAIN_LIST = re.compile(r'\[\]|\["[a-z0-9_]+"(?:,"[a-z0-9_]+")*\]')

@@ -102,12 +102,15 @@ def _fit(text: str, size: float, room: float) -> str:
 
 
 def _nice_max(value: float) -> float:
+    """The axis end: a multiple of 5, so the five grid steps are whole numbers (counts of
+    children read oddly on a "2.4, 4.8, 7.2" axis)."""
     if value <= 5:
         return 5
     step = 10 ** (len(str(int(value))) - 1)
     for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if value <= m * step:
-            return m * step
+        end = m * step
+        if value <= end and end % 5 == 0:
+            return end
     return 10 * step
 
 

@@ -8,7 +8,10 @@ def _guard_none_refcount() -> None:
     """PySide6/shiboken6 6.12.0 on Python < 3.12 drops a reference to None on every call of a
     void method (label.setText, layout.setSpacing…), so after enough calls Python aborts with
     "none_dealloc: deallocating None". Python 3.12 made None immortal; on older Pythons we
-    give None a reference count no program can use up. Remove once 6.12.0 is excluded."""
+    give None a reference count no program can use up. The same bug drops a reference to
+    True on every Signal.emit() from Python (1,000 emits abort a small program with
+    "bool_dealloc"), so True and False get the same treatment. Remove once 6.12.0 is
+    excluded."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return
     try:
@@ -20,9 +23,11 @@ def _guard_none_refcount() -> None:
         return
     import ctypes
 
-    refcount = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt, the first PyObject field
-    if refcount.value < 1 << 40:
-        refcount.value += 1 << 60
+    for immortal in (None, True, False):
+        # ob_refcnt, the first PyObject field
+        refcount = ctypes.c_ssize_t.from_address(id(immortal))
+        if refcount.value < 1 << 40:
+            refcount.value += 1 << 60
 
 
 _guard_none_refcount()
