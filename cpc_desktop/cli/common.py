@@ -78,6 +78,15 @@ def new_passphrase(args, *, file_attr: str = "new_passphrase_file",
     return first
 
 
+def recovery_key(args) -> str:
+    """The recovery key from --recovery-key-file, else typed (hidden)."""
+    if getattr(args, "recovery_key_file", None):
+        return read_secret_file(args.recovery_key_file)
+    if sys.stdin.isatty():
+        return getpass.getpass(_("Clave de recuperación: "))
+    raise UserError(_("Falta la clave de recuperación: use --recovery-key-file."))
+
+
 def _prompt_secret(prompt: str) -> str:
     if not sys.stdin.isatty():
         raise UserError(_("Falta la contraseña: use --passphrase-file o la variable "

@@ -3,13 +3,12 @@ recovery-sheet. Thin shells over cpc_desktop.printing, which the window calls to
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
 from ..core.i18n import _
 from ..core.vault import Vault
-from .common import UserError, add_vault_args, open_vault, read_secret_file, vault_path
+from .common import UserError, add_vault_args, open_vault, recovery_key, vault_path
 
 LANG_CHOICES = ["es", "qu", "es+qu"]
 
@@ -105,12 +104,7 @@ def cmd_packet(args) -> int:
 def cmd_recovery_sheet(args) -> int:
     from .. import printing
 
-    if args.recovery_key_file:
-        key = read_secret_file(args.recovery_key_file)
-    elif sys.stdin.isatty():
-        key = getpass.getpass(_("Clave de recuperación: "))
-    else:
-        raise UserError(_("Falta la clave de recuperación: use --recovery-key-file."))
+    key = recovery_key(args)
     printing.check_destination(args.output)
     # Printed only if it really opens this vault: a sheet with a wrong key is worse than none.
     code, name = Vault.check_recovery_key(vault_path(args), key)

@@ -10,8 +10,9 @@ from ..core import display, forms
 from ..core.errors import CpcError
 from ..core.i18n import _
 from ..core.vault import Vault, passphrase_strength
-from .common import (UserError, add_vault_args, new_passphrase, open_vault, passphrase,
-                     print_json, read_json, read_secret_file, user_name, vault_path)
+from .common import (add_vault_args, new_passphrase, open_vault, passphrase,
+                     print_json, read_json, read_secret_file, recovery_key, user_name,
+                     vault_path)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -358,15 +359,7 @@ def cmd_passwd(args) -> int:
 
 
 def cmd_recover(args) -> int:
-    import getpass
-    import sys
-
-    if args.recovery_key_file:
-        key = read_secret_file(args.recovery_key_file)
-    elif sys.stdin.isatty():
-        key = getpass.getpass(_("Clave de recuperación: "))
-    else:
-        raise UserError(_("Falta la clave de recuperación: use --recovery-key-file."))
+    key = recovery_key(args)
     name = user_name(args)
     with Vault.open_with_recovery(vault_path(args), key, name, new_passphrase(args)):
         pass

@@ -105,11 +105,33 @@ def hkdf(secret: bytes, salt: str, info: bytes) -> bytes:
         secret)
 
 
-# ---------------------------------------------------------------- recovery key
-# 128 random bits + a 22-bit checksum = 150 bits = 30 Crockford base32 characters, printed as
-# six groups of five. Crockford's alphabet has no I, L, O, U, so typos between look-alikes fold.
+# ---------------------------------------------------------------- codes people type
+# Crockford base32 has no I, L, O, U, so typos between look-alikes fold. Used by the recovery
+# key and by sync's invitation codes.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _FOLD = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
+
+
+def encode_typed(value: int, chars: int, group: int) -> str:
+    """`value` as `chars` Crockford base32 characters in dash-separated groups."""
+    text = "".join(_ALPHABET[(value >> (5 * i)) & 31] for i in range(chars))[::-1]
+    return "-".join(text[i:i + group] for i in range(0, chars, group))
+
+
+def decode_typed(text: str, chars: int) -> int | None:
+    """The number a person typed (case, spaces, dashes and look-alikes forgiven), or None when
+    it has the wrong length or a character outside the alphabet."""
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum()).translate(_FOLD)
+    if len(cleaned) != chars or any(ch not in _ALPHABET for ch in cleaned):
+        return None
+    value = 0
+    for ch in cleaned:
+        value = (value << 5) | _ALPHABET.index(ch)
+    return value
+
+
+# ---------------------------------------------------------------- recovery key
+# 128 random bits + a 22-bit checksum = 150 bits = 30 characters, printed as six groups of five.
 RECOVERY_BYTES = 16
 _CHECK_BITS = 22
 _CHARS = 30
@@ -126,24 +148,15 @@ def new_recovery_key() -> tuple[bytes, str]:
 
 
 def format_recovery_key(key: bytes) -> str:
-    n = (int.from_bytes(key, "big") << _CHECK_BITS) | _checksum(key)
-    chars = []
-    for _i in range(_CHARS):
-        chars.append(_ALPHABET[n & 31])
-        n >>= 5
-    text = "".join(reversed(chars))
-    return "-".join(text[i:i + 5] for i in range(0, _CHARS, 5))
+    return encode_typed((int.from_bytes(key, "big") << _CHECK_BITS) | _checksum(key), _CHARS, 5)
 
 
 def parse_recovery_key(text: str) -> bytes:
     """The 16 key bytes from what a person typed (case, spaces, dashes and look-alikes forgiven)."""
-    cleaned = "".join(ch for ch in text.upper() if ch.isalnum()).translate(_FOLD)
-    if len(cleaned) != _CHARS or any(ch not in _ALPHABET for ch in cleaned):
+    n = decode_typed(text, _CHARS)
+    if n is None:
         raise BadRecoveryKey(_("La clave de recuperación debe tener 30 letras y números en seis "
                                "grupos de cinco."))
-    n = 0
-    for ch in cleaned:
-        n = (n << 5) | _ALPHABET.index(ch)
     key = (n >> _CHECK_BITS).to_bytes(RECOVERY_BYTES, "big")
     if n & ((1 << _CHECK_BITS) - 1) != _checksum(key):
         raise BadRecoveryKey(_("La clave de recuperación tiene un error de escritura: revise cada "

@@ -32,7 +32,7 @@ from .errors import (BackupError, CpcError, NotFound, PermissionDenied, UnknownU
                      ValidationError, VaultBusy, VaultDamaged, VaultError, VaultLocked)
 from .i18n import _
 from .ids import uuid7
-from .keyslots import KeySlots, normalize_user, write_atomic
+from .keyslots import KeySlots, normalize_user
 from .users import Action, Role, User, parse_role
 
 DB_NAME = "vault.db"

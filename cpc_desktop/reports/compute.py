@@ -29,7 +29,7 @@ import gc
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from .. import __version__
 from ..core import forms, ubigeo

@@ -28,8 +28,6 @@ from .errors import InvitationError
 
 MAGIC = b"CPCI"
 FORMAT = 1
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_FOLD = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
 CODE_CHARS = 12
 _RANDOM_BITS = 55
 _CHECK_BITS = 5
@@ -45,24 +43,18 @@ def _check(n: int) -> int:
 
 def new_code() -> str:
     n = secrets.randbits(_RANDOM_BITS)
-    value = (n << _CHECK_BITS) | _check(n)
-    chars = [_ALPHABET[(value >> (5 * i)) & 31] for i in range(CODE_CHARS)][::-1]
-    text = "".join(chars)
-    return "-".join(text[i:i + 4] for i in range(0, CODE_CHARS, 4))
+    return crypto.encode_typed((n << _CHECK_BITS) | _check(n), CODE_CHARS, 4)
 
 
 def normalize_code(text: str) -> str:
-    cleaned = "".join(ch for ch in text.upper() if ch.isalnum()).translate(_FOLD)
-    if len(cleaned) != CODE_CHARS or any(ch not in _ALPHABET for ch in cleaned):
+    value = crypto.decode_typed(text, CODE_CHARS)
+    if value is None:
         raise InvitationError(_("El código de invitación tiene 12 letras y números (tres "
                                 "grupos de cuatro)."))
-    value = 0
-    for ch in cleaned:
-        value = (value << 5) | _ALPHABET.index(ch)
     if value & ((1 << _CHECK_BITS) - 1) != _check(value >> _CHECK_BITS):
         raise InvitationError(_("El código de invitación tiene un error de escritura; revíselo "
                                 "con quien se lo dio."))
-    return cleaned
+    return crypto.encode_typed(value, CODE_CHARS, CODE_CHARS)  # canonical: one group
 
 
 def _kek(code: str, kdf: dict) -> bytes:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from ..core.i18n import _
-from .errors import Cancelled, HubAuthError, HubError, HubFull, HubGarbage, HubUnreachable
+from .errors import Cancelled, HubAuthError, HubFull, HubGarbage, HubUnreachable
 
 ROOT = "cpc"
 
