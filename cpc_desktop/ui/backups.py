@@ -133,6 +133,7 @@ class BackupBanner(QFrame):
         self._timer = QTimer(self, interval=RECHECK_MS)
         self._timer.timeout.connect(self.refresh)
         self._generation = 0
+        self.last_check: bool | None = None     # None until checked since the last unlock
         session.unlocked.connect(self.refresh)
         session.locked.connect(self._locked)
         backup_events().made.connect(self._backup_made)
@@ -155,6 +156,7 @@ class BackupBanner(QFrame):
         self._generation += 1
         self._timer.stop()
         self.message.clear()
+        self.last_check = None
         self.hide()
 
     def refresh(self) -> None:
@@ -162,6 +164,8 @@ class BackupBanner(QFrame):
         self.retranslate_ui()
         if not self.session.can(Action.BACKUP):
             self._locked()
+            if self.session.is_unlocked:
+                self.last_check = False
             self.checked.emit(False)
             return
         self._timer.start()
@@ -173,6 +177,7 @@ class BackupBanner(QFrame):
                 return
             self.message.setText(due or "")
             self.setVisible(bool(due))
+            self.last_check = bool(due)
             self.checked.emit(bool(due))
 
         run_task(self, lambda _p: core.backup_due(vault), on_success=shown,

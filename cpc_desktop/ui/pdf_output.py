@@ -156,12 +156,17 @@ def choose_printer(parent: QWidget, title: str, on_chosen: Callable[[QPrinter], 
 
 
 def print_pdf(parent: QWidget, data: bytes, title: str, *, printer: QPrinter | None = None,
-              on_done: Callable[[int], None] | None = None) -> TaskHandle | None:
+              on_done: Callable[[int], None] | None = None,
+              on_started: Callable[[TaskHandle], None] | None = None) -> TaskHandle | None:
     """Asks for a printer (unless one is given) and prints `data` on it with progress and
-    Cancel. Returns the running task when a printer was given."""
+    Cancel. Returns the running task when a printer was given; `on_started(task)` is called
+    either way once printing starts."""
     if printer is None:
-        choose_printer(parent, title, lambda chosen: print_pdf(parent, data, title,
-                                                               printer=chosen, on_done=on_done))
+        def chosen(printer_: QPrinter) -> None:
+            print_pdf(parent, data, title, printer=printer_, on_done=on_done,
+                      on_started=on_started)
+
+        choose_printer(parent, title, chosen)
         return None
 
     def work(progress: Progress) -> int:
@@ -181,6 +186,8 @@ def print_pdf(parent: QWidget, data: bytes, title: str, *, printer: QPrinter | N
     handle = run_task(parent, work, on_success=done, label=_("Enviando a la impresora…"),
                       cancellable=True)
     handle.printer = printer   # alive until the worker is done with it
+    if on_started is not None:
+        on_started(handle)
     return handle
 
 
@@ -283,10 +290,12 @@ class PreviewDialog(QDialog):
     def print_document(self, printer: QPrinter | None = None) -> TaskHandle | None:
         if self._data is None:
             return None
-        self.task = print_pdf(self, self._data, self.title, printer=printer,
-                              on_done=lambda pages: self.status.setText(
-                                  _("Enviado a la impresora ({n} páginas).").format(n=pages)))
-        return self.task
+        def started(task: TaskHandle) -> None:
+            self.task = task
+
+        return print_pdf(self, self._data, self.title, printer=printer, on_started=started,
+                         on_done=lambda pages: self.status.setText(
+                             _("Enviado a la impresora ({n} páginas).").format(n=pages)))
 
     def save_document(self) -> TaskHandle | None:
         if self._data is None:
