@@ -16,9 +16,9 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, QStanda
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPageSize, QPainter, QShortcut
 from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrinterInfo
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
-                               QVBoxLayout, QWidget)
+                               QMessageBox, QVBoxLayout, QWidget)
 
 from .. import printing
 from ..core.i18n import _
@@ -144,15 +144,26 @@ def new_printer(title: str) -> QPrinter:
 
 def choose_printer(parent: QWidget, title: str, on_chosen: Callable[[QPrinter], None]) -> None:
     """The system print dialog (printer, copies, pages); calls on_chosen(printer) if accepted.
-    Tests replace this function by one that hands over a QPrinter writing a PDF."""
+    Printing to a file is left out: "Guardar como PDF…" writes a real PDF where the person
+    chooses. Tests replace this function by one that hands over a QPrinter writing a PDF."""
+    if not QPrinterInfo.availablePrinters():
+        box = QMessageBox(QMessageBox.Icon.Information, _("No hay impresora"),
+                          _("No hay ninguna impresora instalada en esta computadora. Use "
+                            "«Guardar como PDF…» y lleve el archivo en una memoria USB a una "
+                            "computadora con impresora; bórrelo de la memoria después de "
+                            "imprimir."), QMessageBox.StandardButton.Ok, parent)
+        box.setObjectName("noPrinterBox")
+        box.open()
+        return
     printer = new_printer(title)
     dialog = QPrintDialog(printer, parent)
     dialog.setObjectName("systemPrintDialog")
     dialog.setWindowTitle(_("Imprimir"))
-    dialog.setOption(QPrintDialog.PrintDialogOption.PrintToFile, True)
+    dialog.setOption(QPrintDialog.PrintDialogOption.PrintToFile, False)
     dialog.accepted.connect(lambda: on_chosen(printer))
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    dialog.open()
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.show()   # (PySide's QPrintDialog.open() wants a receiver)
 
 
 def print_pdf(parent: QWidget, data: bytes, title: str, *, printer: QPrinter | None = None,
@@ -306,7 +317,6 @@ class PreviewDialog(QDialog):
         return self.task
 
     def _release(self, _result: int = 0) -> None:
-        self.view.setDocument(None)
         release(self.document, self.buffer)
         self._data = None
 

@@ -27,8 +27,10 @@ from . import start
 from .lang import language_bus
 from .pdf_output import (NOTICE_STYLE, ask_pdf_path, print_pdf, run_print_task,
                          safe_file_name, show_preview)
+from .form_view import HELP_COLOR
 from .session import Session
 from .tasks import Progress, TaskHandle, show_error
+from .widgets.fields import tint
 
 PERIOD_DEFAULT_DAYS = 90
 
@@ -200,29 +202,41 @@ class _PrintDialogBase(QDialog):
         super().closeEvent(event)
 
 
-def _period_row(parent: QWidget) -> tuple[QCheckBox, QDateEdit, QDateEdit, QHBoxLayout]:
-    only = QCheckBox(parent, objectName="periodOnly")
-    today = QDate.currentDate()
-    start_edit = QDateEdit(today.addDays(-PERIOD_DEFAULT_DAYS), parent, objectName="periodStart")
-    end_edit = QDateEdit(today, parent, objectName="periodEnd")
-    for edit in (start_edit, end_edit):
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("dd/MM/yyyy")
-        edit.setEnabled(False)
-    only.toggled.connect(start_edit.setEnabled)
-    only.toggled.connect(end_edit.setEnabled)
-    row = QHBoxLayout()
-    row.addWidget(only)
-    row.addWidget(start_edit)
-    row.addWidget(end_edit)
-    row.addStretch(1)
-    return only, start_edit, end_edit, row
+class PeriodRow(QWidget):
+    """"Solo los registros del [fecha] al [fecha]": limits the forms kept many times."""
 
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.only = QCheckBox(objectName="periodOnly")
+        today = QDate.currentDate()
+        self.start = QDateEdit(today.addDays(-PERIOD_DEFAULT_DAYS), objectName="periodStart")
+        self.end = QDateEdit(today, objectName="periodEnd")
+        self.to_label = QLabel()
+        for edit in (self.start, self.end):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("dd/MM/yyyy")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.only, self.start, self.to_label, self.end):
+            row.addWidget(w)
+        row.addStretch(1)
+        self.only.toggled.connect(self._update)
+        self._update()
+        self.retranslate_ui()
 
-def _period(only: QCheckBox, start_edit: QDateEdit, end_edit: QDateEdit):
-    if not only.isChecked() or not only.isEnabled():
-        return None
-    return (start_edit.date().toPython(), end_edit.date().toPython())
+    def _update(self, *_a) -> None:
+        for w in (self.start, self.to_label, self.end):
+            w.setEnabled(self.only.isChecked())
+
+    def retranslate_ui(self) -> None:
+        self.only.setText(_("Solo los registros del"))
+        self.to_label.setText(_("al"))
+
+    def value(self):
+        """(start, end) dates, or None for every record."""
+        if not self.only.isChecked() or not self.isEnabled():
+            return None
+        return (self.start.date().toPython(), self.end.date().toPython())
 
 
 # ====================================================================== one form
@@ -256,12 +270,14 @@ class FormPrintDialog(_PrintDialogBase):
         self.group = QButtonGroup(self)
         for b in (self.current, self.saved_records, self.blank):
             self.group.addButton(b)
-        self.only_period, self.period_start, self.period_end, period_row = _period_row(self)
+        self.period = PeriodRow(self)
         inner = QVBoxLayout(self.what)
         inner.addWidget(self.current)
         inner.addWidget(self.saved_records)
-        period_row.setContentsMargins(24, 0, 0, 0)
-        inner.addLayout(period_row)
+        indent = QHBoxLayout()
+        indent.addSpacing(24)
+        indent.addWidget(self.period)
+        inner.addLayout(indent)
         inner.addWidget(self.blank)
         top = QFormLayout()
         top.addRow(self.form_label, self.form)
@@ -300,10 +316,7 @@ class FormPrintDialog(_PrintDialogBase):
         if checked is not None and not checked.isEnabled():
             (self.saved_records if self.resident_id else self.blank).setChecked(True)
         many = self.selected_form().per_resident == "many"
-        self.only_period.setEnabled(self.saved_records.isChecked() and many)
-        on = self.only_period.isEnabled() and self.only_period.isChecked()
-        self.period_start.setEnabled(on)
-        self.period_end.setEnabled(on)
+        self.period.setEnabled(self.saved_records.isChecked() and many)
         self.retranslate_ui()
 
     def retranslate_ui(self) -> None:
@@ -323,7 +336,7 @@ class FormPrintDialog(_PrintDialogBase):
         many = self.form.currentData() and self.selected_form().per_resident == "many"
         self.saved_records.setText(_("Todos los registros guardados de este formulario")
                                    if many else _("El registro guardado de este formulario"))
-        self.only_period.setText(_("Solo los del periodo:"))
+        self.period.retranslate_ui()
         self.blank.setText(_("El formulario en blanco"))
 
     # -- the PDF
@@ -353,7 +366,7 @@ class FormPrintDialog(_PrintDialogBase):
             return lambda _p: printing.render_form(vault, form_id, record_id=record_id,
                                                    lang=lang)
         if self.saved_records.isChecked() and resident_id:
-            period = _period(self.only_period, self.period_start, self.period_end)
+            period = self.period.value()
             return lambda _p: printing.render_form(vault, form_id, resident_id=resident_id,
                                                    lang=lang, period=period)
         return lambda _p: printing.render_form(vault, form_id, resident_id=resident_id,
@@ -385,9 +398,16 @@ class PacketDialog(_PrintDialogBase):
             self.forms_list.addItem(item)
         self.forms_list.setMaximumHeight(self.forms_list.sizeHintForRow(0) * 7 + 8)
         self.forms_label = QLabel()
-        self.only_period, self.period_start, self.period_end, period_row = _period_row(self)
+        self.period = PeriodRow(self)
         self.period_label = QLabel()
         self.period_help = QLabel(wordWrap=True)
+        tint(self.period_help, HELP_COLOR, smaller=True)
+        period_box = QWidget(self)
+        box = QVBoxLayout(period_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(self.period)
+        box.addWidget(self.period_help)
         self.prepared_by = QLineEdit(objectName="preparedBy")
         vault = session.vault
         self.prepared_by.setText(vault.user.display_name if vault is not None else "")
@@ -396,8 +416,7 @@ class PacketDialog(_PrintDialogBase):
         form = QFormLayout()
         form.addRow(self.forms_label, self.forms_list)
         form.addRow(self.language_label, self.language)
-        form.addRow(self.period_label, period_row)
-        form.addRow("", self.period_help)
+        form.addRow(self.period_label, period_box)
         form.addRow(self.prepared_label, self.prepared_by)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
@@ -418,7 +437,7 @@ class PacketDialog(_PrintDialogBase):
             self.forms_list.item(i).setText(f"{f.code} — {_(f.title)}")
         self.forms_label.setText(_("Formularios:"))
         self.period_label.setText(_("Periodo:"))
-        self.only_period.setText(_("Solo los registros del"))
+        self.period.retranslate_ui()
         self.period_help.setText(_("El periodo se aplica a los formularios que se llenan "
                                    "varias veces (PTI, atenciones, seguimiento…)."))
         self.prepared_label.setText(_("&Preparado por:"))
@@ -452,7 +471,7 @@ class PacketDialog(_PrintDialogBase):
             self.status.setText(_("Elija al menos un formulario para el paquete."))
             return None
         ids, lang = list(self.resident_ids), self.language.currentData()
-        period = _period(self.only_period, self.period_start, self.period_end)
+        period = self.period.value()
         prepared_by = self.prepared_by.text().strip()
 
         def make(progress: Progress) -> bytes:

@@ -262,3 +262,23 @@ def test_recovery_sheet_previews_and_prints_without_a_save_button(main_window, u
     preview.reject()
     sheet.noted.setChecked(True)
     sheet.accept()
+
+
+def test_without_a_printer_the_person_is_sent_to_save_as_pdf(main_window, ui_vault, unlock,
+                                                             qtbot, monkeypatch, tmp_path):
+    from PySide6.QtPrintSupport import QPrinterInfo
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QPrinterInfo, "availablePrinters", staticmethod(lambda: []))
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    data = printing.render_values("consentimiento", None, shelter_code="LOR-01",
+                                  shelter_name="Casa Ficticia")
+    assert pdf_output.print_pdf(main_window, data, "Consentimiento") is None
+    box = main_window.findChild(QMessageBox, "noPrinterBox")
+    assert box is not None and box.isVisible(), "nothing said why printing did not start"
+    assert "Guardar como PDF" in box.text()
+    assert list(cwd.iterdir()) == [], "a PDF was written without being asked where"
+    box.accept()
