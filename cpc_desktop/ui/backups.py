@@ -268,6 +268,7 @@ class BackupDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.permission.setVisible(not self.can_backup)
+        session.locked.connect(self.reject)
         backup_events().made.connect(self._made)
         language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()

@@ -9,6 +9,8 @@ MB) and paints it on the QPrinter page by page, on a worker, with progress and C
 """
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayo
 
 from .. import printing
 from ..core.i18n import _
+from .lang import language_bus
 from .tasks import Cancelled, Progress, TaskHandle, run_task, show_error
 
 MAX_PRINT_DPI = 600      # laser printers' own resolution; more only costs memory and time
@@ -85,12 +88,23 @@ def paint_pages(data: bytes, printer: QPrinter, *,
                     progress(page + 1, pages)
         except Cancelled:
             printer.abort()
+            painter.end()
+            _drop_partial_output(printer)
             raise
         finally:
-            painter.end()
+            if painter.isActive():
+                painter.end()
         return pages
     finally:
         release(document, buffer)
+
+
+def _drop_partial_output(printer: QPrinter) -> None:
+    """A cancelled job printed to a PDF file (Qt cannot abort those) leaves no half file."""
+    name = printer.outputFileName()
+    if printer.outputFormat() == QPrinter.OutputFormat.PdfFormat and name:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
 
 
 def _paint_page(document: QPdfDocument, page: int, painter: QPainter, printer: QPrinter,
@@ -116,22 +130,12 @@ def _paint_page(document: QPdfDocument, page: int, painter: QPainter, printer: Q
         # QtPdf leaves the page transparent: put it on white (printers and PDFs both expect it).
         band = QImage(width, rows, QImage.Format.Format_RGB32)
         band.fill(QColor("white"))
-        with _painting(band) as p:
-            p.drawImage(0, 0, rendered)
+        on_white = QPainter(band)
+        on_white.drawImage(0, 0, rendered)
+        on_white.end()
         # Integer edges shared by neighbouring bands: no hairline seams on paper.
         y0, y1 = top + round(y * scale), top + round((y + rows) * scale)
         painter.drawImage(QRect(left, y0, round(width * scale), y1 - y0), band)
-
-
-class _painting:
-    def __init__(self, device):
-        self.painter = QPainter(device)
-
-    def __enter__(self) -> QPainter:
-        return self.painter
-
-    def __exit__(self, *exc) -> None:
-        self.painter.end()
 
 
 def new_printer(title: str) -> QPrinter:
@@ -244,7 +248,7 @@ class PreviewDialog(QDialog):
     "Guardar como PDF…" and "Cerrar". The bytes live in this dialog only."""
 
     def __init__(self, data: bytes, title: str, suggested_name: str,
-                 parent: QWidget | None = None, *, allow_save: bool = True):
+                 parent: QWidget | None = None, *, allow_save: bool = True, session=None):
         super().__init__(parent)
         self.setObjectName("printPreview")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -284,10 +288,14 @@ class PreviewDialog(QDialog):
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
         self.finished.connect(self._release)
+        if session is not None:
+            # Locking clears decrypted data from the screen: the preview closes with it.
+            session.locked.connect(self.reject)
+        language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()
         self.resize(900, 720)
 
-    def retranslate_ui(self) -> None:
+    def retranslate_ui(self, _lang: str = "") -> None:
         self.setWindowTitle(_("Vista previa: {title}").format(title=self.title))
         n = self.document.pageCount() if self._data is not None else 0
         self.pages.setText(_("{n} páginas").format(n=n) if n != 1 else _("1 página"))
@@ -322,9 +330,11 @@ class PreviewDialog(QDialog):
 
 
 def show_preview(parent: QWidget, data: bytes, title: str, suggested_name: str, *,
-                 allow_save: bool = True) -> PreviewDialog | None:
+                 allow_save: bool = True, session=None) -> PreviewDialog | None:
+    """Opens the preview; with `session`, it closes (and drops the PDF) when the vault locks."""
     try:
-        dialog = PreviewDialog(data, title, suggested_name, parent, allow_save=allow_save)
+        dialog = PreviewDialog(data, title, suggested_name, parent, allow_save=allow_save,
+                               session=session)
     except printing.PrintError as exc:
         show_error(parent, exc)
         return None

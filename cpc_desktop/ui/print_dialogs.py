@@ -88,6 +88,7 @@ class _PrintDialogBase(QDialog):
         self.save_button.clicked.connect(lambda: self.save())
         self.buttons.rejected.connect(self.reject)
         language_bus().changed.connect(self._retranslate)
+        session.locked.connect(self._locked)
 
     def _retranslate(self, *_a) -> None:
         self.language_label.setText(_("&Idioma del formulario:"))
@@ -122,24 +123,38 @@ class _PrintDialogBase(QDialog):
 
     # -- the three ways out
     def _busy(self, busy: bool) -> None:
-        for b in (self.preview_button, self.print_button, self.save_button):
+        self.busy = busy
+        for b in (self.preview_button, self.print_button, self.save_button, self.cancel_button):
             b.setEnabled(not busy)
+
+    busy = False
+
+    def reject(self) -> None:
+        # Esc while the PDF is being made: the progress dialog's Cancel is the way out.
+        if not self.busy:
+            super().reject()
 
     def _run(self, make, on_success, *, on_cancel=None) -> TaskHandle | None:
         self._busy(True)
         self.status.setText("")
 
         def ok(result) -> None:
+            if self.locked_out:
+                return          # the PDF is dropped unseen
             self._busy(False)
             on_success(result)
 
         def cancelled() -> None:
+            if self.locked_out:
+                return
             self._busy(False)
             self.status.setText(_("Cancelado; no se guardó nada."))
             if on_cancel is not None:
                 on_cancel()
 
         def failed(exc: BaseException) -> None:
+            if self.locked_out:
+                return
             self._busy(False)
             show_error(self, exc)
 
@@ -155,7 +170,8 @@ class _PrintDialogBase(QDialog):
         title, name, parent = self.title(), self.file_name(), self.parentWidget()
 
         def show(data: bytes) -> None:
-            self.preview_dialog = show_preview(parent or self, data, title, name)
+            self.preview_dialog = show_preview(parent or self, data, title, name,
+                                               session=self.session)
             self.accept()
 
         return self._run(make, show)
@@ -197,9 +213,20 @@ class _PrintDialogBase(QDialog):
         return self._run(make_and_write, saved)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self.busy:
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def _locked(self) -> None:
+        """The vault locked: stop making the PDF, drop it, close (codes were on screen)."""
+        self.locked_out = True
         if self.task is not None and not self.task.finished:
             self.task.cancel()
-        super().closeEvent(event)
+        self.busy = False
+        QDialog.reject(self)
+
+    locked_out = False
 
 
 class PeriodRow(QWidget):

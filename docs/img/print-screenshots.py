@@ -4,8 +4,8 @@
         .venv/bin/python docs/img/print-screenshots.py /tmp/shots
 
 Builds the demo vault (fictional residents only) in a throw-away folder, then: the backup
-reminder over the list, the supervision packet dialog, its preview, the system print dialog,
-a resident's "Imprimir o guardar" dialog, the backups dialog, and the recovery key screen
+reminder over the list, the supervision packet dialog, its preview, "Imprimir…" (the system
+print dialog, or the no-printer message on a machine without printers), a resident's "Imprimir o guardar" dialog, the backups dialog, and the recovery key screen
 with "Imprimir hoja…" and its preview. Look at each PNG and copy the good ones here.
 """
 from __future__ import annotations

@@ -282,3 +282,31 @@ def test_without_a_printer_the_person_is_sent_to_save_as_pdf(main_window, ui_vau
     assert "Guardar como PDF" in box.text()
     assert list(cwd.iterdir()) == [], "a PDF was written without being asked where"
     box.accept()
+
+
+def test_cancelling_a_print_job_stops_it_and_leaves_no_half_output(
+        resident_window, qtbot, pdf_printer, progress_log):
+    progress_log.state["cancel_at"] = 1
+    dialog = resident_window.print_dialog("print")
+    dialog.blank.setChecked(True)
+    dialog.print_button.click()
+    qtbot.waitUntil(lambda: pdf_printer.task is not None and pdf_printer.task.finished,
+                    timeout=60_000)
+    pages_sent = [d for d, t in progress_log if t]
+    assert pages_sent and max(pages_sent) == 1, \
+        f"printing went on after Cancel (pages sent: {pages_sent})"
+    assert not Path(pdf_printer.outputFileName()).exists(), "a cancelled job left half a PDF"
+
+
+def test_locking_closes_the_preview_and_drops_the_pdf(main_window, ui_vault, unlock, qtbot):
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    chooser = main_window.printing.open_blank_forms()
+    assert chooser.blank.isChecked() and not chooser.saved_records.isEnabled()
+    chooser.preview_button.click()
+    qtbot.waitUntil(lambda: getattr(chooser, "preview_dialog", None) is not None,
+                    timeout=20_000)
+    preview = chooser.preview_dialog
+    assert preview.isVisible() and preview.page_count > 0
+    main_window.lock()
+    assert not preview.isVisible(), "a form stayed on screen after the vault locked"
+    assert preview.page_count == 0, "the PDF stayed in memory after the vault locked"
