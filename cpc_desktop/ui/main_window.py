@@ -96,8 +96,8 @@ class MainWindow(QMainWindow):
         self.residents_view.restore_header_state(_unb64(settings.residents_header))
         self._watch_drafts()
         # Printing and backups add their own menu, actions and reminder banner.
-        from . import backups, print_dialogs
-        print_dialogs.install(self)
+        from . import backups, print_menu
+        print_menu.install(self)
         backups.install(self)
 
     def _watch_drafts(self) -> None:

@@ -3,8 +3,7 @@ form), the supervision visit packet for the residents chosen in the list, and th
 sheet. Each dialog makes the PDF in memory on a worker (cpc_desktop.printing), then shows it
 (pdf_output.PreviewDialog), sends it to a printer, or saves it where the person chooses.
 
-`install(main_window)` adds the "Imprimir" menu to the main window and registers the recovery
-sheet printer with the start screen.
+Imported on first use (by ui/print_menu.py): reportlab and QtPdf stay out of start-up.
 """
 from __future__ import annotations
 
@@ -12,18 +11,15 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QDate, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QMenu, QRadioButton,
+                               QLineEdit, QListWidget, QListWidgetItem, QRadioButton,
                                QVBoxLayout, QWidget)
 
 from .. import printing
 from ..core import forms
 from ..core.i18n import _, current_language
-from ..core.users import Action
-from . import start
 from .lang import language_bus
 from .pdf_output import (NOTICE_STYLE, ask_pdf_path, print_pdf, run_print_task,
                          safe_file_name, show_preview)
@@ -527,84 +523,3 @@ def print_recovery_sheet(parent: QWidget, shelter_code: str, shelter_name: str,
     return run_print_task(parent, lambda _p: printing.render_recovery_sheet(
         shelter_code, shelter_name, recovery_key), on_success=shown,
         label=_("Preparando la hoja…"))
-
-
-# ====================================================================== the main window
-
-class PrintMenu(QObject):
-    """The "Imprimir" menu of the main window (inserted before "Ver"): the packet of the
-    residents chosen in the list, saved or printed, and blank forms."""
-
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.menu = QMenu(window, objectName="menuPrint")
-        self.packet = QAction(window, objectName="actPrintPacket")
-        self.packet.setShortcut(QKeySequence.StandardKey.Print)
-        self.packet.triggered.connect(self.open_packet)
-        self.save_packet = QAction(window, objectName="actSavePacket")
-        self.save_packet.triggered.connect(self.save_packet_as_pdf)
-        self.blank = QAction(window, objectName="actPrintBlank")
-        self.blank.triggered.connect(self.open_blank_forms)
-        for action in (self.packet, self.save_packet, self.blank):
-            window.addAction(action)
-        self.menu.addAction(self.packet)
-        self.menu.addAction(self.save_packet)
-        self.menu.addSeparator()
-        self.menu.addAction(self.blank)
-        window.menuBar().insertMenu(window.menu_view.menuAction(), self.menu)
-        self.dialog: QDialog | None = None
-        view = window.residents_view
-        view.table.selectionModel().selectionChanged.connect(self.update)
-        view.model.modelReset.connect(self.update)
-        for signal in (window.session.unlocked, window.session.locked, window.session.changed):
-            signal.connect(self.update)
-        language_bus().changed.connect(self.retranslate)
-        self.retranslate()
-        self.update()
-
-    def update(self, *_a) -> None:
-        session = self.window.session
-        unlocked = session.is_unlocked and session.can(Action.READ)
-        chosen = unlocked and bool(self.window.residents_view.selected_resident_ids())
-        self.packet.setEnabled(chosen)
-        self.save_packet.setEnabled(chosen)
-        self.blank.setEnabled(unlocked)
-
-    def retranslate(self, *_a) -> None:
-        self.menu.setTitle(_("Im&primir"))
-        self.packet.setText(_("&Paquete de supervisión de los residentes elegidos…"))
-        self.save_packet.setText(_("&Guardar el paquete como PDF…"))
-        self.blank.setText(_("&Formularios en blanco…"))
-
-    def open_packet(self, *_a, action: str = "preview") -> PacketDialog | None:
-        """The packet dialog for the residents selected in the main list."""
-        window = self.window
-        ids = window.residents_view.selected_resident_ids()
-        if not window.session.is_unlocked or not ids:
-            return None
-        rows = {r.id: r.internal_code for r in window.residents_view.model.rows}
-        self.dialog = PacketDialog(window.session, ids, [rows.get(i, "") for i in ids],
-                                   window, action=action)
-        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.dialog.open()
-        return self.dialog
-
-    def save_packet_as_pdf(self, *_a) -> PacketDialog | None:
-        return self.open_packet(action="save")
-
-    def open_blank_forms(self, *_a) -> FormPrintDialog | None:
-        if not self.window.session.is_unlocked:
-            return None
-        self.dialog = FormPrintDialog(self.window.session, self.window)
-        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.dialog.open()
-        return self.dialog
-
-
-def install(window) -> PrintMenu:
-    """Adds the "Imprimir" menu to the main window and offers "Imprimir hoja…" on the
-    recovery key screen."""
-    start.set_recovery_sheet_printer(print_recovery_sheet)
-    window.printing = PrintMenu(window)
-    return window.printing
