@@ -112,7 +112,7 @@ class BackupBanner(QFrame):
     checked = Signal(bool)          # after each check: whether the banner is shown
 
     def __init__(self, session: Session, open_dialog: Callable[[], object],
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, *, checked_after=None):
         super().__init__(parent)
         self.setObjectName("backupBanner")
         self.setStyleSheet(BANNER_STYLE)
@@ -134,7 +134,8 @@ class BackupBanner(QFrame):
         self._timer.timeout.connect(self.refresh)
         self._generation = 0
         self.last_check: bool | None = None     # None until checked since the last unlock
-        session.unlocked.connect(self.refresh)
+        # Checked once the list is there (`checked_after`), not while unlock loads it.
+        (checked_after or session.unlocked).connect(self.refresh)
         session.locked.connect(self._locked)
         backup_events().made.connect(self._backup_made)
         backup_events().settings_changed.connect(self.refresh)
@@ -445,7 +446,8 @@ class BackupMenu(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
-        self.banner = BackupBanner(window.session, self.open_dialog, window.residents_view)
+        self.banner = BackupBanner(window.session, self.open_dialog, window.residents_view,
+                                   checked_after=window.residents_view.list_loaded)
         window.residents_view.layout().insertWidget(0, self.banner)
         self.action = QAction(window, objectName="actBackups")
         self.action.triggered.connect(self.open_dialog)
