@@ -321,8 +321,9 @@ def main() -> None:
     n_rows = len(rows)
     del rows
 
-    # The resident window builds an intake form on the UI thread 1.5 s after each unlock
-    # (so the first resident opens fast): timed apart, since it stalls whatever runs then.
+    # The resident window builds an intake form ahead of need 1.5 s after each unlock (so the
+    # first resident opens fast), one section per event-loop turn: the call below only starts
+    # it; what it costs the UI thread shows in the "2.5 s after unlock" stall.
     warmups: list[float] = []
     try:
         from cpc_desktop.ui import resident_window
@@ -349,7 +350,7 @@ def main() -> None:
     pump_for(app, 0.3)
     heartbeat = Heartbeat()
     view = window.unlock_view
-    unlock_times, unlock_stalls = [], []
+    unlock_times, unlock_stalls, after_stalls = [], [], []
     rss_list = 0.0
     for attempt in range(3):
         if attempt:
@@ -364,7 +365,10 @@ def main() -> None:
         unlock_times.append(time.perf_counter() - t)
         unlock_stalls.append((heartbeat.stop(), heartbeat.cpu))
         rss_list = max(rss_list, rss_mb())
-        pump_for(app, 2.5)   # the post-unlock warm-up runs here, outside the measure
+        # The post-unlock warm-up runs here: the longest stall while a person looks at the list.
+        heartbeat.start()
+        pump_for(app, 2.5)
+        after_stalls.append((heartbeat.stop(), heartbeat.cpu))
     unlock_to_list = statistics.median(unlock_times)
     unlock_stall = statistics.median(w for w, _c in unlock_stalls)
     unlock_stall_cpu = statistics.median(c for _w, c in unlock_stalls)
@@ -417,20 +421,26 @@ def main() -> None:
                               no_debounce["stall_cpu"]),
                              ("  typing, 150 ms debounce", debounced["stall"],
                               debounced["stall_cpu"]),
+                             ("  2.5 s after unlock (form warm-up), max of 3",
+                              max(w for w, _c in after_stalls),
+                              max(c for _w, c in after_stalls)),
                              ("  sort (all of it runs on the UI thread)", sort_stall,
                               sort_stall)):
         print(f"{label:46} {wall * ms:8.1f}ms {cpu * ms:8.1f}ms")
     print(f"{'lock: drop the rows, close the vault (UI thread)':46} {lock_s * ms:8.1f}ms")
     if warmups:
-        print(f"{'intake form warm-up after unlock (resident win.)':46} "
-              f"{max(warmups) * ms:8.1f}ms  (a UI-thread stall when it runs; x{len(warmups)})")
+        print(f"{'intake form warm-up call after unlock':46} "
+              f"{max(warmups) * ms:8.1f}ms  (starts the section-by-section build; "
+              f"x{len(warmups)})")
     print(f"{'RSS with the list shown':46} {rss_list:8.1f}MB {rss_base:8.1f}MB "
           f"{rss_list / rss_base:7.2f}   (after lock: {rss_end:.1f} MB)")
     print(f"keystrokes measured: {int(no_debounce['n'])} per run, typed {KEY_INTERVAL_MS} ms "
           f"apart; load average during the run: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
+    after_stall = max(w for w, _c in after_stalls)
     ok = (no_debounce["p95"] <= 0.050, max(no_debounce["stall"], debounced["stall"],
-                                           unlock_stall, sort_stall) <= 0.050, rss_list <= 250)
+                                           unlock_stall, sort_stall, after_stall) <= 0.050,
+          rss_list <= 250)
     # (the wall-clock stall is the one held to the target)
     print("targets: search p95 ≤ 50 ms: {}; stalls ≤ 50 ms: {}; RSS ≤ 250 MB: {}".format(
         *("yes" if x else "NO" for x in ok)))

@@ -118,11 +118,18 @@ class _FieldSet:
     condition does not hold (on the values before it) is hidden and its value left out."""
 
     def __init__(self, fields: Iterable[Field], owner: QWidget, on_change):
-        self.fields = [f for f in fields if f.stores_value]
+        self.fields: list[Field] = []
         self.boxes: dict[str, FieldBox] = {}
-        for fld in self.fields:
+        self.add(fields, owner, on_change)
+
+    def add(self, fields: Iterable[Field], owner: QWidget, on_change) -> None:
+        """Adds fields after those already there (a form is built section by section)."""
+        for fld in fields:
+            if not fld.stores_value:
+                continue
             editor = TableEditor(fld, owner) if fld.type == "table" else editor_for(fld, owner)
             editor.changed.connect(on_change)
+            self.fields.append(fld)
             self.boxes[fld.id] = FieldBox(fld, editor, owner)
 
     def evaluate(self, apply_visibility: bool = True) -> dict:
@@ -410,7 +417,10 @@ class FormView(QWidget):
     dirty_changed = Signal(bool)
     changed = Signal()
 
-    def __init__(self, form: Form, parent: QWidget | None = None, mode: str = "wide"):
+    def __init__(self, form: Form, parent: QWidget | None = None, mode: str = "wide", *,
+                 build: bool = True):
+        """`build=False` makes an empty shell: call build_step() until it returns True (one
+        section per call, so building ahead of need never stalls the UI for long)."""
         super().__init__(parent)
         self.form = form
         self.setObjectName(f"form_{form.form}")
@@ -434,45 +444,66 @@ class FormView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         outer.addWidget(self.scroll)
-        content = QWidget()
-        content.setObjectName("formContent")
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(10)
-        self.description = QLabel(content)
+        self._content = QWidget()
+        self._content.setObjectName("formContent")
+        self._layout = QVBoxLayout(self._content)
+        self._layout.setContentsMargins(8, 8, 8, 8)
+        self._layout.setSpacing(10)
+        self.description = QLabel(self._content)
         self.description.setWordWrap(True)
         tint(self.description, HELP_COLOR)
-        layout.addWidget(self.description)
+        self._layout.addWidget(self.description)
+        # Set before the sections are added: reparenting a built form costs ~30 ms at once.
+        self.scroll.setWidget(self._content)
 
-        self.fields = _FieldSet(form.fields, content, self._on_edit)
+        self.fields = _FieldSet((), self._content, self._on_edit)
         self.groups: list[tuple[QGroupBox, QLabel, QLabel, object]] = []
-        for section in form.sections:
-            shown = [f for f in section.fields if f.stores_value]
-            if not shown:
-                continue  # e.g. signatures: print only
-            group = QGroupBox(content)
-            group.setObjectName(f"section_{section.id}")
-            vl = QVBoxLayout(group)
-            heading = QLabel(group)
-            heading.setObjectName("sectionTitle")
-            font = heading.font()
-            font.setBold(True)
-            font.setPointSizeF(font.pointSizeF() * 1.1)
-            heading.setFont(font)
-            vl.addWidget(heading)
-            help_label = QLabel(group)
-            help_label.setWordWrap(True)
-            tint(help_label, HELP_COLOR)
-            vl.addWidget(help_label)
-            vl.addWidget(GridBody(self.fields, shown, group, mode=self.mode))
-            layout.addWidget(group)
-            self.groups.append((group, heading, help_label, section))
-        layout.addStretch(1)
-        self.scroll.setWidget(content)
+        # Sections with nothing to type (signatures: print only) have no place on screen.
+        self._to_build = [s for s in form.sections if any(f.stores_value for f in s.fields)]
+        self.complete = False
+        if build:
+            self.finish_building()
+
+    def build_step(self) -> bool:
+        """Builds the next section (or, last, wires the finished form); True when complete."""
+        if self.complete:
+            return True
+        if self._to_build:
+            self._add_section(self._to_build.pop(0))
+            return False
+        self._layout.addStretch(1)
         self.fields.evaluate()
         self._baseline = self.values()
         self.retranslate_ui()
         language_bus().changed.connect(self.retranslate_ui)
+        self.complete = True
+        return True
+
+    def finish_building(self) -> None:
+        while not self.build_step():
+            pass
+
+    def _add_section(self, section) -> None:
+        content = self._content
+        shown = [f for f in section.fields if f.stores_value]
+        self.fields.add(shown, content, self._on_edit)
+        group = QGroupBox(content)
+        group.setObjectName(f"section_{section.id}")
+        vl = QVBoxLayout(group)
+        heading = QLabel(group)
+        heading.setObjectName("sectionTitle")
+        font = heading.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        heading.setFont(font)
+        vl.addWidget(heading)
+        help_label = QLabel(group)
+        help_label.setWordWrap(True)
+        tint(help_label, HELP_COLOR)
+        vl.addWidget(help_label)
+        vl.addWidget(GridBody(self.fields, shown, group, mode=self.mode))
+        self._layout.addWidget(group)
+        self.groups.append((group, heading, help_label, section))
 
     # ------------------------------------------------------------ values
     def values(self) -> dict:
@@ -620,7 +651,8 @@ _pool: dict[tuple[str, str], list[FormView]] = {}
 
 def take_view(form: Form, parent: QWidget | None = None, mode: str = "wide") -> FormView:
     """A blank FormView of `form`: a kept one if any (building one takes most of the time
-    a resident's window needs to open), else a new one."""
+    a resident's window needs to open), the one being warmed up (finished now), else a new
+    one."""
     kept = _pool.get((form.form, mode))
     while kept:
         view = kept.pop()
@@ -629,6 +661,14 @@ def take_view(form: Form, parent: QWidget | None = None, mode: str = "wide") -> 
         except RuntimeError:  # deleted with the application
             continue
         return view
+    warming = _warming.pop((form.form, mode), None)
+    if warming is not None:
+        try:
+            warming.finish_building()
+            warming.setParent(parent)
+            return warming
+        except RuntimeError:
+            pass
     return FormView(form, parent, mode)
 
 
@@ -653,17 +693,56 @@ def give_back(view: FormView) -> None:
         view.deleteLater()
 
 
+_warming: dict[tuple[str, str], FormView] = {}
+# A 1 ms gap, not 0: the event loop then runs a full turn (input, paint, other timers)
+# between two sections instead of chaining them in one pass.
+STEP_GAP_MS = 1
+
+
 def warm_up(form: Form, mode: str = "wide") -> None:
-    """Builds a view of `form` ahead of need (call when the UI is idle)."""
-    if not _pool.get((form.form, mode)):
-        give_back(FormView(form, None, mode))
+    """Builds a view of `form` ahead of need and keeps it for take_view(): one section per
+    turn of the event loop, so a person typing or scrolling meanwhile never waits more than
+    one section (about 10 ms) instead of the whole form (over 100 ms)."""
+    key = (form.form, mode)
+    if _pool.get(key) or key in _warming:
+        return
+    view = FormView(form, None, mode, build=False)
+    _warming[key] = view
+
+    def step() -> None:
+        if _warming.get(key) is not view:
+            return          # take_view() finished and took it meanwhile
+        try:
+            done = view.build_step()
+        except RuntimeError:  # the application is closing
+            _warming.pop(key, None)
+            return
+        if done:
+            del _warming[key]
+            give_back(view)
+        else:
+            QTimer.singleShot(STEP_GAP_MS, step)
+
+    def start(*_a) -> None:
+        QTimer.singleShot(STEP_GAP_MS, step)
+
+    if any(f.type == "place" for f in form.fields):
+        # The place combos read the ubigeo catalogue: on a worker first, not in a step.
+        from .tasks import run_task
+        from .widgets.place import preload
+
+        run_task(None, lambda _p: preload(), on_success=start, on_failure=start,
+                 show_progress=False)
+    else:
+        start()
 
 
 def drop_pool() -> None:
-    for views in _pool.values():
+    for views in [*_pool.values(), [*_warming.values()]]:
         for view in views:
             view.deleteLater()
     _pool.clear()
+    _warming.clear()
 
 
 __all__ = ["FormView", "FieldBox", "TableEditor", "take_view", "give_back", "warm_up"]

@@ -97,6 +97,10 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self.residents_view.restore_header_state(_unb64(settings.residents_header))
         self._watch_drafts()
+        # Printing and backups add their own menu, actions and reminder banner.
+        from . import backups, print_menu
+        print_menu.install(self)
+        backups.install(self)
 
     def _watch_drafts(self) -> None:
         """Unsaved input kept across a lock or a closed window is offered after each unlock

@@ -1054,6 +1054,15 @@ class ResidentWindow(QWidget):
         header.addWidget(self.status_label)
         header.addSpacing(12)
         header.addWidget(self.risk_label)
+        self.print_button = QPushButton(self)
+        self.print_button.setObjectName("printResident")
+        self.print_button.clicked.connect(lambda: self.print_dialog("print"))
+        self.save_pdf_button = QPushButton(self)
+        self.save_pdf_button.setObjectName("savePdfResident")
+        self.save_pdf_button.clicked.connect(lambda: self.print_dialog("save"))
+        header.addSpacing(12)
+        header.addWidget(self.print_button)
+        header.addWidget(self.save_pdf_button)
         layout.addLayout(header)
 
         self.tabs = QTabWidget(self)
@@ -1069,6 +1078,7 @@ class ResidentWindow(QWidget):
         layout.addWidget(self.tabs, 1)
 
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save_current)
+        QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.print_dialog())
         session.locking.connect(self.save_drafts)
         session.locked.connect(self.close_for_lock)
         session.changed.connect(self._vault_changed)
@@ -1154,6 +1164,28 @@ class ResidentWindow(QWidget):
         colors = {"high": "#b00020", "medium": "#8a4b00"}
         tint(self.risk_label, colors.get(s.risk_level, "#1b5e20"), bold=True)
         self.setWindowTitle(f"{s.internal_code} — CPC")
+
+    # ------------------------------------------------------------ printing
+    def print_dialog(self, action: str = "print"):
+        """"Imprimir…" / "Guardar como PDF…": the record on screen (as typed, if changed),
+        the resident's saved records of a form, or the blank form."""
+        from .print_dialogs import FormPrintDialog, OnScreen
+
+        if self.session.vault is None:
+            return None
+        tab = self.form_tabs[self.tabs.currentIndex()]
+        editor = tab.editor
+        on_screen = None
+        if editor is not None and (editor.record is not None or editor.dirty):
+            on_screen = OnScreen(tab.form.form, editor.record_id,
+                                 editor.view.values() if editor.dirty or editor.record is None
+                                 else None)
+        code = self.summary.internal_code if self.summary is not None else None
+        dialog = FormPrintDialog(self.session, self, resident_id=self.resident_id,
+                                 resident_code=code, on_screen=on_screen, form_id=tab.form.form,
+                                 action=action)
+        dialog.open()
+        return dialog
 
     # ------------------------------------------------------------ saving
     def save_current(self) -> None:
@@ -1319,6 +1351,10 @@ class ResidentWindow(QWidget):
             self.tabs.setTabText(i, _(tab.form.title))
             tab.retranslate_ui()
         self.readonly_label.setText(_("Solo lectura"))
+        self.print_button.setText(_("&Imprimir…"))
+        self.print_button.setToolTip(_("Imprimir este registro, los formularios del residente "
+                                       "o un formulario en blanco (Ctrl+P)"))
+        self.save_pdf_button.setText(_("Guardar como &PDF…"))
         self._update_header()
 
 

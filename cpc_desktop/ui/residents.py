@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel,
+                            QModelIndex, Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout,
@@ -306,6 +307,7 @@ class ResidentsView(QWidget):
 
         self.model = ResidentsModel(self)
         self._keep_id: str | None = None
+        self._keep_ids: set[str] = set()
 
         self.search = QLineEdit(objectName="residentSearch")
         self.search.setClearButtonEnabled(True)
@@ -327,7 +329,8 @@ class ResidentsView(QWidget):
         self.table = QTableView(objectName="residentsTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several rows (Ctrl/Shift+click) for a supervision packet; Enter opens the current one.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setSortingEnabled(True)
@@ -586,15 +589,27 @@ class ResidentsView(QWidget):
 
     def _remember_selection(self) -> None:
         self._keep_id = self.selected_resident_id()
+        self._keep_ids = set(self.selected_resident_ids())
 
     def _restore_selection(self) -> None:
         rid, self._keep_id = self._keep_id, None
-        if rid is None:
+        keep, self._keep_ids = self._keep_ids, set()
+        if rid is None and not keep:
             return
+        selection = QItemSelection()
+        current = None
+        last = self.model.columnCount() - 1
         for row, i in enumerate(self.model._shown):
-            if self.model.rows[i].id == rid:
-                self.table.selectRow(row)
-                return
+            row_id = self.model.rows[i].id
+            if row_id in keep:
+                selection.select(self.model.index(row, 0), self.model.index(row, last))
+            if row_id == rid:
+                current = row
+        flags = QItemSelectionModel.SelectionFlag
+        if current is not None:
+            self.table.selectionModel().setCurrentIndex(self.model.index(current, 0),
+                                                        flags.NoUpdate)
+        self.table.selectionModel().select(selection, flags.ClearAndSelect | flags.Rows)
 
     def _focus_first(self) -> None:
         if self.model.rowCount():
@@ -607,6 +622,11 @@ class ResidentsView(QWidget):
         if not index.isValid():
             return None
         return self.model.data(index, RESIDENT_ID_ROLE)
+
+    def selected_resident_ids(self) -> list[str]:
+        """The residents chosen in the list, in the order shown."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.model.resident_at(r).id for r in rows]
 
     def _activated(self, index) -> None:
         rid = self.model.data(index, RESIDENT_ID_ROLE)

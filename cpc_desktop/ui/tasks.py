@@ -88,8 +88,11 @@ class TaskHandle(QObject):
     def _finish(self) -> None:
         self.finished = True
         if self.dialog is not None:
-            self.dialog.reset()
-            self.dialog.deleteLater()
+            try:
+                self.dialog.reset()
+                self.dialog.deleteLater()
+            except RuntimeError:  # deleted with its parent window (closed meanwhile)
+                pass
             self.dialog = None
         TaskHandle._live.discard(self)
         self.done.emit()
@@ -147,11 +150,14 @@ def run_task(parent: QWidget | None, fn: Callable[[Progress], Any], *,
             dlg = handle.dialog
             if dlg is None:
                 return
-            if text:
-                dlg.setLabelText(text)
-            dlg.setMaximum(max(total, 0))
-            if handle.dialog is dlg:
-                dlg.setValue(min(done, total) if total else 0)
+            try:
+                if text:
+                    dlg.setLabelText(text)
+                dlg.setMaximum(max(total, 0))
+                if handle.dialog is dlg:
+                    dlg.setValue(min(done, total) if total else 0)
+            except RuntimeError:  # its parent window was closed while the work went on
+                handle.dialog = None
 
         relay.progressed.connect(on_progress, Qt.ConnectionType.QueuedConnection)
         # QProgressDialog shows itself after minimumDuration only once setValue is called.
