@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ..core.i18n import _, ngettext
@@ -96,7 +96,8 @@ def summary_text(o: SyncOutcome) -> str:
     if o.report is None:
         return o.error or ""
     r = o.report
-    text = _("Sincronizado con {hub}: {sent} enviados, {received} recibidos ({changes}).").format(
+    text = _("Sincronizado con {hub}. Enviados: {sent}. Recibidos: {received} "
+             "({changes}).").format(
         hub=r.hub,
         sent=ngettext("{n} lote", "{n} lotes", r.sent_batches).format(n=r.sent_batches),
         received=ngettext("{n} lote", "{n} lotes", r.received_batches).format(
@@ -183,6 +184,10 @@ class SyncController(QObject):
         self.task = None
         self.panel = None                         # the open SyncPanel, if any
         self._hub_known: bool | None = None
+        # Its own thread: a sync over a slow link must not hold a thread of the shared pool
+        # that loads the lists and records (two on a two-core laptop).
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
         self._relay = _Relay(self)
         self._relay.progressed.connect(self._progressed)
         self.timer = QTimer(self)
@@ -340,7 +345,7 @@ class SyncController(QObject):
         self.busy_changed.emit(True)
         self.started.emit(background)
         self.task = run_task(None, work, on_success=succeeded, on_failure=failed,
-                             show_progress=False)
+                             show_progress=False, pool=self.pool)
         return True
 
     def _progressed(self, p) -> None:

@@ -99,7 +99,15 @@ class HubSettingsDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(620)
+        self.url.textChanged.connect(self._url_changed)
+        self._url_changed(self.url.text())
         self.retranslate_ui()
+
+    def _url_changed(self, text: str) -> None:
+        # A folder (USB stick, shared drive) has no user or password.
+        web = text.strip().startswith(("http://", "https://"))
+        for w in (self.user, self.password, self.labels["user"], self.labels["password"]):
+            w.setEnabled(web)
 
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Ajustes del hub"))

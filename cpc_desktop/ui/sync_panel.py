@@ -26,7 +26,7 @@ from ..core.errors import CpcError, NotFound
 from ..core.i18n import N_, _, ngettext
 from ..core.users import Action
 from ..core.vault import DELETED
-from ..sync import Conflict, DuplicateGroup, KEEP_CURRENT, TAKE_KEPT, conflicts, devices
+from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices
 from ..sync import duplicate_residents, resolve
 from .lang import language_bus
 from .session import Session
@@ -58,10 +58,17 @@ class ConflictRow:
     when: str              # dd/mm/aaaa hh:mm of the kept value
 
 
+@dataclass(frozen=True)
+class DuplicateSet:
+    """Residents that may be one child, with every reason found (document, names…)."""
+    resident_ids: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
 @dataclass
 class PanelData:
     conflicts: list[ConflictRow]
-    duplicates: list[tuple[DuplicateGroup, list[str]]]   # group, "code — name" per resident
+    duplicates: list[tuple[DuplicateSet, list[str]]]   # the set, "code — name" per resident
     devices: list[devices.Device]
     hub_url: str | None            # never the password
     hub_user: str | None
@@ -125,8 +132,11 @@ def gather(vault, engine) -> PanelData:
             _show_value(vault, c.form, c.field, c.current_value),
             _show_value(vault, c.form, c.field, c.kept_value),
             users.get(c.kept_user, c.kept_user) or _("(desconocido)"), _stamp_when(c.kept_stamp)))
-    dups = [(d, [_resident_text(vault, rid, names) for rid in d.resident_ids])
-            for d in duplicate_residents(vault)]
+    reasons: dict[tuple[str, ...], list[str]] = {}
+    for d in duplicate_residents(vault):
+        reasons.setdefault(d.resident_ids, []).append(d.reason)
+    dups = [(DuplicateSet(ids, tuple(why)), [_resident_text(vault, rid, names) for rid in ids])
+            for ids, why in reasons.items()]
     hub = engine.hub_settings() or {}
     return PanelData(rows, dups, devices.devices(vault), hub.get("url"), hub.get("user"))
 
@@ -172,7 +182,7 @@ class SyncPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.tabs)
-        self.resize(940, 560)
+        self.resize(1000, 560)
 
         controller.status_changed.connect(self._status_changed)
         controller.busy_changed.connect(self._busy_changed)
@@ -191,6 +201,7 @@ class SyncPanel(QWidget):
         page = QWidget()
         self.status_labels = {k: QLabel() for k in ("last", "hub", "waiting", "conflicts")}
         self.status_values = {k: QLabel(objectName=f"sync_{k}") for k in self.status_labels}
+        self.status_intro = _intro()
         form = QFormLayout()
         for key, label in self.status_labels.items():
             self.status_values[key].setWordWrap(True)
@@ -231,6 +242,8 @@ class SyncPanel(QWidget):
         self.messages.hide()
 
         layout = QVBoxLayout(page)
+        layout.addWidget(self.status_intro)
+        layout.addSpacing(6)
         layout.addLayout(form)
         layout.addSpacing(6)
         layout.addLayout(buttons)
@@ -250,7 +263,7 @@ class SyncPanel(QWidget):
         header = self.conflict_tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((230, 200, 150, 150)):
+        for col, width in enumerate((230, 240, 110, 110)):
             self.conflict_tree.setColumnWidth(col, width)
         self.conflict_detail = QLabel(wordWrap=True, objectName="conflictDetail")
         self.conflict_detail.setTextInteractionFlags(
@@ -313,6 +326,10 @@ class SyncPanel(QWidget):
     # ------------------------------------------------------------ texts
     def retranslate_ui(self, _lang: str = "") -> None:
         self.setWindowTitle(_("Sincronizar — CPC Desktop"))
+        self.status_intro.setText(_(
+            "Los equipos del centro intercambian sus cambios en lotes cifrados: por el hub "
+            "(el programa lo intenta solo cada pocos minutos) o llevando una memoria USB de un "
+            "equipo a otro. Quien tenga la memoria o el hub no puede leer nada."))
         self.status_labels["last"].setText(_("Última sincronización:"))
         self.status_labels["hub"].setText(_("Hub:"))
         self.status_labels["waiting"].setText(_("Cambios en espera:"))
@@ -408,24 +425,23 @@ class SyncPanel(QWidget):
                                     row.kept, _("{who}, {when}").format(who=row.who,
                                                                         when=row.when)])
             item.setData(0, ID_ROLE, row.conflict.id)
-            for col, text in ((2, row.current), (3, row.kept)):
-                item.setToolTip(col, text)
+            for col in range(5):
+                item.setToolTip(col, item.text(col))
             self.conflict_tree.addTopLevelItem(item)
             if row.conflict.id == keep:
                 item.setSelected(True)
         if d.conflicts and not self.conflict_tree.selectedItems():
             self.conflict_tree.topLevelItem(0).setSelected(True)
         if not d.conflicts:
-            self.conflict_tree.addTopLevelItem(self._empty_item(_("No hay conflictos por "
-                                                                  "revisar.")))
+            self._add_empty(self.conflict_tree, _("No hay conflictos por revisar."))
         for group, residents in d.duplicates:
-            item = QTreeWidgetItem([_(DUPLICATE_REASONS.get(group.reason, group.reason)),
-                                    "\n".join(residents)])
+            item = QTreeWidgetItem(["; ".join(_(DUPLICATE_REASONS.get(r, r))
+                                              for r in group.reasons), "\n".join(residents)])
             item.setData(0, ID_ROLE, group.resident_ids[0])
             self.duplicate_tree.addTopLevelItem(item)
         if not d.duplicates:
-            self.duplicate_tree.addTopLevelItem(self._empty_item(_("No hay residentes que "
-                                                                   "parezcan duplicados.")))
+            self._add_empty(self.duplicate_tree, _("No hay residentes que parezcan "
+                                                   "duplicados."))
         for dev in d.devices:
             name = dev.device[-8:]
             if dev.this_device:
@@ -440,18 +456,18 @@ class SyncPanel(QWidget):
                 tint_item(item, "#777777")
             self.device_tree.addTopLevelItem(item)
         if not d.devices:
-            self.device_tree.addTopLevelItem(self._empty_item(_(
+            self._add_empty(self.device_tree, _(
                 "Este equipo aún no ha sincronizado: la lista aparece después de la primera "
-                "sincronización o invitación.")))
+                "sincronización o invitación."))
         self._retitle_tabs()
         self._show_conflict_detail()
 
     @staticmethod
-    def _empty_item(text: str) -> QTreeWidgetItem:
+    def _add_empty(tree: QTreeWidget, text: str) -> None:
         item = QTreeWidgetItem([text])
         item.setFlags(Qt.ItemFlag.NoItemFlags)
-        item.setFirstColumnSpanned(True)
-        return item
+        tree.addTopLevelItem(item)
+        item.setFirstColumnSpanned(True)      # only works once the item is in the tree
 
     @staticmethod
     def _selected(tree: QTreeWidget):
@@ -468,7 +484,8 @@ class SyncPanel(QWidget):
             v["last"].setText(format_when(status.last_sync_at) if status.last_sync_at else
                               _("nunca"))
             waiting = ngettext("{n} cambio", "{n} cambios",
-                               status.waiting_changes).format(n=status.waiting_changes)
+                               status.waiting_changes).format(n=status.waiting_changes) \
+                if status.waiting_changes else _("ninguno")
             if status.waiting_batches:
                 waiting += " " + ngettext("(y {n} lote listo para enviar)",
                                           "(y {n} lotes listos para enviar)",

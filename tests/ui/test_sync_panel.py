@@ -23,7 +23,8 @@ from cpc_desktop.sync import FolderHub, SyncEngine, conflicts, devices, invitati
 from cpc_desktop.sync import resolve
 from cpc_desktop.ui.main_window import MainWindow
 from cpc_desktop.ui.settings import Settings
-from cpc_desktop.ui.sync_dialogs import HubSettingsDialog, InvitationCodeDialog, JoinDialog
+from cpc_desktop.ui.sync_dialogs import (HubSettingsDialog, InvitationCodeDialog, JoinDialog,
+                                         hub_problem)
 from cpc_desktop.ui.sync_panel import ID_ROLE, SyncPanel
 
 B_USER, B_PASS = "coord.b", "frase ficticia del equipo b"
@@ -303,6 +304,9 @@ def test_a_conflict_is_listed_with_label_values_and_author_and_resolving_syncs(
                 "the status line still counts a resolved conflict")
 
     assert usb_sync(qtbot, monkeypatch, w, synced.hub).ok
+    w.session.lock()
+    assert not panel.isVisible() and panel.data is None, \
+        "conflict values stayed on screen after the vault locked"
     b = open_b(synced)
     try:
         SyncEngine(b).sync(FolderHub(synced.hub))
@@ -397,6 +401,17 @@ def test_hub_password_is_kept_in_the_vault_and_never_shown_back(qtbot, synced, w
     assert "clave-ficticia-del-hub" not in texts
     again.save()        # unchanged address, empty box: the saved password stays
     assert engine.hub_settings()["password"] == "clave-ficticia-del-hub"
+
+
+def test_hub_settings_refuse_a_password_in_the_address_or_sent_in_clear():
+    assert "dentro de la dirección" in hub_problem("https://centro:clave@nube.invalid/dav/",
+                                                   "", "", False)
+    assert "https://" in hub_problem("http://nube.invalid/dav/", "centro", "x", False)
+    assert hub_problem("http://127.0.0.1:8080/", "centro", "x", False) is None
+    assert "usuario" in hub_problem("https://nube.invalid/dav/", "", "", False)
+    assert hub_problem("https://nube.invalid/dav/", "centro", "", True) is None
+    assert hub_problem("/media/usb", "", "", False) is None
+    assert hub_problem("", "", "", False)
 
 
 def test_coordinator_invites_a_device_with_a_large_one_time_code_and_revokes_one(
