@@ -235,7 +235,8 @@ def create_invitation(controller: SyncController, parent: QWidget):
         dialog = InvitationCodeDialog(code, path, parent)
         parent.invitation_dialog = dialog
         dialog.open()
-        session.notify()
+        if hasattr(parent, "reload"):       # the panel's device list
+            parent.reload()
 
     return run_task(parent, work, on_success=done,
                     label=_("Preparando la invitación cifrada…"))
@@ -449,7 +450,6 @@ class JoinShelterDialog(QDialog):
             self.invitation.code.clear()
             self.accept()
             self.controller.hub_saved()
-            session.notify()
 
         def failed(exc: BaseException) -> None:
             self.buttons.setEnabled(True)

@@ -675,7 +675,8 @@ class SyncPanel(QWidget):
                 "en la próxima sincronización; el equipo revocado no la recibirá.").format(
                 epoch=epoch))
             self.controller.scheduler.request()
-            self.session.notify()
+            self.controller.refresh_status()
+            self.reload()
 
         return confirm(self, _("Revocar un equipo"), _(
             "¿Revocar el equipo {device}?\n\nHágalo si se perdió o lo robaron. Desde ahora, "
@@ -695,6 +696,8 @@ class SyncPanel(QWidget):
         from .sync_dialogs import JoinShelterDialog
 
         dialog = JoinShelterDialog(self.controller, self)
+        dialog.accepted.connect(lambda: self.result_label.setText(dialog.result_text))
+        dialog.accepted.connect(self.reload)
         dialog.open()
         return dialog
 

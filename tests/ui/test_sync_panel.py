@@ -316,6 +316,32 @@ def test_a_conflict_is_listed_with_label_values_and_author_and_resolving_syncs(
         b.lock()
 
 
+def test_a_tampered_batch_is_refused_with_its_reason_and_nothing_of_it_applied(
+        qtbot, monkeypatch, synced, window_on, intake_values):
+    b = open_b(synced)
+    b.add("ficha_ingreso", intake_values(name_first="Nayra", name_last="Ficticia Prueba"))
+    SyncEngine(b).sync(FolderHub(synced.hub))
+    device_b = b.device_id
+    b.lock()
+    newest = max((synced.hub / "cpc" / "LOR-01" / device_b).glob("*.cpcb"))
+    data = bytearray(newest.read_bytes())
+    data[len(data) // 2] ^= 0xFF            # someone changed the batch on the stick
+    newest.write_bytes(bytes(data))
+
+    w = window_on(synced.a, synced.a_user, synced.a_pass)
+    outcome = usb_sync(qtbot, monkeypatch, w, synced.hub)
+    assert outcome.report is not None and len(outcome.report.refused) == 1
+    panel = w.sync_controller.panel
+    shown = [panel.messages.item(i).text() for i in range(panel.messages.count())]
+    assert panel.messages.isVisible() and shown == [
+        f"Rechazado: {outcome.report.refused[0]}"], "the refusal's reason is not shown"
+    assert "rechazado" in panel.result_label.text()
+    text = wait_status(qtbot, w, lambda t: "⚠" in t, "a refused batch left no mark")
+    assert "1 lote rechazado" in text
+    assert "Nayra" not in names_in_list(w), "part of a refused batch was applied"
+    assert w.session.vault.check().ok
+
+
 def test_a_supervisor_can_sync_but_not_change_the_hub_revoke_invite_or_resolve(
         qtbot, synced, window_on, ui_vault):
     user, passphrase = ui_vault.supervisor
