@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from ..core import audit
 from ..core.clock import ClockDrift
+from ..core.errors import PermissionDenied
 from ..core.i18n import _
+from ..core.users import Action
 from ..core.vault import Vault
 from . import batch as batchfmt
 from . import devices
@@ -103,6 +105,13 @@ class SyncEngine:
         return json.loads(row[0][0]) if row else None
 
     def save_hub(self, url: str, user: str | None = None, password: str | None = None) -> None:
+        """Stores the hub (its password inside the encrypted vault). Coordinators only: the
+        hub decides where every laptop of the shelter sends its batches."""
+        try:
+            self.vault._require(Action.MANAGE_USERS)
+        except PermissionDenied:
+            raise PermissionDenied(_("Solo un(a) coordinador(a) puede cambiar los ajustes del "
+                                     "hub.")) from None
         with self.vault.transaction() as conn:
             devices._set_meta(conn, "sync_hub", json.dumps(
                 {"url": url, "user": user, "password": password}))

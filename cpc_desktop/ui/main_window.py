@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         from .report_window import install_menu as install_reports_menu  # "Informes" menu
         install_reports_menu(self)
+        from .sync_panel import install_menu as install_sync_menu  # "Sincronizar", status line
+        install_sync_menu(self)
         lang.language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()
         self._restore_geometry()

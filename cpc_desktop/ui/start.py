@@ -56,6 +56,7 @@ class StartView(QWidget):
     create_requested = Signal()
     demo_requested = Signal()
     other_requested = Signal()
+    join_requested = Signal()       # "Unirse con una invitación…" (the sync menu answers it)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -69,9 +70,11 @@ class StartView(QWidget):
         self.create_button = QCommandLinkButton(objectName="createVaultButton")
         self.demo_button = QCommandLinkButton(objectName="openDemoButton")
         self.other_button = QCommandLinkButton(objectName="openOtherButton")
+        self.join_button = QCommandLinkButton(objectName="joinInvitationButton")
         self.create_button.clicked.connect(self.create_requested)
         self.demo_button.clicked.connect(self.demo_requested)
         self.other_button.clicked.connect(self.other_requested)
+        self.join_button.clicked.connect(self.join_requested)
         self.logo = QLabel()
         self.logo.setPixmap(QApplication.windowIcon().pixmap(64, 64))
         heading = QHBoxLayout()
@@ -84,7 +87,8 @@ class StartView(QWidget):
         inner.addLayout(heading)
         inner.addWidget(self.intro)
         inner.addSpacing(8)
-        for button in (self.create_button, self.demo_button, self.other_button):
+        for button in (self.create_button, self.join_button, self.demo_button,
+                       self.other_button):
             inner.addWidget(button)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -111,6 +115,10 @@ class StartView(QWidget):
         self.other_button.setText(_("Abrir otra bóveda…"))
         self.other_button.setDescription(_("Una bóveda que ya existe en otra carpeta o en una "
                                            "memoria USB."))
+        self.join_button.setText(_("Unirse con una invitación…"))
+        self.join_button.setDescription(_("Esta computadora se suma a un centro que ya usa el "
+                                          "programa, con el archivo y el código que le dio la "
+                                          "coordinación."))
 
 
 # ====================================================================== create a vault
