@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
@@ -110,6 +111,10 @@ def error_text(exc: BaseException) -> str:
 
 
 def show_error(parent: QWidget | None, exc: BaseException) -> None:
+    """A message box over `parent`, or on its own when that window closed meanwhile (a task
+    may fail after its window is gone: the person must still be told)."""
+    if parent is not None and not shiboken6.isValid(parent):
+        parent = None
     box = QMessageBox(QMessageBox.Icon.Warning, _("No se pudo completar"), error_text(exc),
                       QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("errorBox")
