@@ -8,8 +8,6 @@ installing on a shelter's laptop.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import secrets
 import shutil
@@ -67,7 +65,8 @@ def _steps(qt: str):
              (N_("bloquear y desbloquear"), _relock),
              (N_("comprobar la bóveda"), _check),
              (N_("copia de seguridad y su comprobación"), _backup),
-             (N_("imprimir un PDF"), _print_pdf)]
+             (N_("imprimir un PDF"), _print_pdf),
+             (N_("sincronizar con una carpeta"), _sync)]
     if qt:
         steps.append((N_("interfaz gráfica (Qt)"), _qt))
     return steps
@@ -164,10 +163,8 @@ def _backup(state) -> str:
 
 
 def _print_pdf(state) -> str:
-    render_form = _printing_entry()
-    if render_form is None:
-        # Until the printing module is part of this build; then this step is required.
-        return _("omitido: esta versión aún no incluye el módulo de impresión")
+    from .printing import render_form
+
     vault = state["vault"]
     rid = state["resident_id"]
     pdf = render_form(vault, vault.forms.intake.form, record_id=rid)
@@ -177,15 +174,22 @@ def _print_pdf(state) -> str:
     return _("{n} kB").format(n=len(pdf) // 1000)
 
 
-def _printing_entry():
-    if importlib.util.find_spec(f"{__package__}.printing") is None:
-        return None
-    for name in ("printing", "printing.render"):
-        module = importlib.import_module(f"{__package__}.{name}")
-        fn = getattr(module, "render_form", None)
-        if fn is not None:
-            return fn
-    raise _fail(_("el módulo de impresión no ofrece render_form"))
+def _sync(state) -> str:
+    """A batch to a folder hub (as to a USB stick): compression, encryption and signature
+    work in this build, and no name reaches the hub in clear."""
+    from .sync import FolderHub, SyncEngine
+
+    hub_dir = state["work"] / "hub"
+    hub_dir.mkdir()
+    report = SyncEngine(state["vault"]).sync(FolderHub(hub_dir))
+    if not report.ok or report.sent_batches < 1:
+        raise _fail(_("no se pudo enviar el lote de prueba"))
+    names = [w.encode("utf-8") for w in (state["intake_values"].get("name_first", ""),
+                                         state["intake_values"].get("name_last", "")) if w]
+    for path in hub_dir.rglob("*"):
+        if path.is_file() and any(n in path.read_bytes() for n in names):
+            raise _fail(_("el lote de prueba deja ver un nombre"))
+    return ""
 
 
 def _qt(state) -> str:

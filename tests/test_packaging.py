@@ -76,8 +76,10 @@ def test_self_test_failure_is_one_line_and_exit_code_one(monkeypatch, capsys, tm
     assert list(tmp_path.iterdir()) == [], "a failed self-test must still remove its folder"
 
 
-def test_self_test_prints_a_pdf_once_printing_exists(monkeypatch, tmp_path):
-    """After the printing branch lands the PDF step is real; it must fail on a bad PDF."""
+def test_self_test_fails_on_a_bad_pdf(monkeypatch, tmp_path):
+    """The PDF step checks what printing made; a broken printer module fails the self-test."""
+    from cpc_desktop import printing
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     made = []
 
@@ -85,7 +87,7 @@ def test_self_test_prints_a_pdf_once_printing_exists(monkeypatch, tmp_path):
         made.append((form_id, record_id))
         return b"not a pdf"
 
-    monkeypatch.setattr(selftest, "_printing_entry", lambda: render_form)
+    monkeypatch.setattr(printing, "render_form", render_form)
     assert selftest.run(qt=False, out=lambda line: None) == 1
     assert made and made[0][0] == "ficha_ingreso"
 
