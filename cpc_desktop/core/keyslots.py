@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import crypto
+from .files import write_private
 from .errors import BadRecoveryKey, UnknownUser, VaultDamaged, WrongPassphrase
 from .i18n import _
 
@@ -59,7 +59,7 @@ class KeySlots:
 
     def save(self) -> None:
         """Atomic replace with fsync: a power cut leaves the old file or the new, never half."""
-        write_atomic(self.path, json.dumps(self.to_json(), indent=1).encode("utf-8"))
+        write_private(self.path, json.dumps(self.to_json(), indent=1).encode("utf-8"))
 
     # ------------------------------------------------------------ slots
     def user_slot_id(self, user: str) -> str:
@@ -131,20 +131,4 @@ class KeySlots:
         return raw
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "posix":
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..core.files import write_private
 from ..core.i18n import _
 from .language import PrintError
 
@@ -19,25 +20,10 @@ def write_pdf(data: bytes, path: str | os.PathLike) -> Path:
     either the old file or the new one, never half a PDF, and no temporary file behind.
     Raises PrintError with a message that names no file (paths can hold a child's name).
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".cpc-", suffix=".pdf.part", dir=folder)
+        return write_private(path, data)
     except OSError as exc:
         raise PrintError(_cannot_save(exc)) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise PrintError(_cannot_save(exc)) from None
-        raise
-    return target
 
 
 def check_destination(path: str | os.PathLike) -> None:

@@ -41,15 +41,15 @@ class ReportError(CpcError):
 
 def write_file(out: Path, data: bytes) -> None:
     """Whole or not at all: a report cut by a full disk must not look complete."""
-    tmp = out.with_name(f".{out.name}.part")
+    from ..core.files import write_private
+
     try:
-        tmp.write_bytes(data)
-        tmp.replace(out)
+        write_private(out, data)
     except OSError:
-        tmp.unlink(missing_ok=True)
         from ..core.i18n import _
-        raise ReportError(_("No se pudo escribir el archivo «{name}»: revise la carpeta y el "
-                            "espacio libre.").format(name=out.name)) from None
+        # No file name in the message: names of files can hold a child's name.
+        raise ReportError(_("No se pudo escribir el archivo: revise la carpeta elegida y el "
+                            "espacio libre.")) from None
 
 
 @dataclass(frozen=True)

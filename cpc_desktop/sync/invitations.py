@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..core import audit, crypto
 from ..core.i18n import _
-from ..core.keyslots import write_atomic
+from ..core.files import write_private
 from ..core.users import Action
 from ..core.vault import DB_NAME, SLOTS_NAME, Vault
 from . import devices
@@ -125,7 +125,7 @@ def create_invitation(vault: Vault, out: Path | str, *, hub: dict | None = None,
                      {"shelter": shelter, "invite": invite["body"]["invite"]})
         out = Path(out)
         try:
-            write_atomic(out, data)
+            write_private(out, data)
         except OSError:
             raise InvitationError(_("No se puede escribir el archivo de invitación en esa "
                                     "carpeta.")) from None

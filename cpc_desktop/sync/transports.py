@@ -17,12 +17,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from ..core.files import write_private
 from ..core.i18n import _
 from .errors import Cancelled, HubAuthError, HubFull, HubGarbage, HubUnreachable
 
@@ -197,20 +197,12 @@ class FolderHub(Transport):
         final = self._path(path)
         if not overwrite and final.exists() and final.stat().st_size == len(data):
             return False
-        tmp = final.with_name(f".tmp-{secrets.token_hex(6)}")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
             # A file of the right name but the wrong size is what a pulled stick leaves on a
             # filesystem without journal: it is replaced.
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            write_private(final, data)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             if exc.errno == 28:  # ENOSPC
                 raise HubFull(_("La memoria USB o carpeta del hub está llena. No se dejó "
                                 "ningún lote a medias.")) from None
@@ -219,16 +211,6 @@ class FolderHub(Transport):
                 path=self.root)) from None
         self._count(len(data))
         return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "posix":
-        with contextlib.suppress(OSError):
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
 
 
 # ---------------------------------------------------------------- WebDAV

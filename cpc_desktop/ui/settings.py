@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from ..core import i18n
 from ..core.i18n import _
-from ..core.keyslots import write_atomic
+from ..core.files import write_private
 
 APP_DIR_NAME = "cpc-desktop"
 SETTINGS_FILE = "settings.json"
@@ -104,7 +104,7 @@ class Settings:
         data = {k: v for k, v in dataclasses.asdict(self).items() if k != "path"}
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
+            write_private(path, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
 
     def update(self, **changes) -> None:
         for key, value in changes.items():
