@@ -320,6 +320,27 @@ def test_users_preferences_backups_sync_and_reports_are_in_quechua(main_window, 
     walk.check()
 
 
+def test_sync_progress_line_is_in_quechua():
+    """The progress line is made of pieces (phase, batches, size): a piece with words that
+    reads the same in Spanish and Quechua was never translated (the phase names once were
+    not marked for translation)."""
+    from cpc_desktop.sync.engine import Progress
+    from cpc_desktop.ui.sync_controller import progress_text
+
+    def lines(code: str) -> list[str]:
+        lang.set_language(code)
+        return [progress_text(Progress(phase, done, total, size))
+                for phase in ("prepare", "send", "receive", "done")
+                for done, total, size in ((1, 3, 2400), (0, 0, 12), (2, 2, 3_400_000))]
+
+    same = []
+    for es, qu in zip(lines("es"), lines("qu")):
+        for a, b in zip(re.split(r": |… · | · ", es), re.split(r": |… · | · ", qu)):
+            if a == b and re.search(r"[^\W\d_]{3}", a) and not re.fullmatch(r"[\d,]+ (KB|MB)", a):
+                same.append(a)
+    assert same == [], f"the sync progress line shows Spanish in Quechua: {sorted(set(same))}"
+
+
 # ====================================================================== the checks catch
 
 def test_the_checks_find_spanish_templates_and_repeated_letters():
