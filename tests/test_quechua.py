@@ -168,6 +168,14 @@ def test_every_msgid_has_a_quechua_translation():
         f"i18n/qu/LC_MESSAGES/cpc.po (`cpc i18n missing --lang qu`): {missing[:5]}")
 
 
+def test_cpc_i18n_check_strict_passes_for_quechua(capsys):
+    """What README promises CI runs: `cpc i18n check --lang qu --strict` exits 0."""
+    from cpc_desktop.cli.main import main
+
+    code = main(["i18n", "check", "--lang", "qu", "--strict"])
+    assert code == 0, f"`cpc i18n check --lang qu --strict` failed: {capsys.readouterr()}"
+
+
 def test_quechua_translations_keep_their_placeholders():
     problems = [p for p in translations.check("qu") if p.kind != "missing"]
     assert problems == [], f"a message would crash or lose its value: {problems[:5]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 
 import pytest
 from babel.messages.pofile import read_po
@@ -17,7 +18,7 @@ from cpc_desktop import printing
 from cpc_desktop.core import translations
 from cpc_desktop.core.i18n import gettext_for
 
-from printing_helpers import need_poppler, norm, pdf_text, registry
+from printing_helpers import need_poppler, norm, pdf_pages, pdf_text, registry
 
 FORM_IDS = sorted(f.form for f in registry())
 KEPT = "kept in Spanish on purpose"
@@ -91,3 +92,42 @@ def test_the_check_finds_a_spanish_label_left_on_the_page():
     assert spanish_left("Sutikuna: Nombres", msgids, {"Fiscalía"}) == ["Nombres"]
     assert spanish_left("Sutikuna: Fiscalía", msgids, {"Fiscalía"}) == []
     assert spanish_left("NombresX", msgids, set()) == []  # whole texts only
+
+
+def test_bilingual_packet_pages_keep_their_whole_sheet_number(blank_vault, intake_values,
+                                                              tmp_path):
+    """A supervisor sorting a dropped bilingual packet reads "Paquete: hoja 3 de 12 /
+    Q'ipi: p'anqa 3/12" on every sheet; it once fell off the footer's right end."""
+    ids = [blank_vault.add("ficha_ingreso", intake_values(name_first=f"Prueba {n}"))
+           for n in (1, 2)]
+    data = printing.render_packet(blank_vault, ids, ["ficha_ingreso"], lang="es+qu",
+                                  today=dt.date(2024, 6, 30))
+    path = tmp_path / "packet.pdf"
+    path.write_bytes(data)
+    pages = pdf_pages(data, tmp_path)
+    es, qu = gettext_for("es"), gettext_for("qu")
+    cut = []
+    for page in range(1, pages + 1):
+        text = norm(subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-raw",
+                                    "-enc", "UTF-8", str(path), "-"], capture_output=True,
+                                   text=True, check=True).stdout)
+        for tr in (es, qu):
+            sheet = norm(tr("Paquete: hoja {page} de {pages}").format(page=page, pages=pages))
+            if sheet not in text:
+                cut.append(sheet)
+    assert cut == [], f"sheet numbers missing or cut off in the bilingual packet: {cut[:4]}"
+
+
+def test_quechua_report_prints_every_column_title_with_whole_words(blank_vault, tmp_path):
+    """Count columns are narrow: a long Quechua word ("Rurachkan", "sipaskunapas") must
+    print whole (smaller if needed), never split in the middle across two lines."""
+    from cpc_desktop.reports import ReportRequest, build_report, render_pdf
+
+    report = build_report(blank_vault, ReportRequest(dt.date(2024, 1, 1), dt.date(2024, 6, 30)),
+                          today=dt.date(2024, 6, 30), purpose="export")
+    text = pdf_text(render_pdf(report, "qu"), tmp_path, "report-qu.pdf")
+    qu = gettext_for("qu")
+    broken = sorted({word for table in report.tables for column in table.columns
+                     for word in column.label(qu).split()
+                     if not re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text)})
+    assert broken == [], f"column titles split mid-word in the Quechua report: {broken}"
