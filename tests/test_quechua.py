@@ -39,10 +39,17 @@ def catalog() -> list[Entry]:
         po = read_po(fh, locale="qu")
     entries = []
     for msg in po:
-        if not msg.id or isinstance(msg.id, tuple):
-            continue  # no plural msgids yet; the pipeline's check covers their placeholders
+        if not msg.id:
+            continue
         kept = any(c.startswith(KEPT) for c in msg.user_comments)
-        entries.append(Entry(msg.id, msg.string or "", kept))
+        if isinstance(msg.id, (list, tuple)):
+            # ngettext: the singular and plural Spanish each checked against their own form
+            # (plural=(n != 1): msgstr[0] is the singular, msgstr[1] the plural)
+            strings = list(msg.string or ("", ""))
+            entries += [Entry(msg.id[0], strings[0] or "", kept),
+                        Entry(msg.id[1], strings[-1] or "", kept)]
+        else:
+            entries.append(Entry(msg.id, msg.string or "", kept))
     return entries
 
 
@@ -161,6 +168,14 @@ def test_every_msgid_has_a_quechua_translation():
         f"i18n/qu/LC_MESSAGES/cpc.po (`cpc i18n missing --lang qu`): {missing[:5]}")
 
 
+def test_cpc_i18n_check_strict_passes_for_quechua(capsys):
+    """What README promises CI runs: `cpc i18n check --lang qu --strict` exits 0."""
+    from cpc_desktop.cli.main import main
+
+    code = main(["i18n", "check", "--lang", "qu", "--strict"])
+    assert code == 0, f"`cpc i18n check --lang qu --strict` failed: {capsys.readouterr()}"
+
+
 def test_quechua_translations_keep_their_placeholders():
     problems = [p for p in translations.check("qu") if p.kind != "missing"]
     assert problems == [], f"a message would crash or lose its value: {problems[:5]}"
@@ -186,13 +201,28 @@ def test_quechua_is_written_with_three_vowels(catalog):
         f"loanword to i18n/glossary-qu.md if people really say it: {list(wrong.items())[:5]}")
 
 
+def _in_case_of(msgid: str, spanish: str, quechua: str) -> str:
+    """The glossary's Quechua written in the case of the msgid ("sí" → "arí", "ARCHIVO" →
+    "WILLAÑIQI" for a command-line placeholder)."""
+    if msgid == spanish:
+        return quechua
+    if msgid.isupper():
+        return quechua.upper()
+    if msgid == msgid.lower():
+        return quechua.lower()
+    return quechua
+
+
 def test_glossary_labels_are_translated_exactly_as_written(catalog):
-    by_id = {e.msgid.lower(): e for e in catalog}
+    by_id: dict[str, list[Entry]] = {}
+    for e in catalog:
+        by_id.setdefault(e.msgid.lower(), []).append(e)
     wrong = []
     for term in TERMS:
-        entry = by_id.get(term.spanish.lower())
-        if entry is not None and entry.msgstr != term.quechua:
-            wrong.append((entry.msgid, entry.msgstr, term.quechua))
+        for entry in by_id.get(term.spanish.lower(), []):
+            expected = _in_case_of(entry.msgid, term.spanish, term.quechua)
+            if entry.msgstr != expected:
+                wrong.append((entry.msgid, entry.msgstr, expected))
     assert wrong == [], f"(msgid, catalog, glossary) — one thing, one word: {wrong[:5]}"
 
 
@@ -208,6 +238,29 @@ def test_glossary_terms_are_used_inside_longer_texts(catalog):
     assert wrong == [], (
         "(msgid, glossary term, Quechua root that is missing) — a reader would meet two words "
         f"for one thing: {wrong[:8]}")
+
+
+_ACCELERATOR = re.compile(r"(?<!&)&(?!&)")
+
+
+def test_menu_accelerators_start_a_quechua_word(catalog):
+    """Alt+letter: the & of a menu or button text sits at the start of a Quechua word (so
+    the glossary check reads the word whole, and the underlined letter is where a reader
+    expects it), once per text, and only where the Spanish has one."""
+    wrong = []
+    for entry in catalog:
+        if entry.kept or not entry.msgstr:
+            continue
+        spanish, quechua = _ACCELERATOR.findall(entry.msgid), _ACCELERATOR.findall(entry.msgstr)
+        if len(quechua) != len(spanish) or len(quechua) > 1:
+            wrong.append((entry.msgid, entry.msgstr))
+            continue
+        for m in _ACCELERATOR.finditer(entry.msgstr):
+            before = entry.msgstr[m.start() - 1] if m.start() else " "
+            after = entry.msgstr[m.end():m.end() + 1]
+            if before.isalnum() or before == "'" or not after.isalnum():
+                wrong.append((entry.msgid, entry.msgstr))
+    assert wrong == [], f"(msgid, msgstr) with a misplaced or missing & accelerator: {wrong[:5]}"
 
 
 def _cli_placeholders(lang: str) -> list[tuple[str, str | None, str]]:
@@ -238,7 +291,8 @@ def _cli_placeholders(lang: str) -> list[tuple[str, str | None, str]]:
 def test_command_line_placeholders_follow_the_language():
     spanish, quechua = _cli_placeholders("es"), _cli_placeholders("qu")
     assert len(spanish) == len(quechua)
-    english = {"COMMAND", "FORM", "FILE|-", "OUT.pdf", "show program's version number and exit"}
+    english = {"COMMAND", "FORM", "FILE|-", "OUT.pdf", "NAME", "DIR|URL",
+               "show program's version number and exit"}
     assert not english & ({m for _p, m, _h in spanish} | {h for _p, _m, h in spanish}), \
         "a Spanish reader would meet English words in `cpc --help`"
     same_in_both = {None, "ID", "CÓDIGO", "dd/mm/aaaa"}  # names or formats people use as they are
@@ -284,6 +338,17 @@ def test_glossary_check_finds_terms_as_whole_words_longest_first():
     root = next(t for t in TERMS if t.spanish == "Fecha de nacimiento").root
     assert _contains_root("Paqarisqan p'unchawninta qillqay", root)
     assert not _contains_root("P'unchaw paqarisqan", root)
+
+
+def test_exact_labels_are_compared_in_the_case_of_the_msgid():
+    assert _in_case_of("Archivo", "Archivo", "Willañiqi") == "Willañiqi"
+    assert _in_case_of("ARCHIVO", "Archivo", "Willañiqi") == "WILLAÑIQI"
+    assert _in_case_of("sí", "Sí", "Arí") == "arí"
+
+
+def test_plural_entries_are_checked_in_both_forms(catalog):
+    ids = {e.msgid for e in catalog}
+    assert {"{n} lote", "{n} lotes"} <= ids, "ngettext entries must reach the glossary checks"
 
 
 def test_glossary_parser_reads_the_tables():

@@ -60,14 +60,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("conflicts", help=_("valores sobrescritos por ediciones simultáneas en "
                                            "otro equipo, y posibles residentes duplicados"))
     add_vault_args(p)
-    p.add_argument("--resolve", type=int, default=None, metavar="N",
-                   help=_("resuelve el conflicto N"))
+    p.add_argument("--resolve", type=int, default=None, metavar=_("NÚMERO"),
+                   help=_("resuelve el conflicto con ese número"))
     choice = p.add_mutually_exclusive_group()
     choice.add_argument("--keep-current", action="store_true",
                         help=_("conserva el valor actual"))
     choice.add_argument("--take-kept", action="store_true",
                         help=_("recupera el valor sobrescrito"))
-    choice.add_argument("--value", default=None, metavar="JSON",
+    choice.add_argument("--value", default=None, metavar=_("VALOR_JSON"),
                         help=_("pone otro valor (JSON)"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conflicts)
@@ -82,9 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _hub_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hub", default=None, metavar="DIR|URL",
+    p.add_argument("--hub", default=None, metavar=_("CARPETA|URL"),
                    help=_("carpeta (memoria USB) o dirección WebDAV del hub"))
-    p.add_argument("--user-hub", default=None, metavar="NAME", help=_("usuario del hub WebDAV"))
+    p.add_argument("--user-hub", default=None, metavar=_("USUARIO_HUB"),
+                   help=_("usuario del hub WebDAV"))
     p.add_argument("--hub-password-file", type=Path, default=None,
                    help=_("archivo con la contraseña del hub (si no: la variable "
                           "CPC_HUB_PASSWORD; si no: se pregunta)"))

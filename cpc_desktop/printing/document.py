@@ -192,10 +192,11 @@ class Tracker:
         c.setFillColor(SOFT)
         printed = lang.inline(PRINTED, date=self.today.strftime("%d/%m/%Y"),
                               version=__version__)
-        if self.packet:
-            printed += "  ·  " + lang.inline(PACKET_PAGE, page=index + 1, pages=total)
-        c.drawRightString(right, base + FOOTER_H - 12, _fit(printed, fonts.REGULAR, 7,
-                                                            FRAME_W * 0.62))
+        sheet = lang.inline(PACKET_PAGE, page=index + 1, pages=total) if self.packet else ""
+        room = FRAME_W * 0.62
+        if sheet and _width(printed + "  ·  " + sheet, 7) <= room:
+            printed, sheet = printed + "  ·  " + sheet, ""
+        c.drawRightString(right, base + FOOTER_H - 12, _fit(printed, fonts.REGULAR, 7, room))
         notice, second = lang.pair(CONFIDENTIAL)
         y = base + FOOTER_H - 21
         for text in (notice, second):
@@ -204,6 +205,12 @@ class Tracker:
                     c.setFont(fonts.REGULAR, 6.2)
                     c.drawString(MARGIN, y, piece)
                     y -= 7
+        if sheet:
+            # Bilingual packets: the sheet number, which a supervisor sorts pages by, gets a
+            # line of its own under the notice rather than being cut off.
+            c.setFont(fonts.REGULAR, 7)
+            c.setFillColor(SOFT)
+            c.drawRightString(right, y - 1, sheet)
         c.restoreState()
 
 
@@ -213,6 +220,12 @@ def _shrink(text: str, font: str, size: float, width: float, smallest: float) ->
 
     natural = stringWidth(text, font, size)
     return size if natural <= width else max(smallest, size * width / natural)
+
+
+def _width(text: str, size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return stringWidth(text, fonts.REGULAR, size)
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:

@@ -13,6 +13,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (CondPageBreak, KeepTogether, Paragraph, SimpleDocTemplate,
                                 Spacer)
@@ -111,18 +112,30 @@ def write_pdf(report: Report, out, lang: str = "es") -> Path:
     return out
 
 
+def _head(text: str, style: ParagraphStyle, room: float) -> Paragraph:
+    """A column title whose longest word fits its column: a smaller type (not below 6 pt)
+    rather than a word broken in the middle (Quechua "Rurakuchkan" in a count column)."""
+    longest = max((stringWidth(w, style.fontName, style.fontSize) for w in text.split()),
+                  default=0)
+    if longest > room:
+        size = max(6.0, style.fontSize * room / longest)
+        style = ParagraphStyle("head-fit", parent=style, fontSize=size, leading=size * 1.2)
+    return Paragraph(escape(text), style)
+
+
 def _table_block(table: Table, tr: Translator, st, width: float) -> list:
-    head = [Paragraph(escape(table.row_header(tr)), st["head"])] + [
-        Paragraph(escape(c.label(tr)), st["head"]) for c in table.columns]
+    ncols = len(table.columns)
+    num_w = min(2.6 * cm, (width - 4.8 * cm) / max(ncols, 1))
+    label_w = min(width - num_w * ncols, 9.5 * cm)
+    pad = 2 * 6  # the table's default left and right cell padding
+    head = [_head(table.row_header(tr), st["head"], label_w - pad)] + [
+        _head(c.label(tr), st["head"], num_w - pad) for c in table.columns]
     data = [head]
     for row in table.rows:
         style = st["cellb"] if row.total else st["cell"]
         data.append([Paragraph(escape(row.label(tr)), style)] + [
             Paragraph(escape(shown(cell, col)), style)
             for cell, col in zip(row.cells, table.columns)])
-    ncols = len(table.columns)
-    num_w = min(2.6 * cm, (width - 4.8 * cm) / max(ncols, 1))
-    label_w = min(width - num_w * ncols, 9.5 * cm)
     rl = RLTable(data, colWidths=[label_w] + [num_w] * ncols, repeatRows=1, hAlign="LEFT")
     style = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#BBBBBB")),
              ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8EEF4")),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
-from ..core.i18n import _, ngettext
+from ..core.i18n import N_, _, ngettext
 from ..sync import (Cancelled, CancelToken, HubError, SyncEngine, SyncError, SyncReport,
                     SyncScheduler, SyncStatus, open_hub)
 from .lang import language_bus
@@ -54,8 +54,8 @@ def format_bytes(n: int) -> str:
     return _("{n} MB").format(n=f"{n / 1_000_000:.1f}".replace(".", ","))
 
 
-PHASES = {"prepare": "Preparando", "send": "Enviando", "receive": "Recibiendo",
-          "done": "Listo"}
+PHASES = {"prepare": N_("Preparando"), "send": N_("Enviando"), "receive": N_("Recibiendo"),
+          "done": N_("Listo")}
 
 
 def progress_text(p) -> str:

@@ -19,6 +19,7 @@ os.environ.setdefault("CPC_CONFIG_DIR", str(_SAFE_DIR / "config"))
 os.environ.setdefault("CPC_DATA_DIR", str(_SAFE_DIR / "data"))
 
 import pytest  # noqa: E402
+from PySide6.QtCore import QModelIndex  # noqa: E402
 
 # cpc_desktop.ui first: its import guards against a PySide6 6.12.0 bug (see ui/__init__.py).
 from cpc_desktop.ui import lang, qt_i18n  # noqa: E402, I001
@@ -156,9 +157,13 @@ def visible_texts() -> list[str]:
         elif isinstance(w, QMenu):
             texts += [a.text() for a in w.actions()]
         if isinstance(w, QAbstractItemView) and w.model() is not None:
-            m = w.model()
-            for r in range(m.rowCount()):
-                for c in range(m.columnCount()):
+            m, root = w.model(), QModelIndex()
+            try:
+                columns = m.columnCount(root)
+            except TypeError:  # a QAbstractListModel (QListWidget) hides it: one column
+                columns = 1
+            for r in range(m.rowCount(root)):
+                for c in range(columns):
                     texts.append(str(m.data(m.index(r, c)) or ""))
     return [t for t in texts if t]
 
