@@ -1413,23 +1413,43 @@ def watch_drafts(session: Session, parent: QWidget | None = None) -> None:
                           and warm_up(forms.registry().intake))
 
 
-def offer_drafts(session: Session, parent: QWidget | None = None) -> QMessageBox | None:
-    """"Tiene cambios sin guardar de … ¿Recuperarlos?" — Recuperar / Descartar / Ahora no."""
+def offer_drafts(session: Session, parent: QWidget | None = None) -> None:
+    """"Tiene cambios sin guardar de … ¿Recuperarlos?" — Recuperar / Descartar / Ahora no.
+
+    The drafts are read on a worker: right after unlock the list is loading, and the UI
+    thread must not wait for the vault."""
     vault = session.vault
     if vault is None:
-        return None
-    drafts = record_drafts(vault)
-    if not drafts:
-        return None
+        return
+
+    def work(_progress):
+        drafts = record_drafts(vault)
+        codes = {}
+        for data in drafts.values():
+            rid = data.get("resident_id")
+            if rid and rid not in codes:
+                try:
+                    codes[rid] = vault.resident(rid).internal_code
+                except Exception:  # noqa: BLE001 — a resident deleted meanwhile
+                    codes[rid] = None
+        return drafts, codes
+
+    def done(result) -> None:
+        drafts, codes = result
+        if drafts and session.vault is vault:
+            _offer(session, drafts, codes, parent)
+
+    run_task(parent, work, on_success=done, on_failure=lambda _exc: None, show_progress=False)
+
+
+def _offer(session: Session, drafts: dict[str, dict], codes: dict[str, str | None],
+           parent: QWidget | None) -> QMessageBox:
     lines = []
     for data in drafts.values():
         title = _(forms.registry().get(data["form"]).title)
         who = _("un residente nuevo")
         if data.get("resident_id"):
-            try:
-                who = vault.resident(data["resident_id"]).internal_code
-            except Exception:  # noqa: BLE001 — a resident deleted meanwhile
-                who = _("un residente")
+            who = codes.get(data["resident_id"]) or _("un residente")
         lines.append(f"• {title} — {who}")
     box = QMessageBox(QMessageBox.Icon.Question, _("Cambios sin guardar"),
                       _("Tiene cambios sin guardar de:\n{items}\n¿Recuperarlos?").format(

@@ -213,19 +213,13 @@ class SyncController(QObject):
         return self.engine_factory(self.session.vault)
 
     def hub_configured(self) -> bool:
-        """Whether a hub is saved in the vault (read once per unlock, and after saving)."""
-        if not self.session.is_unlocked:
-            return False
-        if self._hub_known is None:
-            try:
-                self._hub_known = self.engine().hub_settings() is not None
-            except Exception:  # noqa: BLE001 - a vault being locked: no hub for now
-                return False
-        return self._hub_known
+        """Whether a hub is saved in the vault, as the last status read (on a worker) said:
+        asking the vault here would make the UI thread wait while the list loads."""
+        return self.session.is_unlocked and bool(self._hub_known)
 
     def hub_saved(self) -> None:
         """After the hub settings changed: try it at the next tick."""
-        self._hub_known = None
+        self._hub_known = True
         self.failure = None
         self.scheduler.failures = 0
         self.scheduler.request()
