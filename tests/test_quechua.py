@@ -221,7 +221,10 @@ def test_glossary_labels_are_translated_exactly_as_written(catalog):
     for term in TERMS:
         for entry in by_id.get(term.spanish.lower(), []):
             expected = _in_case_of(entry.msgid, term.spanish, term.quechua)
-            if entry.msgstr != expected:
+            # A command-line placeholder is one word: "HUNT'ANA_P'ANQA" is the glossary's term.
+            placeholder = entry.msgid.isupper() and " " not in entry.msgid
+            if entry.msgstr != expected and not (
+                    placeholder and entry.msgstr == expected.replace(" ", "_")):
                 wrong.append((entry.msgid, entry.msgstr, expected))
     assert wrong == [], f"(msgid, catalog, glossary) — one thing, one word: {wrong[:5]}"
 
@@ -295,7 +298,7 @@ def test_command_line_placeholders_follow_the_language():
                "show program's version number and exit"}
     assert not english & ({m for _p, m, _h in spanish} | {h for _p, _m, h in spanish}), \
         "a Spanish reader would meet English words in `cpc --help`"
-    same_in_both = {None, "ID", "CÓDIGO", "dd/mm/aaaa"}  # names or formats people use as they are
+    same_in_both = {None, "ID", "N", "CÓDIGO", "dd/mm/aaaa"}  # names or formats people use as they are
     untranslated = sorted({(p, es) for (p, es, _h), (_q, qu, _h2) in zip(spanish, quechua)
                            if es == qu and es not in same_in_both})
     assert untranslated == [], f"`CPC_LANG=qu cpc … --help` shows Spanish placeholders: {untranslated}"

@@ -12,7 +12,7 @@ from .common import UserError, add_vault_args, open_vault, passphrase, print_jso
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("backup", help=_("copia de seguridad cifrada (a la carpeta configurada, "
-                                        "o a OUT)"))
+                                        "o a la indicada)"))
     add_vault_args(p)
     p.add_argument("out", type=Path, nargs="?", default=None,
                    help=_("carpeta de destino, o archivo .cpcbackup (por defecto: la carpeta "

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..core.errors import CpcError
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from ..core.vault import Vault, default_vault_path
 
 
@@ -27,6 +27,62 @@ def add_vault_args(p: argparse.ArgumentParser, *, unlock: bool = True) -> None:
         p.add_argument("--passphrase-file", type=Path, default=None,
                        help=_("archivo cuya primera línea es la contraseña (si no: la variable "
                               "CPC_PASSPHRASE; si no: se pregunta)"))
+
+
+# Help and placeholder names for options many commands share, by argparse dest; a command's
+# own help= or metavar= wins. Without these, argparse would show the English dest ("VAULT").
+SHARED_HELP = {
+    "json": N_("salida en JSON, para otros programas"),
+    "limit": N_("muestra como máximo este número de filas"),
+    "search": N_("texto que buscar en nombres, apodos y código interno (sin tildes ni "
+                 "mayúsculas)"),
+    "status": N_("solo residentes en acogida o solo egresados"),
+    "id": N_("identificador del registro"),
+    "name": N_("nombre de usuario"),
+    "role": N_("rol del usuario: coordinador/a, profesional o supervisor/a (solo lectura)"),
+    "display_name": N_("nombre completo del usuario"),
+    "new_passphrase_file": N_("archivo cuya primera línea es la contraseña nueva (si no: la "
+                              "variable CPC_NEW_PASSPHRASE; si no: se pregunta dos veces)"),
+    "recovery_key_file": N_("archivo cuya primera línea es la clave de recuperación (si no: "
+                            "se pregunta)"),
+    "residents": N_("cuántos residentes ficticios crear"),
+    "seed": N_("semilla: el mismo número da los mismos datos ficticios"),
+    "services_per_resident": N_("cuántas atenciones ficticias por residente"),
+    "verify": N_("comprueba la cadena de auditoría y dice el primer eslabón roto"),
+    "backup": N_("archivo .cpcbackup de la copia"),
+    "form": N_("formulario, p. ej. ficha_ingreso (sin él: todos)"),
+    "format": N_("formato del informe"),
+    "lang": N_("idioma"),
+    "output": N_("archivo que se crea"),
+    "out": N_("archivo que se crea"),
+}
+METAVARS = {
+    "vault": N_("CARPETA"), "folder": N_("CARPETA"), "user": N_("USUARIO"),
+    "name": N_("USUARIO"), "passphrase_file": N_("ARCHIVO"),
+    "new_passphrase_file": N_("ARCHIVO"), "recovery_key_file": N_("ARCHIVO"),
+    "hub_password_file": N_("ARCHIVO"), "code_file": N_("ARCHIVO"), "file": N_("ARCHIVO"),
+    "output": N_("ARCHIVO"), "out": N_("ARCHIVO"), "backup": N_("ARCHIVO"),
+    "shelter": N_("CÓDIGO"), "shelter_name": N_("NOMBRE"), "display_name": N_("NOMBRE"),
+    "prepared_by": N_("NOMBRE"), "form": N_("FORMULARIO"), "resident": N_("RESIDENTE"),
+    "id": "ID", "record": "ID", "search": N_("TEXTO"), "limit": "N", "residents": "N",
+    "seed": "N", "services_per_resident": "N", "keep": "N", "remind_days": N_("DÍAS"),
+    "lang": N_("IDIOMA"),
+}
+
+
+def finish_parser(parser: argparse.ArgumentParser) -> None:
+    """Gives every option of every subcommand its shared help text and a translated
+    placeholder name (see SHARED_HELP, METAVARS)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                finish_parser(sub)
+            continue
+        if action.help is None and action.dest in SHARED_HELP:
+            action.help = _(SHARED_HELP[action.dest])
+        if action.metavar is None and action.nargs != 0 and not action.choices \
+                and action.dest in METAVARS:
+            action.metavar = _(METAVARS[action.dest])
 
 
 def vault_path(args) -> Path:

@@ -19,12 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_compile)
     q = isub.add_parser("check", help=_("lista textos sin traducir, obsoletos o con marcadores "
                                         "rotos"))
-    q.add_argument("--lang", default="qu")
+    q.add_argument("--lang", default="qu", help=_("idioma del catálogo (por defecto: qu)"))
     q.add_argument("--strict", action="store_true",
                    help=_("falla también si falta alguna traducción"))
     q.set_defaults(func=cmd_check)
     q = isub.add_parser("missing", help=_("lista los textos que faltan traducir"))
-    q.add_argument("--lang", default="qu")
+    q.add_argument("--lang", default="qu", help=_("idioma del catálogo (por defecto: qu)"))
     q.set_defaults(func=cmd_missing)
     q = isub.add_parser("export-csv", help=_("exporta todos los pares a CSV para revisión"))
     q.add_argument("out", type=Path)

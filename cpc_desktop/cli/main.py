@@ -9,6 +9,7 @@ from .. import __version__
 from ..core import i18n
 from ..core.errors import CpcError, ValidationError
 from ..core.i18n import N_, _
+from .common import finish_parser
 
 # Each module adds its subcommands with register(subparsers).
 COMMAND_MODULES = ["vault_cmds", "backup_cmds", "print_cmds", "report_cmds", "sync_cmds",
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar=_("COMANDO"))
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.{name}").register(sub)
+    finish_parser(parser)
     return parser
 
 

@@ -115,7 +115,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("recover", help=_("abre con la clave de recuperación y pone una "
                                          "contraseña nueva"))
     add_vault_args(p, unlock=False)
-    p.add_argument("--user", default=None)
+    p.add_argument("--user", default=None,
+                   help=_("usuario que recibe la contraseña nueva (por defecto: la variable "
+                          "CPC_USER)"))
     p.add_argument("--recovery-key-file", type=Path, default=None)
     p.add_argument("--new-passphrase-file", type=Path, default=None)
     p.set_defaults(func=cmd_recover)
