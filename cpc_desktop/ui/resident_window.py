@@ -1000,6 +1000,7 @@ class ManyFormTab(FormTab):
         self.empty.setText(_("Todavía no hay registros."))
         if self.quick is not None:
             self.quick.retranslate_ui()
+        self._fit_columns()  # headers change width with the language
 
 
 # ====================================================================== the window

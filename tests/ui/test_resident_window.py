@@ -379,3 +379,25 @@ def test_switching_tabs_with_unsaved_changes_asks_first(world, qtbot):
     assert window.tabs.currentWidget() is services
     assert not window.intake_tab.editor.dirty
     assert window.intake_tab.editor.view.editor("name_nickname").edit.text() == ""
+
+
+def test_services_list_headers_fit_after_switching_to_quechua(world, qtbot):
+    """Column widths are fitted to the header texts again when the language changes: the
+    Quechua date header ("Yanapaypa p'unchawnin") is longer than the Spanish one and was cut."""
+    world.vault.add("registro_atenciones", {"service_date": TODAY.isoformat(),
+                                            "service_area": "mental_health",
+                                            "professional": "Ps. Ficticia Demo"},
+                    resident_id=world.resident_id)
+    window = opened(qtbot, world.session, world.resident_id)
+    tab = window.tab_for("registro_atenciones")
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.built and tab.model.rowCount() == 1, timeout=5000)
+    header = tab.table.horizontalHeader()
+    try:
+        set_language("qu")
+        cut = [(col, tab.model.headerData(col, Qt.Orientation.Horizontal))
+               for col in range(tab.model.columnCount() - 1)
+               if header.sectionSize(col) < min(header.sectionSizeHint(col), 220)]
+        assert cut == [], f"Quechua column headers cut off in the services list: {cut}"
+    finally:
+        set_language("es")
