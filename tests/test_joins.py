@@ -4,6 +4,7 @@ a coordinator may do it, and laptops that sync the join (in any order, with reco
 offline to the other resident, or joining the pair in opposite directions) end identical."""
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -210,7 +211,7 @@ op = st.one_of(
 )
 
 
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=int(os.environ.get("JOIN_EXAMPLES", 25)), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(ops=st.lists(op, min_size=3, max_size=18), seed=st.integers(0, 2**16))
 def test_replicas_with_joins_converge_whatever_the_delivery_order(template, tmp_path_factory,
@@ -233,8 +234,10 @@ def test_replicas_with_joins_converge_whatever_the_delivery_order(template, tmp_
                 elif o[0] == "edit":
                     v.update(ids[o[2] % 4], {"risk_level": ["low", "high"][o[2] % 2]})
                 elif o[0] == "delete":
+                    # Services, and now and then a whole resident (a join into it then ends).
+                    form = "ficha_ingreso" if o[2] == 5 else "registro_atenciones"
                     rows = v.conn.execute("SELECT id FROM records WHERE form=? AND deleted=0 "
-                                          "ORDER BY id", ("registro_atenciones",)).fetchall()
+                                          "ORDER BY id", (form,)).fetchall()
                     if rows:
                         v.delete(rows[o[2] % len(rows)][0])
                 elif o[0] == "export":
@@ -247,8 +250,12 @@ def test_replicas_with_joins_converge_whatever_the_delivery_order(template, tmp_
         snaps = [full_snapshot(v) for v in vaults]
         assert snaps[1] == snaps[0] and snaps[2] == snaps[0], (
             "laptops show different residents, joins or records after the same batches")
-        services = {r[0] for r in vaults[0].conn.execute(
-            "SELECT id FROM records WHERE form='registro_atenciones' AND deleted=0")}
+        services = vaults[0].conn.execute(
+            "SELECT id, resident_id FROM records WHERE form='registro_atenciones' AND deleted=0"
+            ).fetchall()
+        alive = {r[0] for r in vaults[0].conn.execute(
+            "SELECT id FROM records WHERE form='ficha_ingreso' AND deleted=0")}
+        services = {sid for sid, rid in services if rid in alive}
         shown = {r.id for s in vaults[0].residents()
                  for r in vaults[0].records(s.id, "registro_atenciones")}
         assert shown == services, "a service is hidden: its resident was joined into nobody"
@@ -303,3 +310,25 @@ def test_cli_lists_duplicates_and_joins_by_internal_code(tmp_path):
     assert not any(keep in g["resident_ids"] for g in after)
     again = _cpc("duplicates", "--vault", path, "--join", "A-1", "B-1")
     assert again.returncode == 1 and "ya fue unido" in again.stderr
+
+
+def test_a_vault_of_an_older_schema_migrates_and_joins(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from cpc_desktop.core.vault import SCHEMA_VERSION, Vault
+
+    path = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "data" / "vault-schema2", path)
+    v = Vault.open(path, "coord", "frase de prueba larga")
+    try:
+        assert v.schema_version == SCHEMA_VERSION
+        first, second = [r.id for r in v.residents()][:2]
+        total = len(v.records(first)) + len(v.records(second))
+        join_residents(v, first, second)
+        assert len(v.records(first)) == total - 1, (
+            "after an update, joining lost records of an old vault (or showed two intakes)")
+        assert second not in {r.id for r in v.residents()}
+        assert v.check().ok
+    finally:
+        v.lock()

@@ -888,12 +888,13 @@ class Vault:
             f"SELECT max(record_date) FROM records WHERE resident_id IN ({marks}) AND form=? AND "
             "deleted=0", (*family, SERVICE_FORM)).fetchone()[0]
         summary = {k: values.get(k) for k in RESIDENT_FIELDS}
-        own_search = " ".join(search_fold(str(values.get(f.id, "")))
-                              for f in intake.search_fields)
-        # The kept resident is also found by the names and codes of those joined into it.
-        search = " ".join([own_search, *(r[0] for r in conn.execute(
-            f"SELECT search_text FROM residents WHERE id IN ({marks[2:]}) ORDER BY id",
-            members))]) if members else own_search
+        def own_search(vals: dict) -> str:
+            return " ".join(search_fold(str(vals.get(f.id, ""))) for f in intake.search_fields)
+
+        # The kept resident is also found by the names and codes of those joined into it (read
+        # from their intakes: their rows may not be recomputed yet).
+        search = " ".join([own_search(values), *(own_search(json.loads(r[0])) for r in conn.execute(
+            f"SELECT data FROM records WHERE id IN ({marks[2:]}) ORDER BY id", members))])
         # An upsert keeps the row's rowid, which is also its key in the search index.
         columns = (*_RESIDENT_COLUMNS, "join_target", "join_hlc")
         conn.execute(
