@@ -1,4 +1,4 @@
-"""`cpc` sync commands: sync, invite, join, conflicts, devices.
+"""`cpc` sync commands: sync, invite, join, conflicts, duplicates, devices.
 
 Hub passwords come from --hub-password-file, the CPC_HUB_PASSWORD variable, the vault (where a
 previous `--save-hub` stored them, encrypted with everything else) or a hidden prompt — never
@@ -19,7 +19,8 @@ from ..core import display
 from ..core.i18n import _
 from ..core.vault import DB_NAME, DELETED
 from ..sync import (KEEP_CURRENT, TAKE_KEPT, SyncEngine, conflicts, devices,
-                    duplicate_residents, invitations, open_hub, resolve)
+                    duplicate_residents, find_for_join, invitations, join_residents,
+                    join_side, open_hub, resolve)
 from .common import (UserError, add_vault_args, new_passphrase, open_vault, print_json,
                      read_secret_file, vault_path)
 from .vault_cmds import print_recovery_key
@@ -71,6 +72,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help=_("pone otro valor (JSON)"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_conflicts)
+
+    p = sub.add_parser("duplicates", help=_("posibles residentes duplicados (registrados dos "
+                                            "veces); une dos de ellos"))
+    add_vault_args(p)
+    p.add_argument("--join", nargs=2, default=None, metavar=(_("CONSERVAR"), _("OTRO")),
+                   help=_("une OTRO a CONSERVAR (identificador o código interno): CONSERVAR "
+                          "muestra después los registros de ambos (solo coordinación)"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_duplicates)
 
     p = sub.add_parser("devices", help=_("equipos que sincronizan con este centro; revoca uno "
                                          "perdido o robado"))
@@ -289,12 +299,59 @@ def cmd_conflicts(args) -> int:
                 current=_show(vault, c.form, c.field, c.current_value),
                 kept=_show(vault, c.form, c.field, c.kept_value), user=c.kept_user,
                 when=display.format_date(c.detected_at[:10])))
-        reasons = {"document": _("mismo documento"), "name_birth": _("mismos nombres y fecha de "
-                                                                      "nacimiento"),
-                   "code": _("mismo código interno")}
+        reasons = _reasons()
         for d in dups:
             print(_("Posible duplicado ({reason}): {codes}").format(
                 reason=reasons[d.reason], codes=", ".join(d.internal_codes)))
+    return 0
+
+
+def _reasons() -> dict[str, str]:
+    return {"document": _("mismo documento"),
+            "name_birth": _("mismos nombres y fecha de nacimiento"),
+            "code": _("mismo código interno")}
+
+
+def cmd_duplicates(args) -> int:
+    with open_vault(args) as vault:
+        if args.join:
+            keep, other = (find_for_join(vault, ref) for ref in args.join)
+            result = join_residents(vault, keep, other)
+            if args.json:
+                print_json(dataclasses.asdict(result))
+                return 0
+            print(_("Residentes unidos: {other} se muestra ahora como {keep}, con todos sus "
+                    "registros. La unión se enviará en la próxima sincronización.").format(
+                other=_internal_code(vault, other), keep=_internal_code(vault, keep)))
+            if result.filled:
+                print(_("Campos vacíos completados: {fields}.").format(fields=", ".join(
+                    _field_label(vault, vault.forms.intake.form, f) for f in result.filled)))
+            if result.review:
+                print(_("Valores distintos por revisar en «cpc conflicts»: {fields}.").format(
+                    fields=", ".join(_field_label(vault, vault.forms.intake.form, f)
+                                     for f in result.review)))
+            return 0
+        groups = [(g, [join_side(vault, rid) for rid in g.resident_ids])
+                  for g in duplicate_residents(vault)]
+    if args.json:
+        print_json([{**dataclasses.asdict(g), "residents": [dataclasses.asdict(s)
+                                                            for s in sides]}
+                    for g, sides in groups])
+        return 0
+    if not groups:
+        print(_("No hay posibles residentes duplicados."))
+    reasons = _reasons()
+    for g, sides in groups:
+        print(_("Posible duplicado ({reason}):").format(reason=reasons[g.reason]))
+        for side in sides:
+            print("  " + _("{id}  {code}  {names}  nac. {birth}  ingreso {admission}  "
+                           "{n} registros").format(
+                id=side.id, code=side.internal_code,
+                names=f"{side.name_first} {side.name_last}".strip(),
+                birth=display.format_date(side.date_of_birth) or "—",
+                admission=display.format_date(side.admission_date) or "—", n=side.records))
+    if groups:
+        print(_("Para unirlos: cpc duplicates --join CONSERVAR OTRO"))
     return 0
 
 

@@ -32,6 +32,7 @@ class Action(str, Enum):
     MANAGE_USERS = "manage_users"
     BACKUP = "backup"
     RESTORE = "restore"
+    JOIN = "join"              # join two residents that are one child registered twice
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -48,6 +49,7 @@ _REFUSALS = {
     Action.MANAGE_USERS: N_("Solo un(a) coordinador(a) puede administrar usuarios."),
     Action.BACKUP: N_("Su usuario no puede hacer copias de seguridad."),
     Action.RESTORE: N_("Solo un(a) coordinador(a) puede restaurar una copia de seguridad."),
+    Action.JOIN: N_("Solo un(a) coordinador(a) puede unir dos residentes duplicados."),
 }
 
 

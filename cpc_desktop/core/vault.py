@@ -37,9 +37,12 @@ from .users import Action, Role, User, parse_role
 
 DB_NAME = "vault.db"
 SLOTS_NAME = "keyslots.json"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
+# A system field of an intake: the resident it was joined into (one child registered twice).
+# It syncs like any field; names starting with "_" are never form fields.
+JOINED = "_joined_into"
 
 # Columns of the resident list, taken from the intake form by field id.
 RESIDENT_FIELDS = ("internal_code", "name_first", "name_last", "name_nickname", "sex",
@@ -83,6 +86,7 @@ class ResidentSummary:
     discharge_date: str | None
     last_service: str | None
     deleted: bool
+    joined_into: str | None = None   # set on a resident joined into another (then hidden)
 
     def age_on(self, day: dt.date) -> int | None:
         return forms.age_on({"date_of_birth": self.date_of_birth, "age": self.age}, day)
@@ -290,9 +294,19 @@ def facts_json(registry: forms.FormRegistry, form_id: str, values: dict) -> str:
     return json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _migrate_3_to_4(db: sqlite_utils.Database) -> None:
+    """Joining residents: each resident's own join (the JOINED field of its intake and its
+    stamp) and the resident it resolves to, derived from every join (see _refresh_joins)."""
+    for col in ("join_target", "join_hlc", "joined_into"):
+        db["residents"].add_column(col, str)
+    db.execute("CREATE INDEX residents_joined ON residents(joined_into)")
+    db.execute("CREATE INDEX residents_join_target ON residents(join_target) "
+               "WHERE join_target IS NOT NULL")
+
+
 # Migrations: schema version N -> N+1, each run in its own transaction on open (and in order
 # when a vault is created, so new and migrated vaults have the same schema).
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 
 class Vault:
@@ -606,9 +620,13 @@ class Vault:
             if current.deleted:
                 raise NotFound(_("Ese registro fue eliminado."))
             form = self.forms.get(current.form)
-            merged = dict(values) if replace else {**current.values, **values}
+            # System fields (a join) are not the form's: kept as they are, never validated.
+            system = {k: v for k, v in current.values.items() if k.startswith("_")}
+            own = {k: v for k, v in current.values.items() if k not in system}
+            merged = dict(values) if replace else {**own, **values}
             merged = {k: v for k, v in merged.items() if v is not None}
             clean = form.validate(merged)
+            clean.update(system)
             if form.opens_resident and not clean.get("internal_code"):
                 clean["internal_code"] = current.values.get("internal_code")
             with self._tx() as conn:
@@ -648,9 +666,15 @@ class Vault:
 
     def records(self, resident_id: str, form_id: str | None = None, *,
                 include_deleted: bool = False) -> list[Record]:
-        """A resident's records, oldest first by record date."""
-        sql = "SELECT * FROM records WHERE resident_id=?"
-        args: list = [resident_id]
+        """A resident's records, oldest first by record date. A resident others were joined
+        into has theirs too (but only its own intake); a joined one's id gives the same."""
+        root, members = self._family(resident_id)
+        marks = ",".join("?" * (1 + len(members)))
+        sql = f"SELECT * FROM records WHERE resident_id IN ({marks})"
+        args: list = [root, *members]
+        if members:
+            sql += f" AND NOT (form=? AND id IN ({marks[2:]}))"
+            args += [self.forms.intake.form, *members]
         if form_id:
             sql += " AND form=?"
             args.append(form_id)
@@ -658,6 +682,19 @@ class Vault:
             sql += " AND deleted=0"
         sql += " ORDER BY record_date, id"
         return [_record(r) for r in self._read(sql, args)]
+
+    def _family(self, resident_id: str) -> tuple[str, list[str]]:
+        """(the resident `resident_id` resolves to, the residents joined into it)."""
+        row = self._read("SELECT joined_into FROM residents WHERE id=?", (resident_id,))
+        root = (row[0][0] if row else None) or resident_id
+        return root, [r[0] for r in self._read(
+            "SELECT id FROM residents WHERE joined_into=? ORDER BY id", (root,))]
+
+    def joined(self) -> dict[str, str]:
+        """{joined resident id: the resident it was joined into}: how read paths count a
+        child registered twice once."""
+        return dict(self._read("SELECT id, joined_into FROM residents WHERE joined_into IS "
+                               "NOT NULL"))
 
     def iter_values(self, form_id: str, fields: Iterable[str], *, shelter: str | None = None,
                     since: str | None = None, until: str | None = None,
@@ -696,6 +733,12 @@ class Vault:
         if not include_deleted:
             sql += " AND deleted=0"
         rows = self._read(sql + " ORDER BY record_date", args)
+        joins = self.joined()
+        if joins:
+            # A joined resident's records count under the kept one; its own intake not at all.
+            drop = form.opens_resident
+            rows = [(joins.get(r[0], r[0]), *r[1:]) for r in rows
+                    if not (drop and r[0] in joins)]
         if whole:
             def picked() -> Iterator[tuple[str, str | None, dict]]:  # permission checked above
                 for rid, day, facts in rows:
@@ -790,8 +833,8 @@ class Vault:
                 form=_(form.title)))
 
     def _code_taken(self, conn, code: str, resident_id: str | None) -> bool:
-        row = conn.execute("SELECT id FROM residents WHERE internal_code=? AND deleted=0 AND id!=?",
-                           (code, resident_id or "")).fetchone()
+        row = conn.execute("SELECT id FROM residents WHERE internal_code=? AND deleted=0 AND id!=? "
+                           "AND joined_into IS NULL", (code, resident_id or "")).fetchone()
         return row is not None
 
     def _next_internal_code(self, conn, clean: dict) -> str:
@@ -806,38 +849,95 @@ class Vault:
         return f"{prefix}{n:04d}"
 
     def _refresh_resident(self, conn, resident_id: str) -> None:
-        """Recomputes the resident list row (a cache of the intake, discharge and services)."""
+        """Recomputes the resident list row (a cache of the intake, discharge and services),
+        the row of the resident it is joined into (which shows its records) and, when a
+        row's own join or presence changed, every resident's join."""
+        changed = self._refresh_row(conn, resident_id)
+        root = conn.execute("SELECT joined_into FROM residents WHERE id=?",
+                            (resident_id,)).fetchone()
+        if root and root[0]:
+            changed |= self._refresh_row(conn, root[0])
+        while changed:
+            changed = False
+            for rid in sorted(self._refresh_joins(conn)):
+                changed |= self._refresh_row(conn, rid)
+
+    def _refresh_row(self, conn, resident_id: str) -> bool:
+        """One resident's row from its intake and the records of it and of the residents
+        joined into it; True when its own join or its presence changed (joins to redo)."""
         intake = self.forms.intake
-        row = conn.execute("SELECT data, deleted FROM records WHERE id=?",
+        row = conn.execute("SELECT data, deleted, clocks, created_hlc FROM records WHERE id=?",
                            (resident_id,)).fetchone()
         if row is None:
-            return
+            return False
+        before = conn.execute("SELECT join_target, join_hlc, deleted FROM residents WHERE id=?",
+                              (resident_id,)).fetchone()
         values = json.loads(row[0])
+        target = values.get(JOINED)
+        join_hlc = json.loads(row[2]).get(JOINED, row[3]) if target else None
+        current = conn.execute("SELECT joined_into FROM residents WHERE id=?",
+                               (resident_id,)).fetchone()
+        members = [] if current is None or current[0] else [r[0] for r in conn.execute(
+            "SELECT id FROM residents WHERE joined_into=? ORDER BY id", (resident_id,))]
+        family = [resident_id, *members]
+        marks = ",".join("?" * len(family))
         n_discharges, discharge = conn.execute(
-            "SELECT count(*), max(record_date) FROM records WHERE resident_id=? AND form=? AND "
-            "deleted=0", (resident_id, DISCHARGE_FORM)).fetchone()
+            f"SELECT count(*), max(record_date) FROM records WHERE resident_id IN ({marks}) AND "
+            "form=? AND deleted=0", (*family, DISCHARGE_FORM)).fetchone()
         last_service = conn.execute(
-            "SELECT max(record_date) FROM records WHERE resident_id=? AND form=? AND deleted=0",
-            (resident_id, SERVICE_FORM)).fetchone()[0]
+            f"SELECT max(record_date) FROM records WHERE resident_id IN ({marks}) AND form=? AND "
+            "deleted=0", (*family, SERVICE_FORM)).fetchone()[0]
         summary = {k: values.get(k) for k in RESIDENT_FIELDS}
-        search = " ".join(search_fold(str(values.get(f.id, ""))) for f in intake.search_fields)
+        def own_search(vals: dict) -> str:
+            return " ".join(search_fold(str(vals.get(f.id, ""))) for f in intake.search_fields)
+
+        # The kept resident is also found by the names and codes of those joined into it (read
+        # from their intakes: their rows may not be recomputed yet).
+        search = " ".join([own_search(values), *(own_search(json.loads(r[0])) for r in conn.execute(
+            f"SELECT data FROM records WHERE id IN ({marks[2:]}) ORDER BY id", members))])
         # An upsert keeps the row's rowid, which is also its key in the search index.
+        columns = (*_RESIDENT_COLUMNS, "join_target", "join_hlc")
         conn.execute(
-            "INSERT INTO residents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO "
-            "UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in _RESIDENT_COLUMNS[1:]),
+            f"INSERT INTO residents({', '.join(columns)}) VALUES ({','.join('?' * len(columns))})"
+            " ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}"
+                                                          for c in columns[1:]),
             (resident_id, summary["internal_code"] or "", summary["name_first"] or "",
              summary["name_last"] or "", summary["name_nickname"] or "", summary["sex"],
              summary["date_of_birth"], summary["age"], summary["admission_date"],
              summary["risk_level"], "discharged" if n_discharges else "in_care", discharge,
-             last_service, row[1], search))
+             last_service, row[1], search, target, join_hlc))
         rowid = conn.execute("SELECT rowid FROM residents WHERE id=?", (resident_id,)).fetchone()[0]
         conn.execute("DELETE FROM resident_search WHERE rowid=?", (rowid,))
         if not row[1]:
             conn.execute("INSERT INTO resident_search(rowid, body) VALUES (?,?)", (rowid, search))
+        return before is None or tuple(before) != (target, join_hlc, row[1])
+
+    def _refresh_joins(self, conn) -> set[str]:
+        """Recomputes every resident's `joined_into` from every join (a function of the
+        synced records, so all laptops agree); returns the residents whose row must be
+        recomputed (those whose join changed and the residents they left or went into)."""
+        edges = {rid: (target, hlc) for rid, target, hlc in conn.execute(
+            "SELECT id, join_target, join_hlc FROM residents WHERE join_target IS NOT NULL "
+            "AND deleted=0")}
+        targets = sorted({t for t, _h in edges.values()})
+        alive = {r[0] for r in conn.execute(
+            f"SELECT id FROM residents WHERE deleted=0 AND id IN ({','.join('?' * len(targets))})",
+            targets)} if targets else set()
+        wanted = resolve_joins({k: v for k, v in edges.items() if v[0] in alive})
+        current = dict(conn.execute("SELECT id, joined_into FROM residents WHERE joined_into IS "
+                                    "NOT NULL").fetchall())
+        touched: set[str] = set()
+        for rid in set(current) | set(wanted):
+            old, new = current.get(rid), wanted.get(rid)
+            if old != new:
+                conn.execute("UPDATE residents SET joined_into=? WHERE id=?", (new, rid))
+                touched.update(x for x in (rid, old, new) if x)
+        return touched
 
     # ------------------------------------------------------------ residents and search
     def residents(self, *, search: str | None = None, status: str | None = None,
-                  include_deleted: bool = False, limit: int | None = None) -> list[ResidentSummary]:
+                  include_deleted: bool = False, include_joined: bool = False,
+                  limit: int | None = None) -> list[ResidentSummary]:
         """The resident list, by internal code; `search` matches names, aliases and codes
         ignoring case and accents, each word as a prefix ("mar hua" finds "María Huamán")."""
         self._require(Action.READ)
@@ -853,6 +953,8 @@ class Vault:
             args.append(status)
         if not include_deleted:
             where.append("deleted = 0")
+        if not include_joined:
+            where.append("joined_into IS NULL")
         sql = "SELECT * FROM residents"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -873,7 +975,8 @@ class Vault:
         if not query:
             return frozenset()
         return frozenset(r[0] for r in self._read(
-            "SELECT id FROM residents WHERE deleted = 0 AND rowid IN (SELECT rowid FROM "
+            "SELECT id FROM residents WHERE deleted = 0 AND joined_into IS NULL AND rowid IN "
+            "(SELECT rowid FROM "
             "resident_search WHERE body MATCH ?)", (query,)))
 
     def resident(self, resident_id: str) -> ResidentSummary:
@@ -884,8 +987,9 @@ class Vault:
 
     def find_resident(self, ref: str) -> ResidentSummary:
         """By id or by internal code (what people type)."""
-        rows = self._read("SELECT * FROM residents WHERE id=? OR internal_code=? COLLATE NOCASE",
-                          (ref, ref.strip()))
+        # A joined resident's code may be the kept one's too: the kept one comes first.
+        rows = self._read("SELECT * FROM residents WHERE id=? OR internal_code=? COLLATE NOCASE "
+                          "ORDER BY joined_into IS NOT NULL, id != ?", (ref, ref.strip(), ref))
         if not rows:
             raise NotFound(_("No existe ningún residente con ese identificador o código."))
         return _summary(rows[0])
@@ -1271,6 +1375,43 @@ def _fts_query(text: str) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
+def resolve_joins(edges: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """{resident: (resident it was joined into, stamp of that join)} -> {resident: the
+    resident it ends in}. Chains are followed; in a cycle (two laptops joined a pair in
+    opposite directions before syncing) the latest join is ignored, so the first decision
+    holds. Only the edges matter, never the order they arrived in."""
+    edges = {k: v for k, v in edges.items() if v[0] != k}
+    broken: set[str] = set()
+    done: set[str] = set()
+    for start in sorted(edges):
+        path: list[str] = []
+        pos: dict[str, int] = {}
+        node = start
+        while node in edges and node not in done and node not in pos:
+            pos[node] = len(path)
+            path.append(node)
+            node = edges[node][0]
+        if node in pos:
+            cycle = path[pos[node]:]
+            broken.add(max(cycle, key=lambda n: edges[n][1]))
+        done.update(path)
+    out: dict[str, str] = {}
+
+    def root(node: str) -> str:
+        seen = []
+        while node in edges and node not in broken and node not in out:
+            seen.append(node)
+            node = edges[node][0]
+        end = out.get(node, node)
+        for n in seen:
+            out[n] = end
+        return end
+
+    for node in edges:
+        root(node)
+    return {k: v for k, v in out.items() if v != k}
+
+
 def _record(r) -> Record:
     return Record(id=r[0], form=r[1], form_version=r[2], resident_id=r[3],
                   values=json.loads(r[5]), clocks=json.loads(r[6]), record_date=r[7],
@@ -1282,7 +1423,8 @@ def _summary(r) -> ResidentSummary:
     return ResidentSummary(id=r[0], internal_code=r[1], name_first=r[2], name_last=r[3],
                            name_nickname=r[4], sex=r[5], date_of_birth=r[6], age=r[7],
                            admission_date=r[8], risk_level=r[9], status=r[10],
-                           discharge_date=r[11], last_service=r[12], deleted=bool(r[13]))
+                           discharge_date=r[11], last_service=r[12], deleted=bool(r[13]),
+                           joined_into=r[17] if len(r) > 17 else None)
 
 
 def _sha256(path: Path) -> str:

@@ -6,7 +6,8 @@ The API the window and the command line call:
 - `SyncEngine(vault).status()` → SyncStatus (last sync, waiting changes and batches)
 - `open_hub(dir_or_url, user, password)` → a Transport
 - `conflicts(vault)`, `resolve(vault, id, KEEP_CURRENT | TAKE_KEPT | value)`
-- `duplicate_residents(vault)`
+- `duplicate_residents(vault)`; `joins.join_residents(vault, keep_id, other_id)` (a
+  coordinator joins two that are one child), `joins.join_side(vault, id)`
 - `devices.devices(vault)`, `devices.revoke(vault, device_id)`
 - `invitations.create_invitation(vault, path, hub=…)` → one-time code;
   `invitations.read_invitation(path, code)`, `join(vault, payload)`, `join_new_vault(…)`
@@ -17,6 +18,7 @@ from .errors import (BatchRefused, Cancelled, HubAuthError, HubError, HubFull, H
                      HubUnreachable, InvitationError, SyncError)
 from .merge import (KEEP_CURRENT, TAKE_KEPT, Conflict, DuplicateGroup, conflicts,
                     duplicate_residents, resolve)
+from .joins import JoinResult, JoinSide, find_for_join, join_residents, join_side
 from .scheduler import SyncScheduler
 from .transports import CancelToken, FolderHub, Transport, WebDavHub, open_hub
 
@@ -25,5 +27,6 @@ __all__ = [
     "Transport", "FolderHub", "WebDavHub", "open_hub", "conflicts", "resolve", "Conflict",
     "KEEP_CURRENT", "TAKE_KEPT", "DuplicateGroup", "duplicate_residents", "SyncError",
     "BatchRefused", "Cancelled", "HubError", "HubAuthError", "HubFull", "HubGarbage",
-    "HubUnreachable", "InvitationError",
+    "HubUnreachable", "InvitationError", "JoinResult", "JoinSide", "find_for_join",
+    "join_residents", "join_side",
 ]

@@ -305,7 +305,9 @@ def conflicts(vault: Vault, *, include_same: bool = False) -> list[Conflict]:
         rows = vault.conn.execute(
             "SELECT c.id, c.record_id, c.form, c.resident_id, c.field, c.value, c.hlc, c.user, "
             "c.detected_at, r.data, r.clocks, r.created_hlc, r.deleted FROM sync_conflicts c "
-            "JOIN records r ON r.id = c.record_id WHERE c.open=1 ORDER BY c.id").fetchall()
+            "JOIN records r ON r.id = c.record_id WHERE c.open=1 AND NOT EXISTS (SELECT 1 "
+            "FROM residents s WHERE s.id = c.record_id AND s.joined_into IS NOT NULL) "
+            "ORDER BY c.id").fetchall()
     for (cid, rid, form, resident, fld, value, hlc, user, at, data, clocks, created,
          deleted) in rows:
         kept = json.loads(value) if value is not None else None
@@ -376,13 +378,15 @@ class DuplicateGroup:
 def duplicate_residents(vault: Vault) -> list[DuplicateGroup]:
     """Residents that may be one child registered twice (on two laptops): the same document
     number, or the same names and birth date ignoring accents and case, or the same internal
-    code. Only flagged for a person to join; nothing is merged here."""
+    code. Only flagged for a person to join (joins.join_residents); residents already joined
+    into another are left out."""
     vault._require(Action.READ)
     intake = vault.forms.intake.form
     with vault._lock:
         rows = vault.conn.execute("SELECT r.id, r.data, s.internal_code FROM records r JOIN "
                                   "residents s ON s.id=r.id WHERE r.form=? AND r.deleted=0 "
-                                  "ORDER BY s.internal_code", (intake,)).fetchall()
+                                  "AND s.joined_into IS NULL ORDER BY s.internal_code",
+                                  (intake,)).fetchall()
     groups: dict[tuple, list[tuple[str, str]]] = {}
     for rid, data, code in rows:
         values = json.loads(data)

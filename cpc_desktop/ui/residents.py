@@ -518,8 +518,9 @@ class ResidentsView(QWidget):
             if summaries is None:
                 self.reload()
                 return
-            self.model.upsert([s for s in summaries if not s.deleted])
-            gone = [s.id for s in summaries if s.deleted]
+            # A resident joined into another leaves the list like a deleted one.
+            self.model.upsert([s for s in summaries if not s.deleted and not s.joined_into])
+            gone = [s.id for s in summaries if s.deleted or s.joined_into]
             if gone:
                 self.reload()
             elif self.search.text().strip():

@@ -4,8 +4,8 @@ shelter's devices.
 
 Permissions are the core's: buttons are disabled with `session.can(Action…)` for what the
 sync package would refuse (resolving needs WRITE; hub settings, revoking and invitations need
-MANAGE_USERS), and the sync package checks again whatever calls it. Locking the vault closes
-the panel: conflict values and names are decrypted data.
+MANAGE_USERS; joining duplicates needs JOIN), and the sync package checks again whatever calls
+it. Locking the vault closes the panel: conflict values and names are decrypted data.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from ..core.i18n import N_, _, ngettext
 from ..core.users import Action
 from ..core.vault import DELETED
 from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices
-from ..sync import duplicate_residents, resolve
+from ..sync import JoinSide, duplicate_residents, join_side, resolve
 from .lang import language_bus
 from .session import Session
 from .sync_controller import (SyncController, SyncOutcome, SyncStatusLine, format_when,
@@ -36,6 +36,7 @@ from .tasks import error_text, run_task, show_error
 from .widgets.fields import tint
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 1     # a duplicate row's resident ids
 ERROR_COLOR = "#a4000f"
 NOTICE_COLOR = "#8a4b00"
 
@@ -63,6 +64,7 @@ class DuplicateSet:
     """Residents that may be one child, with every reason found (document, names…)."""
     resident_ids: tuple[str, ...]
     reasons: tuple[str, ...]
+    sides: tuple[JoinSide, ...] = ()     # what the join dialog shows of each
 
 
 @dataclass
@@ -135,7 +137,8 @@ def gather(vault, engine) -> PanelData:
     reasons: dict[tuple[str, ...], list[str]] = {}
     for d in duplicate_residents(vault):
         reasons.setdefault(d.resident_ids, []).append(d.reason)
-    dups = [(DuplicateSet(ids, tuple(why)), [_resident_text(vault, rid, names) for rid in ids])
+    dups = [(DuplicateSet(ids, tuple(why), tuple(join_side(vault, rid) for rid in ids)),
+             [_resident_text(vault, rid, names) for rid in ids])
             for ids, why in reasons.items()]
     hub = engine.hub_settings() or {}
     return PanelData(rows, dups, devices.devices(vault), hub.get("url"), hub.get("user"))
@@ -291,9 +294,18 @@ class SyncPanel(QWidget):
         self.duplicate_tree = _tree("duplicateList", 2)
         self.duplicate_tree.setColumnWidth(0, 260)
         self.duplicate_tree.itemDoubleClicked.connect(self._open_duplicate_resident)
+        self.duplicate_tree.itemSelectionChanged.connect(self._update_buttons)
+        self.join_residents_button = QPushButton(objectName="joinResidentsButton")
+        self.join_residents_button.clicked.connect(self.join_selected)
+        self.duplicates_hint = _intro()
+        tint(self.duplicates_hint, "#555555", smaller=True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.duplicates_hint, 1)
+        buttons.addWidget(self.join_residents_button)
         layout = QVBoxLayout(page)
         layout.addWidget(self.duplicates_intro)
         layout.addWidget(self.duplicate_tree, 1)
+        layout.addLayout(buttons)
         return page
 
     def _devices_tab(self) -> QWidget:
@@ -350,11 +362,12 @@ class SyncPanel(QWidget):
         self.take_button.setText(_("&Usar el otro"))
         self.duplicates_intro.setText(_(
             "Estos residentes podrían ser la misma niña, niño o adolescente registrado en dos "
-            "equipos. El programa no los une solo. Por ahora, una persona coordinadora revisa "
-            "las fichas y, si son la misma persona, pasa a mano los datos a una de ellas y "
-            "elimina la otra; si solo comparten el código interno, cambia el código en la "
-            "ficha de ingreso de una de ellas. Doble clic abre la ficha."))
+            "equipos. El programa no los une solo: si son la misma persona, una persona "
+            "coordinadora elige la fila y pulsa «Unir…»; si solo comparten el código interno, "
+            "cambia el código en la ficha de ingreso de una de ellas. Doble clic abre la "
+            "ficha."))
         self.duplicate_tree.setHeaderLabels([_("Coincidencia"), _("Residentes")])
+        self.join_residents_button.setText(_("U&nir…"))
         self.devices_intro.setText(_(
             "Los equipos (computadoras) que sincronizan los datos de este centro. Si se pierde "
             "o roban uno, revóquelo desde cualquier otro equipo del centro."))
@@ -414,6 +427,8 @@ class SyncPanel(QWidget):
     def _fill(self) -> None:
         d = self.data
         keep = self._selected(self.conflict_tree)
+        keep_dup = self.duplicate_tree.selectedItems()
+        keep_dup = tuple(keep_dup[0].data(0, GROUP_ROLE) or ()) if keep_dup else None
         self.conflict_tree.clear()
         self.duplicate_tree.clear()
         self.device_tree.clear()
@@ -438,7 +453,10 @@ class SyncPanel(QWidget):
             item = QTreeWidgetItem(["; ".join(_(DUPLICATE_REASONS.get(r, r))
                                               for r in group.reasons), "\n".join(residents)])
             item.setData(0, ID_ROLE, group.resident_ids[0])
+            item.setData(0, GROUP_ROLE, list(group.resident_ids))
             self.duplicate_tree.addTopLevelItem(item)
+            if group.resident_ids == keep_dup:
+                item.setSelected(True)
         if not d.duplicates:
             self._add_empty(self.duplicate_tree, _("No hay residentes que parezcan "
                                                    "duplicados."))
@@ -575,6 +593,10 @@ class SyncPanel(QWidget):
         self.devices_hint.setText("" if coordinator else _(
             "Solo la coordinación invita, agrega centros o revoca equipos."))
         self.devices_hint.setVisible(not coordinator)
+        can_join = s.can(Action.JOIN)
+        self.join_residents_button.setEnabled(can_join and self._selected_duplicate() is not None)
+        self.duplicates_hint.setText("" if can_join else _(
+            "Solo la coordinación une residentes duplicados."))
         self._show_conflict_detail()
 
     def _selected_device(self) -> devices.Device | None:
@@ -582,6 +604,13 @@ class SyncPanel(QWidget):
         if dev_id is None or self.data is None:
             return None
         return next((d for d in self.data.devices if d.device == dev_id), None)
+
+    def _selected_duplicate(self) -> DuplicateSet | None:
+        items = self.duplicate_tree.selectedItems()
+        ids = tuple(items[0].data(0, GROUP_ROLE) or ()) if items else ()
+        if not ids or self.data is None:
+            return None
+        return next((g for g, _names in self.data.duplicates if g.resident_ids == ids), None)
 
     def _selected_conflict(self) -> ConflictRow | None:
         cid = self._selected(self.conflict_tree)
@@ -639,6 +668,24 @@ class SyncPanel(QWidget):
         # The decision is a change like any edit: it goes out at the next try of the hub.
         self.controller.scheduler.request()
         self.session.notify(records={c.record_id}, residents={c.resident_id})
+
+    def join_selected(self):
+        """Opens the join dialog for the selected possible duplicate."""
+        group = self._selected_duplicate()
+        if group is None or not self.session.is_unlocked:
+            return None
+        from .join_dialog import JoinResidentsDialog
+
+        dialog = JoinResidentsDialog(self.session, list(group.sides), self)
+
+        def joined(keep: str, others: list) -> None:
+            # The join is a change like any edit: it goes out at the next try of the hub.
+            self.controller.scheduler.request()
+            self.session.notify(residents={keep, *others})
+
+        dialog.joined.connect(joined)
+        dialog.open()
+        return dialog
 
     def _open_conflict_resident(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         row = self._selected_conflict()

@@ -201,7 +201,7 @@ def test_usb_sync_moves_a_resident_between_laptops_and_refreshes_the_list(
     assert panel.duplicate_tree.topLevelItemCount() == 1
     assert panel.duplicate_tree.topLevelItem(0).text(0) == "mismo código interno"
     assert "Nayra" in panel.duplicate_tree.topLevelItem(0).text(1)
-    assert "a mano" in panel.duplicates_intro.text()
+    assert "Unir…" in panel.duplicates_intro.text()
 
     b = open_b(pair)
     try:
