@@ -656,3 +656,34 @@ def test_drafts_belong_to_their_user_and_survive_a_lock(created_vault):
         assert again.drafts() == {}
     finally:
         again.lock()
+
+
+def test_writing_one_record_reads_by_index_not_whole_tables(vault_factory, tmp_path,
+                                                            intake_values, service_values):
+    """Every query of a single write (a service logged, edited, a discharge, a deletion) goes
+    through an index on the resident or the record, never through all records of a form or all
+    residents: otherwise each write costs time in proportion to the whole vault, and loading
+    or syncing thousands of records grows quadratically (it did: SQLite, without statistics,
+    preferred the covering reports index for "resident_id=? AND form=?")."""
+    v = vault_factory(tmp_path / "vault").vault
+    rid = v.add("ficha_ingreso", intake_values())
+    statements: list[str] = []
+    v.conn.set_trace_callback(statements.append)
+    try:
+        sid = v.add("registro_atenciones", service_values(), rid)
+        v.update(sid, {"duration_minutes": 50})
+        v.add("ficha_egreso", {"discharge_date": "2024-05-20",
+                               "discharge_reason": "family_reintegration"}, rid)
+        v.delete(sid)
+    finally:
+        v.conn.set_trace_callback(None)
+    selects = sorted({s for s in statements if s.lstrip().upper().startswith("SELECT")
+                      and ("FROM records" in s or "FROM residents" in s)})
+    assert selects, "the trace saw no query: the test would prove nothing"
+    slow = []
+    for sql in selects:
+        plan = [row[3] for row in v.conn.execute("EXPLAIN QUERY PLAN " + sql,
+                                                 ("x",) * sql.count("?"))]
+        if any(step.startswith("SCAN") or "records_facts (form=?)" in step for step in plan):
+            slow.append((sql, plan))
+    assert slow == [], f"queries of a single write that read whole tables: {slow}"
