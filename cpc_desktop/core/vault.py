@@ -689,7 +689,7 @@ class Vault:
         row = self._read("SELECT joined_into FROM residents WHERE id=?", (resident_id,))
         root = (row[0][0] if row else None) or resident_id
         return root, [r[0] for r in self._read(
-            "SELECT id FROM residents WHERE joined_into=? ORDER BY id", (root,))]
+            _MEMBERS, (root,))]
 
     def joined(self) -> dict[str, str]:
         """{joined resident id: the resident it was joined into}: how read paths count a
@@ -879,7 +879,7 @@ class Vault:
         current = conn.execute("SELECT joined_into FROM residents WHERE id=?",
                                (resident_id,)).fetchone()
         members = [] if current is None or current[0] else [r[0] for r in conn.execute(
-            "SELECT id FROM residents WHERE joined_into=? ORDER BY id", (resident_id,))]
+            _MEMBERS, (resident_id,))]
         family = [resident_id, *members]
         marks = ",".join("?" * len(family))
         # INDEXED BY: without statistics SQLite prefers the covering records_facts index and
@@ -927,16 +927,16 @@ class Vault:
         # Appeared or (un)deleted: joins change only if it has one or one points at it (most
         # new residents: neither, and recomputing every join for each would slow sync down).
         return target is not None or conn.execute(
-            "SELECT 1 FROM residents WHERE join_target=? LIMIT 1", (resident_id,)).fetchone() \
-            is not None
+            "SELECT 1 FROM residents INDEXED BY residents_join_target WHERE join_target=? "
+            "LIMIT 1", (resident_id,)).fetchone() is not None
 
     def _refresh_joins(self, conn) -> set[str]:
         """Recomputes every resident's `joined_into` from every join (a function of the
         synced records, so all laptops agree); returns the residents whose row must be
         recomputed (those whose join changed and the residents they left or went into)."""
         edges = {rid: (target, hlc) for rid, target, hlc in conn.execute(
-            "SELECT id, join_target, join_hlc FROM residents WHERE join_target IS NOT NULL "
-            "AND deleted=0")}
+            "SELECT id, join_target, join_hlc FROM residents INDEXED BY residents_join_target "
+            "WHERE join_target IS NOT NULL AND deleted=0")}
         targets = sorted({t for t, _h in edges.values()})
         alive = {r[0] for r in conn.execute(
             f"SELECT id FROM residents WHERE deleted=0 AND id IN ({','.join('?' * len(targets))})",
@@ -1392,7 +1392,9 @@ def _fts_query(text: str) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
-# The index, not a scan of every resident (which SQLite picks without statistics).
+# The join indexes named: with the statistics PRAGMA optimize keeps (joined_into is NULL for
+# nearly all), SQLite would scan every resident instead — on every read of a resident.
+_MEMBERS = "SELECT id FROM residents INDEXED BY residents_joined WHERE joined_into=? ORDER BY id"
 _JOINED_ROWS = ("SELECT id, joined_into FROM residents INDEXED BY residents_joined "
                 "WHERE joined_into IS NOT NULL")
 
