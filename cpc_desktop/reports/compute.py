@@ -558,11 +558,18 @@ def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> No
         fld = axis.field
         n: Counter = Counter()
         kids: dict[str, set] = defaultdict(set)
-        for rid, v in rows_in:
-            cat = _value_of(fld, v)
-            for c in (set(cat) if isinstance(cat, list) else (cat,)):
+        if fld.show_when is None and fld.type == "choice":   # the common case, made cheap
+            fid = fld.id
+            for rid, v in rows_in:
+                c = v.get(fid) or NR
                 n[c] += 1
                 kids[c].add(rid)
+        else:
+            for rid, v in rows_in:
+                cat = _value_of(fld, v)
+                for c in (set(cat) if isinstance(cat, list) else (cat,)):
+                    n[c] += 1
+                    kids[c].add(rid)
         cats = _categories(fld, n, fld.show_when is not None)
         rows = []
         for c in cats:
