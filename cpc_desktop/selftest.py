@@ -8,7 +8,6 @@ installing on a shelter's laptop.
 """
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import sys
@@ -193,33 +192,6 @@ def _sync(state) -> str:
 
 
 def _qt(state) -> str:
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-    from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication, QLabel
+    from .ui.selftest_qt import check_qt   # Qt lives in ui/ only (with its PySide6 guard)
 
-    from .app import has_display
-    from .paths import resource_path
-
-    if not has_display():
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    label = QLabel(_("Autoprueba"))
-    icon = QIcon(str(resource_path("icons", "cpc-desktop.svg")))
-    if icon.isNull() or icon.pixmap(64, 64).isNull():
-        raise _fail(_("no se puede dibujar el icono (faltan complementos de imagen de Qt)"))
-    if label.grab().isNull():
-        raise _fail(_("Qt no puede dibujar una ventana"))
-    note = _("plataforma {name}").format(name=app.platformName())
-    if "pdf" in state:
-        from PySide6.QtPdf import QPdfDocument
-
-        doc = QPdfDocument(None)
-        data = QByteArray(state["pdf"])
-        buffer = QBuffer(data)
-        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        doc.load(buffer)
-        if doc.pageCount() < 1:
-            raise _fail(_("Qt no puede abrir el PDF impreso"))
-        note += _("; PDF de {n} páginas abierto").format(n=doc.pageCount())
-        doc.close()
-    return note
+    return check_qt(state.get("pdf"))
