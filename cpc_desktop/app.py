@@ -29,8 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         # Qt is required here: the window's bundle must be able to draw.
         return selftest.run(qt=True)
     if not has_display():
-        print("No hay pantalla disponible: se abre la demostración en la línea de comandos.",
-              file=sys.stderr)
+        from .core import i18n
+
+        lang = os.environ.get("CPC_LANG")
+        if lang in i18n.available_languages():
+            i18n.set_language(lang)
+        print(i18n._("No hay pantalla gráfica: se muestra la demostración en la línea de "
+                     "comandos."), file=sys.stderr)
         return _cli_demo()
     try:
         from .ui.app import run
