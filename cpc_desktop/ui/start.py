@@ -18,9 +18,10 @@ from ..core import demo
 from ..core.i18n import _
 from ..core.vault import Vault, fold
 from .lang import language_bus
-from .settings import default_vault_dir, is_vault
+from .settings import default_vault_dir
 from .tasks import Progress, run_task
-from .unlock import PassphrasePair, error_label, recovery_font, set_error
+from .unlock import (PassphrasePair, error_label, first_user_problem, recovery_font,
+                     set_error)
 
 # Hook for the printing issue: fn(parent, shelter_code, shelter_name, recovery_key) prints
 # the recovery sheet. While None, the "Imprimir hoja…" button stays hidden.
@@ -210,11 +211,8 @@ class CreateVaultDialog(QDialog):
             return _("Escriba el código del centro (por ejemplo LOR-01).")
         if not self.shelter.text().strip():
             return _("Escriba el nombre del centro.")
-        if not self.display_name.text().strip() or not self.login.text().strip():
-            return _("Escriba su nombre y su usuario.")
-        if is_vault(self.folder) or (self.folder / "vault.db").exists():
-            return _("Ya hay una bóveda en esa carpeta. Elija otra carpeta.")
-        return self.pair.problem()
+        return first_user_problem(self.display_name.text(), self.login.text(), self.folder,
+                                  self.pair)
 
     def create(self) -> None:
         problem = self.problem()

@@ -19,10 +19,10 @@ from ..core.errors import CpcError
 from ..core.i18n import _
 from ..sync import invitations
 from .session import Session
-from .settings import is_vault
 from .sync_controller import SyncController
 from .tasks import error_text, run_task
-from .unlock import PassphrasePair, error_label, recovery_font, set_error
+from .unlock import (PassphrasePair, error_label, first_user_problem, recovery_font,
+                     set_error)
 
 INVITATION_FILTER = "*.cpci"
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -360,11 +360,8 @@ class JoinDialog(QDialog):
         problem = self.invitation.problem()
         if problem:
             return problem
-        if not self.display_name.text().strip() or not self.login.text().strip():
-            return _("Escriba su nombre y su usuario.")
-        if is_vault(self.folder) or (self.folder / "vault.db").exists():
-            return _("Ya hay una bóveda en esa carpeta. Elija otra carpeta.")
-        return self.pair.problem()
+        return first_user_problem(self.display_name.text(), self.login.text(), self.folder,
+                                  self.pair)
 
     def join(self) -> None:
         problem = self.problem()

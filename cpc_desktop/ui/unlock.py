@@ -24,7 +24,7 @@ from ..core.i18n import N_, _
 from ..core.vault import MIN_PASSPHRASE, Vault, passphrase_strength
 from .lang import language_bus
 from .session import Session
-from .settings import demo_vault_dir
+from .settings import demo_vault_dir, is_vault
 from .tasks import error_text, run_task
 
 MAX_BACKOFF_S = 30
@@ -65,6 +65,16 @@ def set_error(label: QLabel, text: str) -> None:
 
 
 # ====================================================================== passphrase pair
+
+def first_user_problem(display_name: str, login: str, folder: Path,
+                       pair: "PassphrasePair") -> str | None:
+    """What is missing for a new vault's first user (creating a shelter, joining one), or None."""
+    if not display_name.strip() or not login.strip():
+        return _("Escriba su nombre y su usuario.")
+    if is_vault(folder) or (folder / "vault.db").exists():
+        return _("Ya hay una bóveda en esa carpeta. Elija otra carpeta.")
+    return pair.problem()
+
 
 class PassphrasePair(QObject):
     """A new passphrase typed twice, with a strength hint (core.vault.passphrase_strength).
