@@ -111,7 +111,7 @@ def cmd_backups(args) -> int:
         if not ours:
             print(_("No hay copias de esta bóveda en la carpeta."))
         for b in ours:
-            print(f"  {_local(b.created)}  {_size(b.size):>9}  {b.path.name}")
+            print(f"  {_local(b.created)}  {display.format_size(b.size):>9}  {b.path.name}")
         for b in unreadable:
             print(_("  ¡Dañada o no es una copia!  {name}").format(name=b.path.name))
     return 0
@@ -140,11 +140,4 @@ def cmd_verify(args) -> int:
 
 
 def _local(moment) -> str:
-    if moment is None:
-        return "?"
-    local = moment.astimezone()
-    return f"{display.format_date(local.date())} {local:%H:%M}"
-
-
-def _size(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
+    return display.format_moment(moment) or "?"

@@ -6,6 +6,7 @@ the stored value never changes).
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from . import ubigeo
@@ -19,6 +20,26 @@ STATUS_LABELS = {"in_care": N_("En acogida"), "discharged": N_("Egresado(a)")}
 def format_date(value) -> str:
     d = parse_date(value)
     return d.strftime("%d/%m/%Y") if d else ""
+
+
+def format_moment(value: dt.datetime | str | None) -> str:
+    """dd/mm/aaaa hh:mm in local time, from a datetime or an ISO date-time (the vault keeps UTC);
+    "" for none, an unreadable text as it is."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is not None:
+        value = value.astimezone()
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+def format_size(n: int) -> str:
+    """A file's size: 850 kB, 12.4 MB."""
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
 
 
 def format_value(fld: Field, value, tr: Callable[[str], str] = _) -> str:

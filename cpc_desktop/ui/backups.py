@@ -47,15 +47,7 @@ def backup_events() -> BackupEvents:
 
 
 def when_text(moment) -> str:
-    """dd/mm/aaaa hh:mm in local time."""
-    if moment is None:
-        return "?"
-    local = moment.astimezone()
-    return f"{display.format_date(local.date())} {local:%H:%M}"
-
-
-def size_text(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
+    return display.format_moment(moment) or "?"
 
 
 def choose_folder(parent: QWidget, start: Path | None = None) -> Path | None:
@@ -340,7 +332,7 @@ class BackupDialog(QDialog):
         self.next.setVisible(bool(reminder))
         self.table.setRowCount(len(self.infos))
         for row, info in enumerate(self.infos):
-            cells = (when_text(info.created), size_text(info.size), info.path.name)
+            cells = (when_text(info.created), display.format_size(info.size), info.path.name)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 1:

@@ -65,17 +65,6 @@ def quick_fields(form: Form) -> list[Field]:
     return chosen
 
 
-def format_when(iso: str) -> str:
-    """dd/mm/aaaa hh:mm in local time from an ISO date-time (UTC in the vault)."""
-    try:
-        when = dt.datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return iso or ""
-    if when.tzinfo is not None:
-        when = when.astimezone()
-    return when.strftime("%d/%m/%Y %H:%M")
-
-
 def draft_key(form_id: str, record_id: str | None, owner: str) -> str:
     return f"{DRAFT_PREFIX}{form_id}:{record_id or 'new'}:{owner}"
 
@@ -204,7 +193,7 @@ class HistoryPanel(QWidget):
     def _fill(self) -> None:
         self.table.setRowCount(len(self._rows))
         for i, (at, who, label, value, is_audit) in enumerate(self._rows):
-            for j, text in enumerate((format_when(at), who, label, value)):
+            for j, text in enumerate((display.format_moment(at), who, label, value)):
                 item = QTableWidgetItem(text)
                 if is_audit:
                     font = item.font()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
+from ..core import display
 from ..core.i18n import N_, _, ngettext
 from ..sync import (Cancelled, CancelToken, HubError, SyncEngine, SyncError, SyncReport,
                     SyncScheduler, SyncStatus, open_hub)
@@ -30,19 +31,6 @@ from .tasks import error_text, run_task
 
 TICK_MS = 15_000            # how often the scheduler is asked whether a try is due
 STATUS_DEBOUNCE_MS = 400    # a burst of saves recounts the waiting changes once
-
-
-def format_when(iso: str | None) -> str:
-    """dd/mm/aaaa hh:mm in local time from an ISO date-time (UTC in the vault)."""
-    if not iso:
-        return ""
-    try:
-        when = dt.datetime.fromisoformat(iso)
-    except (TypeError, ValueError):
-        return iso
-    if when.tzinfo is not None:
-        when = when.astimezone()
-    return when.strftime("%d/%m/%Y %H:%M")
 
 
 def format_bytes(n: int) -> str:
@@ -126,7 +114,7 @@ def status_text(status: SyncStatus | None, *, running: bool = False,
         return ""
     if status.last_sync_at:
         parts = [_("Última sincronización: {when}").format(
-            when=format_when(status.last_sync_at))]
+            when=display.format_moment(status.last_sync_at))]
     else:
         parts = [_("Aún no se ha sincronizado")]
     if status.waiting_changes:

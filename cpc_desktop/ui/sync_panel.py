@@ -30,8 +30,8 @@ from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices
 from ..sync import JoinSide, duplicate_residents, join_side, resolve
 from .lang import language_bus
 from .session import Session
-from .sync_controller import (SyncController, SyncOutcome, SyncStatusLine, format_when,
-                              progress_text, summary_text)
+from .sync_controller import (SyncController, SyncOutcome, SyncStatusLine, progress_text,
+                              summary_text)
 from .tasks import error_text, run_task, show_error
 from .widgets.fields import tint
 
@@ -499,7 +499,7 @@ class SyncPanel(QWidget):
             for label in v.values():
                 label.setText("…")
         else:
-            v["last"].setText(format_when(status.last_sync_at) if status.last_sync_at else
+            v["last"].setText(display.format_moment(status.last_sync_at) if status.last_sync_at else
                               _("nunca"))
             waiting = ngettext("{n} cambio", "{n} cambios",
                                status.waiting_changes).format(n=status.waiting_changes) \
