@@ -70,6 +70,16 @@ def _equations(problem: Problem) -> list[dict[Key, int]]:
     return eqs
 
 
+def _subtract(target: dict[int, Fraction], source: dict[int, Fraction], c: Fraction) -> None:
+    """target -= c × source, on sparse rows (zeros dropped)."""
+    for j, v in source.items():
+        nv = target.get(j, 0) - c * v
+        if nv:
+            target[j] = nv
+        else:
+            target.pop(j, None)
+
+
 def derivable(problem: Problem, hidden: Iterable[Key]) -> set[Key]:
     """Hidden quantities whose value follows exactly from the shown ones through the sums.
 
@@ -89,26 +99,16 @@ def derivable(problem: Problem, hidden: Iterable[Key]) -> set[Key]:
         for col, prow in pivots:          # reduce by earlier pivots
             c = row.get(col)
             if c:
-                for j, v in prow.items():
-                    nv = row.get(j, 0) - c * v
-                    if nv:
-                        row[j] = nv
-                    else:
-                        row.pop(j, None)
+                _subtract(row, prow, c)
         if not row:
             continue
         col = min(row)
         lead = row[col]
         row = {j: v / lead for j, v in row.items()}
-        for i, (pcol, prow) in enumerate(pivots):   # keep the echelon form reduced
+        for _pcol, prow in pivots:   # keep the echelon form reduced
             c = prow.get(col)
             if c:
-                for j, v in row.items():
-                    nv = prow.get(j, 0) - c * v
-                    if nv:
-                        prow[j] = nv
-                    else:
-                        prow.pop(j, None)
+                _subtract(prow, row, c)
         pivots.append((col, row))
     return {hidden[col] for col, row in pivots if len(row) == 1}
 
