@@ -4,18 +4,23 @@
 # bundle's self-test offscreen, and tars it with the desktop file, icons and install.sh:
 #   dist/cpc-desktop-<version>-linux-x86_64.tar.gz
 # Not part of the test suite (it takes a minute or two). Usage: packaging/build.sh
+# Installs exactly the locked set (uv.lock) with PyInstaller into build/venv-bundle.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-if [ ! -x .venv/bin/python ]; then
-    # start.sh makes .venv with the application's dependencies (and Qt's system packages).
-    source scripts/_setup.sh
-    apt_install "${QT_SYSTEM_PACKAGES[@]}"
-    ensure_venv ""
-fi
-PY=.venv/bin/python
-"$PY" -m PyInstaller --version >/dev/null 2>&1 || "$PY" -m pip install -q "pyinstaller>=6.10"
+# The bundle's own environment, from the lock (with PyInstaller), on the bundle's Python:
+# packaging/bundle-python-version, the same file the Windows workflow reads. 3.12+ makes None,
+# True and False immortal, so PySide6 6.12.0's refcount bug cannot abort a shipped program.
+source scripts/_setup.sh
+apt_install "${QT_SYSTEM_PACKAGES[@]}"
+# BUNDLE_PYTHON=3.11 packaging/build.sh builds on 3.11 instead (to prove the bundle's guard).
+BUNDLE_PYTHON="${BUNDLE_PYTHON:-$(tr -d '[:space:]' < packaging/bundle-python-version)}"
+ENV_DIR=build/venv-bundle PYTHON_VERSION="$BUNDLE_PYTHON" ensure_venv bundle
+PY=build/venv-bundle/bin/python
+# Every locked package must have a Windows amd64 wheel for the bundle's Python (the Windows
+# workflow installs the same lock there): checked offline against uv.lock's file list.
+"$PY" packaging/check_lock.py --platform win_amd64 --python "$BUNDLE_PYTHON" --extra bundle
 
 VERSION="$("$PY" -c 'import cpc_desktop; print(cpc_desktop.__version__)')"
 NAME="cpc-desktop-${VERSION}-linux-$(uname -m)"

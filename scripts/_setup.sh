@@ -1,8 +1,12 @@
-# Sourced by start.sh and test.sh: makes .venv (first use) and keeps it in step with pyproject.toml.
+# Sourced by start.sh, test.sh and packaging/build.sh: installs exactly the locked set (uv.lock)
+# into a virtual environment, with the uv of scripts/uv-requirements.txt (checked by hash).
 # System packages are installed only when missing, with sudo when not root.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+
+# The Pythons uv.lock is resolved for (pyproject.toml: requires-python).
+SUPPORTED_PYTHONS=(3.13 3.12 3.11)
 
 apt_install() {
     local missing=()
@@ -18,39 +22,69 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+python_version_of() {
+    "$1" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")' 2>/dev/null
+}
+
+# find_python [VERSION]: the newest supported Python on PATH (or exactly VERSION); one clear
+# line and failure when there is none.
 find_python() {
-    for py in python3.13 python3.12 python3.11 python3; do
-        if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-            echo "$py"; return 0
-        fi
+    local wanted=("$@") seen=() py ver
+    [ ${#wanted[@]} -gt 0 ] || wanted=("${SUPPORTED_PYTHONS[@]}")
+    for want in "${wanted[@]}"; do
+        for py in "python$want" python3; do
+            command -v "$py" >/dev/null 2>&1 || continue
+            ver="$(python_version_of "$py")" || continue
+            seen+=("$ver")
+            [ "$ver" = "$want" ] && { echo "$py"; return 0; }
+        done
     done
-    echo "Se necesita Python 3.11 o más reciente." >&2
+    local found
+    found="$(printf '%s\n' "${seen[@]:-ninguno}" | sort -u | paste -sd, -)"
+    echo "CPC Desktop necesita Python ${wanted[*]} (encontrado: ${found}); instale uno de ellos (Debian/Ubuntu: sudo apt install python3)." >&2
     return 1
 }
 
-ensure_venv() {
-    local extras="$1"
-    local py
-    py="$(find_python)"
-    if [ ! -x .venv/bin/python ]; then
-        if ! "$py" -m venv --help >/dev/null 2>&1 || ! "$py" -c 'import ensurepip' >/dev/null 2>&1; then
-            local ver
-            ver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-            apt_install "python${ver}-venv" || apt_install python3-venv
-        fi
-        "$py" -m venv .venv
+ensure_python_venv_module() {
+    local py="$1" ver
+    if ! "$py" -m venv --help >/dev/null 2>&1 || ! "$py" -c 'import ensurepip' >/dev/null 2>&1; then
+        ver="$(python_version_of "$py")"
+        apt_install "python${ver}-venv" || apt_install python3-venv
     fi
-    local stamp=".venv/.installed-${extras:-base}"
-    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-        echo "Instalando las dependencias en .venv (solo la primera vez; unos minutos)…" >&2
-        if ! { .venv/bin/python -m pip install -q --upgrade pip &&
-               .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"; } \
-                >.venv/install.log 2>&1; then
-            tail -n 20 .venv/install.log >&2
-            echo "La instalación falló; el detalle está en .venv/install.log" >&2
+}
+
+# uv lives in .uv/, outside the project environment (uv sync removes what the lock lacks).
+ensure_uv() {
+    local py="$1" stamp=".uv/.installed"
+    if [ ! -x .uv/bin/uv ] || [ ! -f "$stamp" ] || [ scripts/uv-requirements.txt -nt "$stamp" ]; then
+        ensure_python_venv_module "$py"
+        rm -rf .uv
+        "$py" -m venv .uv
+        if ! .uv/bin/python -m pip install -q --disable-pip-version-check --require-hashes \
+                -r scripts/uv-requirements.txt >.uv/install.log 2>&1; then
+            tail -n 20 .uv/install.log >&2
+            echo "No se pudo instalar uv; el detalle está en .uv/install.log" >&2
             return 1
         fi
         touch "$stamp"
+    fi
+    UV="$ROOT/.uv/bin/uv"
+}
+
+# ensure_venv [EXTRA...] — with ENV_DIR (default .venv), PYTHON_VERSION (default: newest
+# supported) and SYNC_MODE (exact: remove what the lock does not list; inexact: keep other extras).
+ensure_venv() {
+    local env_dir="${ENV_DIR:-.venv}" py
+    py="$(find_python ${PYTHON_VERSION:-})"
+    ensure_uv "$py"
+    local args=(sync --locked --python "$py" --no-python-downloads)
+    for extra in "$@"; do args+=(--extra "$extra"); done
+    [ "${SYNC_MODE:-exact}" = "inexact" ] && args+=(--inexact)
+    if ! UV_PROJECT_ENVIRONMENT="$env_dir" "$UV" "${args[@]}" -q >"$ROOT/.uv/sync.log" 2>&1 &&
+       ! UV_PROJECT_ENVIRONMENT="$env_dir" "$UV" "${args[@]}" -q --offline >>"$ROOT/.uv/sync.log" 2>&1; then
+        tail -n 20 "$ROOT/.uv/sync.log" >&2
+        echo "No se pudieron instalar las dependencias fijadas en uv.lock; el detalle está en .uv/sync.log" >&2
+        return 1
     fi
 }
 
