@@ -5,6 +5,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# Trust the system's certificate store as pip does (a shelter's office or a provider may put a
+# TLS proxy with its own root in it); uv alone would use only its bundled roots.
+export UV_SYSTEM_CERTS="${UV_SYSTEM_CERTS:-1}"
+
 # The Pythons uv.lock is resolved for (pyproject.toml: requires-python).
 SUPPORTED_PYTHONS=(3.13 3.12 3.11)
 
