@@ -33,10 +33,11 @@ python_version_of() {
 # find_python [VERSION]: the newest supported Python on PATH (or exactly VERSION); one clear
 # line and failure when there is none.
 find_python() {
-    local wanted=("$@") seen=() py ver
-    [ ${#wanted[@]} -gt 0 ] || wanted=("${SUPPORTED_PYTHONS[@]}")
+    local wanted=("$@") seen=() py ver pyenv_dir="${PYENV_ROOT:-$HOME/.pyenv}/versions"
+    # Pythons that pyenv keeps off PATH count only when one version is asked for (build.sh).
+    [ ${#wanted[@]} -gt 0 ] || { wanted=("${SUPPORTED_PYTHONS[@]}"); pyenv_dir=/nonexistent; }
     for want in "${wanted[@]}"; do
-        for py in "python$want" python3; do
+        for py in "python$want" python3 "$pyenv_dir/$want".*/bin/"python$want"; do
             command -v "$py" >/dev/null 2>&1 || continue
             ver="$(python_version_of "$py")" || continue
             seen+=("$ver")
