@@ -22,6 +22,7 @@ from ..core.i18n import _
 from ..paths import resource_path
 from . import lang, qt_i18n
 from .main_window import MainWindow, apply_font_scale
+from .screen_fit import install_wheel_guard
 from .settings import Settings
 from .tasks import error_text
 
@@ -87,6 +88,7 @@ def configure(app: QApplication, settings: Settings) -> None:
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     qt_i18n.install(app)
+    install_wheel_guard(app)
     lang.language_bus()
     if settings.language != i18n.current_language():
         lang.set_language(settings.language)

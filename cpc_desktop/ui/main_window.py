@@ -24,6 +24,7 @@ from .settings import (FONT_STEP, MAX_FONT_SCALE, MIN_FONT_SCALE, PreferencesDia
 from .start import CreateVaultDialog, RecoveryKeyDialog, StartView, create_demo
 from .unlock import UnlockView
 from .users import ChangePassphraseDialog, UsersDialog
+from .screen_fit import fit_to_screen
 
 _base_font: QFont | None = None
 
@@ -395,7 +396,7 @@ class MainWindow(QMainWindow):
     def _restore_geometry(self) -> None:
         data = _unb64(self.settings.window_geometry)
         if not data or not self.restoreGeometry(QByteArray(data)):
-            self.resize(1100, 700)
+            fit_to_screen(self, 1100, 700)
 
     def save_state(self) -> None:
         self.settings.update(window_geometry=_b64(self.saveGeometry().data()),

@@ -26,6 +26,7 @@ from .. import printing
 from ..core.i18n import _
 from .lang import language_bus
 from .tasks import Cancelled, Progress, TaskHandle, run_task, show_error
+from .screen_fit import fit_to_screen
 
 MAX_PRINT_DPI = 600      # laser printers' own resolution; more only costs memory and time
 BAND_ROWS = 512          # rows rendered at a time: about 10 MB at 600 dpi on A4
@@ -293,7 +294,7 @@ class PreviewDialog(QDialog):
             session.locked.connect(self.reject)
         language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()
-        self.resize(900, 720)
+        fit_to_screen(self, 900, 720)
 
     def retranslate_ui(self, _lang: str = "") -> None:
         self.setWindowTitle(_("Vista previa: {title}").format(title=self.title))

@@ -31,6 +31,7 @@ from ..core.users import Action
 from ..core.vault import SERVICE_FORM, Record
 from .form_view import ERROR_COLOR, HELP_COLOR, give_back, take_view, warm_up
 from .lang import language_bus
+from .screen_fit import fit_to_screen
 from .session import Session
 from .tasks import run_task, show_error
 from .widgets.fields import FieldEditor, editor_for, tint, vbox
@@ -1069,6 +1070,9 @@ class ResidentWindow(QWidget):
 
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save_current)
         QShortcut(QKeySequence.StandardKey.Print, self, activated=lambda: self.print_dialog())
+        # Escape and Ctrl+W close the window; unsaved input is asked about as on any close.
+        for keys in (QKeySequence(Qt.Key.Key_Escape), QKeySequence.StandardKey.Close):
+            QShortcut(keys, self, activated=self.close)
         session.locking.connect(self.save_drafts)
         session.locked.connect(self.close_for_lock)
         session.changed.connect(self._vault_changed)
@@ -1080,7 +1084,7 @@ class ResidentWindow(QWidget):
             self.intake_tab.ensure_editor()
             self.is_loaded = True
         self.retranslate_ui()
-        self.resize(1280, 760)
+        fit_to_screen(self, 1280, 760)
         if resident_id is not None:
             self.reload()
 

@@ -1,0 +1,159 @@
+"""Safe editing and small screens: the wheel never edits a field without focus (a resident's
+birthplace once changed while a coordinator only scrolled), windows fit a 1280×720 laptop,
+Escape and Ctrl+W close a resident window."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import (QApplication, QComboBox, QPushButton, QScrollArea, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from cpc_desktop.ui import screen_fit
+from cpc_desktop.ui.resident_window import open_resident, open_windows
+from cpc_desktop.ui.session import Session
+
+
+@pytest.fixture(autouse=True)
+def guard(qapp):
+    return screen_fit.install_wheel_guard(qapp)
+
+
+def wheel(widget, steps: int = -3) -> None:
+    """A real wheel event over the widget's centre (down by default), as Qt delivers it."""
+    pos = QPointF(widget.rect().center())
+    event = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def scrolling_form(qtbot):
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    combo, spin = QComboBox(), QSpinBox()
+    combo.addItems([f"opción {i}" for i in range(10)])
+    spin.setRange(0, 100)
+    spin.setValue(50)
+    layout.addWidget(combo)
+    layout.addWidget(spin)
+    layout.addSpacing(3000)
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.resize(400, 300)
+    qtbot.addWidget(area)
+    area.show()
+    qtbot.waitExposed(area)
+    return area, combo, spin
+
+
+def test_the_wheel_over_an_unfocused_field_scrolls_the_page_and_changes_nothing(qtbot):
+    area, combo, spin = scrolling_form(qtbot)
+    area.setFocus()
+    wheel(combo)
+    wheel(spin)
+    wheel(spin.lineEdit() if hasattr(spin, "lineEdit") else spin)
+    assert (combo.currentIndex(), spin.value()) == (0, 50)
+    assert area.verticalScrollBar().value() > 0, "the page scrolls instead"
+
+
+def test_the_wheel_still_changes_the_field_that_has_focus(qtbot):
+    """Where the person chose the field (clicked or tabbed into it), the wheel is theirs."""
+    area, combo, spin = scrolling_form(qtbot)
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus)
+    wheel(spin, steps=1)
+    assert spin.value() != 50
+
+
+def test_the_wheel_over_an_existing_residents_birthplace_changes_nothing(
+        qtbot, tmp_path, vault_factory, intake_values):
+    created = vault_factory(tmp_path / "vault")
+    values = intake_values(name_first="Nina Prueba")
+    rid = created.vault.add("ficha_ingreso", values)
+    session = Session(created.path)
+    session.attach(created.vault)
+    try:
+        window = open_resident(session, rid)
+        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+        editor = window.intake_tab.editor
+        before = editor.view.values() if hasattr(editor.view, "values") else None
+        combos = [c for c in window.findChildren(QComboBox) if c.isEnabled()]
+        spins = window.findChildren(QSpinBox)
+        assert len(combos) > 10
+        window.setFocus()
+        for widget in combos + spins:
+            if not widget.hasFocus():
+                wheel(widget)      # Qt moves a drop-down one item per event, whatever
+                wheel(widget)      # the delta: two events down, never back
+        assert not window.dirty, "scrolling marked the record as changed"
+        if before is not None:
+            assert editor.view.values() == before
+    finally:
+        for w in open_windows():
+            w._force_close = True
+            w.close()
+        session.lock()
+
+
+@pytest.mark.parametrize("screen", [(1280, 720), (1366, 768)])
+def test_resident_window_fits_a_small_laptop_screen(
+        qtbot, tmp_path, vault_factory, intake_values, monkeypatch, screen):
+    """The free area of a 1280×720 or 1366×768 screen with a 40 px taskbar: the window, its
+    Guardar and Cerrar buttons inside it."""
+    free = QRect(0, 0, screen[0], screen[1] - 40)
+    monkeypatch.setattr(screen_fit, "available_geometry", lambda widget=None: free)
+    created = vault_factory(tmp_path / "vault")
+    rid = created.vault.add("ficha_ingreso", intake_values(name_first="Nina Prueba"))
+    session = Session(created.path)
+    session.attach(created.vault)
+    try:
+        window = open_resident(session, rid)
+        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+        save = window.findChild(QPushButton, "saveButton")
+        qtbot.waitUntil(lambda: save is not None and save.isVisible(), timeout=5000)
+        frame_w = window.width() + screen_fit.FRAME_MARGIN[0]
+        frame_h = window.height() + screen_fit.FRAME_MARGIN[1]
+        assert frame_w <= free.width() and frame_h <= free.height(), window.size()
+        assert window.minimumSizeHint().height() <= window.height()
+        assert free.contains(QRect(window.pos(), window.size()))
+        # Buttons of the window itself (Guardar, Cerrar…), not those a form scrolls to.
+        buttons = [b for b in window.findChildren(QPushButton)
+                   if b.isVisible() and screen_fit._scroll_area(b) is None]
+        assert buttons
+        assert any(b.text().replace("&", "") == "Guardar" for b in buttons), \
+            [b.text() for b in buttons]
+        inside = window.rect()
+        for button in buttons:
+            top_left = button.mapTo(window, QPoint(0, 0))
+            assert inside.contains(QRect(top_left, button.size())), button.text()
+    finally:
+        for w in open_windows():
+            w._force_close = True
+            w.close()
+        session.lock()
+
+
+@pytest.mark.parametrize("key", ["escape", "ctrl+w"])
+def test_escape_and_ctrl_w_close_a_resident_window(
+        qtbot, tmp_path, vault_factory, intake_values, key):
+    created = vault_factory(tmp_path / "vault")
+    rid = created.vault.add("ficha_ingreso", intake_values(name_first="Nina Prueba"))
+    session = Session(created.path)
+    session.attach(created.vault)
+    try:
+        window = open_resident(session, rid)
+        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+        if key == "escape":
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+        else:
+            qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=3000)
+    finally:
+        for w in open_windows():
+            w._force_close = True
+            w.close()
+        session.lock()
