@@ -83,6 +83,10 @@ class FieldBox(QWidget):
         self.error.hide()
         self.layout_.addWidget(self.error)
         self.layout_.addStretch(1)  # a taller neighbour in the row leaves space below, not inside
+        if isinstance(editor, FieldEditor):
+            # The message was about the value before this edit: a corrected date must not
+            # keep saying it is wrong (saving validates again).
+            editor.changed.connect(self.clear_error)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -544,6 +548,8 @@ class FormView(QWidget):
         if self._loading:
             return
         self.refresh()
+        if not self.banner.isHidden() and not self.errors_shown():
+            self.clear_errors()     # every marked field was corrected
         self.changed.emit()
 
     def refresh(self) -> None:

@@ -157,3 +157,48 @@ def test_escape_and_ctrl_w_close_a_resident_window(
             w._force_close = True
             w.close()
         session.lock()
+
+
+def test_letters_typed_in_a_number_field_are_explained_not_silently_dropped(qtbot):
+    """"una hora" in Duración: the validator refuses the letters; the person is told why."""
+    from PySide6.QtWidgets import QToolTip
+
+    from cpc_desktop.core import forms
+    from cpc_desktop.ui.widgets.fields import editor_for
+
+    duration = forms.registry().get("registro_atenciones").field("duration_minutes")
+    editor = editor_for(duration, None)
+    qtbot.addWidget(editor)
+    editor.show()
+    qtbot.waitExposed(editor)
+    qtbot.keyClicks(editor.edit, "una hora")
+    assert editor.value() is None
+    qtbot.waitUntil(QToolTip.isVisible, timeout=2000)
+    assert "solo van números" in QToolTip.text()
+
+
+def test_a_corrected_field_loses_its_error_at_once(qtbot, tmp_path, vault_factory):
+    import datetime as dt
+
+    created = vault_factory(tmp_path / "vault")
+    session = Session(created.path)
+    session.attach(created.vault)
+    try:
+        window = open_resident(session, None)
+        view = window.intake_tab.editor.view
+        tomorrow = (dt.date.today() + dt.timedelta(days=1)).strftime("%d/%m/%Y")
+        qtbot.keyClicks(view.editor("admission_date").edit, tomorrow)
+        qtbot.mouseClick(window.intake_tab.editor.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "admission_date" in view.errors_shown(), timeout=5000)
+        assert "name_last" in view.errors_shown()
+        edit = view.editor("admission_date").edit
+        edit.clear()
+        qtbot.keyClicks(edit, dt.date.today().strftime("%d/%m/%Y"))
+        shown = view.errors_shown()
+        assert "admission_date" not in shown and "name_last" in shown, shown
+        assert not view.banner.isHidden(), "other fields still need a look"
+    finally:
+        for w in open_windows():
+            w._force_close = True
+            w.close()
+        session.lock()

@@ -12,9 +12,9 @@ import re
 
 from PySide6.QtCore import QDate, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QColor, QPalette, QRegularExpressionValidator
-from PySide6.QtWidgets import (QButtonGroup, QCalendarWidget, QCheckBox, QComboBox,
-                               QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
-                               QRadioButton, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QCalendarWidget, QCheckBox, QComboBox, QGridLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QRadioButton,
+                               QToolButton, QToolTip, QVBoxLayout, QWidget)
 
 from ...core.display import NO, YES
 from ...core.forms import Field, parse_date
@@ -57,6 +57,24 @@ class FieldEditor(QWidget):
 
     def clear(self) -> None:
         self.set_value(None)
+
+
+REJECTED_HINTS = {
+    "number": N_("Aquí solo van números (por ejemplo 60); lo que escribió no se guardó."),
+    "date": N_("Escriba la fecha con números: dd/mm/aaaa (por ejemplo 05/03/2026)."),
+    "time": N_("Escriba la hora con números: hh:mm (por ejemplo 14:30)."),
+}
+
+
+def explain_rejected_input(edit: QLineEdit, kind: str, unit: str = "") -> None:
+    """A keystroke the field's validator refuses ("una hora" in Duración) says why, beside the
+    field, instead of vanishing without a word."""
+    def tell() -> None:
+        text = _(REJECTED_HINTS[kind])
+        if unit:
+            text += " " + _("Unidad: {unit}.").format(unit=unit)
+        QToolTip.showText(edit.mapToGlobal(edit.rect().bottomLeft()), text, edit)
+    edit.inputRejected.connect(tell)
 
 
 def _hbox(widget: QWidget) -> QHBoxLayout:
@@ -169,6 +187,7 @@ class DateEditor(FieldEditor):
         self.edit.setFixedWidth(self.edit.fontMetrics().horizontalAdvance("00/00/00000") + 16)
         self.edit.textEdited.connect(self.changed)
         self.edit.editingFinished.connect(self._tidy)
+        explain_rejected_input(self.edit, "date")
         self.button = QToolButton(self)
         self.button.setObjectName("calendarButton")
         self.button.setText("▾")
@@ -243,6 +262,7 @@ class TimeEditor(FieldEditor):
             QRegularExpression(r"[0-9:]{0,5}"), self.edit))
         self.edit.setFixedWidth(self.edit.fontMetrics().horizontalAdvance("00:000") + 16)
         self.edit.textEdited.connect(self.changed)
+        explain_rejected_input(self.edit, "time")
         box = _hbox(self)
         box.addWidget(self.edit)
         box.addStretch(1)
@@ -292,6 +312,7 @@ class NumberEditor(FieldEditor):
         self.edit.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.edit.setFixedWidth(self.edit.fontMetrics().horizontalAdvance("0000000") + 16)
         self.edit.textEdited.connect(self.changed)
+        explain_rejected_input(self.edit, "number", _(fld.unit) if fld.unit else "")
         self.unit = QLabel(self)
         self.unit.setObjectName("unitLabel")
         box = _hbox(self)
