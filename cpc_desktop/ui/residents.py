@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import (QAbstractTableModel, QItemSelection, QItemSelectionModel,
+from PySide6.QtCore import (QAbstractTableModel, QEvent, QItemSelection, QItemSelectionModel,
                             QModelIndex, Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
@@ -312,7 +312,8 @@ class ResidentsView(QWidget):
         self.search = QLineEdit(objectName="residentSearch")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_text_changed)
-        self.search.returnPressed.connect(self._focus_first)
+        self.search.returnPressed.connect(self._search_entered)
+        self.search.installEventFilter(self)
         self.search_label = QLabel()
         self.search_label.setBuddy(self.search)
         self.status = QComboBox(objectName="statusFilter")
@@ -616,6 +617,22 @@ class ResidentsView(QWidget):
         if self.model.rowCount():
             self.table.setFocus()
             self.table.selectRow(0)
+
+    def _search_entered(self) -> None:
+        """Enter in the search opens the only match; with several, the list takes the focus
+        on the first (Down does the same), and the next Enter opens it."""
+        if self.model.rowCount() == 1:
+            self._focus_first()
+            self.open_selected()
+        else:
+            self._focus_first()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+        if obj is self.search and event.type() == QEvent.Type.KeyPress and \
+                event.key() == Qt.Key.Key_Down and self.model.rowCount():
+            self._focus_first()
+            return True
+        return super().eventFilter(obj, event)
 
     # ------------------------------------------------------------ opening
     def selected_resident_id(self) -> str | None:

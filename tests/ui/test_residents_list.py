@@ -166,3 +166,24 @@ def test_search_ids_lists_exactly_the_residents_a_search_lists(listed):
     for text in ("maria hua", "quispe", "ficticia", "lor-01", "zzz", "'"):
         expected = {r.id for r in vault.residents(search=text)}
         assert vault.search_ids(text) == expected, f"search_ids({text!r}) differs"
+
+
+def test_down_from_the_search_then_enter_opens_the_first_resident(listed, qtbot, opened):
+    """Type, Down, Enter: the first Enter opens the resident (it used to be swallowed, only
+    moving the focus to the list)."""
+    with qtbot.waitSignal(listed.search_applied, timeout=5_000):
+        qtbot.keyClicks(listed.search, "maria")
+    listed.search.setFocus()
+    qtbot.keyClick(listed.search, Qt.Key.Key_Down)
+    assert listed.table.hasFocus() or listed.table.currentIndex().row() == 0
+    focused = listed.table if listed.table.hasFocus() else listed.search
+    qtbot.keyClick(focused, Qt.Key.Key_Return)
+    assert len(opened) == 1 and opened[0] == listed.model.data(
+        listed.model.index(0, 0), RESIDENT_ID_ROLE)
+
+
+def test_enter_in_the_search_opens_the_only_match(listed, qtbot, opened):
+    with qtbot.waitSignal(listed.search_applied, timeout=5_000):
+        qtbot.keyClicks(listed.search, "maria hua")
+    qtbot.keyClick(listed.search, Qt.Key.Key_Return)
+    assert len(opened) == 1
