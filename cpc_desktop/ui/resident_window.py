@@ -780,6 +780,8 @@ class ManyFormTab(FormTab):
         header.setResizeContentsPrecision(40)  # fit widths on a few rows, not all 500
         self.table.doubleClicked.connect(lambda _i: self.open_selected())
         self.table.activated.connect(lambda _i: self.open_selected())
+        # A click shows the record beside the list (unsaved input is asked about first).
+        self.table.clicked.connect(lambda _i: self.open_selected())
         ll.addWidget(self.table, 1)
         self.empty = QLabel(left)
         tint(self.empty, HELP_COLOR)

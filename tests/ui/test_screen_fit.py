@@ -202,3 +202,29 @@ def test_a_corrected_field_loses_its_error_at_once(qtbot, tmp_path, vault_factor
             w._force_close = True
             w.close()
         session.lock()
+
+
+def test_clicking_a_service_shows_it_beside_the_list(
+        qtbot, tmp_path, vault_factory, intake_values, service_values):
+    created = vault_factory(tmp_path / "vault")
+    rid = created.vault.add("ficha_ingreso", intake_values(name_first="Nina Prueba"))
+    ids = [created.vault.add("registro_atenciones", service_values(), rid) for _ in range(3)]
+    session = Session(created.path)
+    session.attach(created.vault)
+    try:
+        window = open_resident(session, rid)
+        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+        tab = window.tab_for("registro_atenciones")
+        window.tabs.setCurrentWidget(tab)
+        qtbot.waitUntil(lambda: tab.built and tab.model.rowCount() == 3, timeout=5000)
+        rect = tab.table.visualRect(tab.model.index(1, 0))
+        qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.waitUntil(lambda: tab.editor is not None and tab.editor.record is not None,
+                        timeout=3000)
+        assert tab.editor.record_id == tab.model.records[1].id
+        assert tab.editor.record_id in ids
+    finally:
+        for w in open_windows():
+            w._force_close = True
+            w.close()
+        session.lock()
