@@ -37,7 +37,8 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_report(args) -> int:
-    from ..reports import ReportRequest, build_report, write_csv, write_pdf
+    from ..core.i18n import gettext_for
+    from ..reports import ReportRequest, releases
 
     request = ReportRequest(_date(args.start), _date(args.end),
                             args.shelter.strip().upper() if args.shelter else None)
@@ -45,19 +46,12 @@ def cmd_report(args) -> int:
         raise UserError(_("--table solo se usa con --format csv."))
     vault = open_vault(args)
     try:
-        report = build_report(vault, request, purpose="export")
+        out, report = releases.export(vault, request, args.output, args.format, args.lang,
+                                      args.table)
     finally:
         vault.lock()
-    from ..core.i18n import gettext_for
     tr = gettext_for(args.lang)
-    if args.table is not None and args.table not in {t.id for t in report.tables}:
-        raise UserError(_("No hay ninguna tabla «{id}». Tablas: {ids}.").format(
-            id=args.table, ids=", ".join(t.id for t in report.tables)))
     for message in report.messages:
         print(message(tr), file=sys.stderr)
-    if args.format == "pdf":
-        out = write_pdf(report, args.output, args.lang)
-    else:
-        out = write_csv(report, args.output, args.lang, args.table)
     print(out)
     return 0

@@ -82,8 +82,8 @@ def containing(kind: str, day: dt.date) -> Period:
 
 def up_to(period: Period, today: dt.date) -> Period:
     """The period cut at `today` when it has not ended yet (a report cannot count days to
-    come). The day itself counts as not over: records of today may still be written."""
-    if period.full_end < today:
+    come)."""
+    if period.full_end <= today:
         return period
     return Period(period.kind, period.start, today, True)
 
@@ -127,10 +127,11 @@ def parse(text: str, today: dt.date) -> Period | None:
 
 def classify(start: dt.date, end: dt.date, today: dt.date) -> Period | None:
     """The calendar period that `start`–`end` is: the smallest month, quarter, semester or
-    year starting on `start` that holds `end` (partial if `end` is before its last day, or
-    is today); None for any other range."""
+    year starting on `start` that holds `end` (partial if `end` is before its last day);
+    None for any other range. (A period whose last day is today counts as complete: an
+    export of it made again tomorrow is caught by the release log.)"""
     for kind in (MONTH, QUARTER, SEMESTER, YEAR):
         p = containing(kind, start)
         if p.start == start and start <= end <= p.full_end and end <= today:
-            return Period(kind, start, end, end != p.full_end or end >= today)
+            return Period(kind, start, end, end != p.full_end)
     return None
