@@ -308,3 +308,40 @@ def test_a_shared_report_prints_no_single_child_statistic(demo_vault, tmp_path):
         vault.lock()
     assert {c.id for c in screen.table("duracion_estadia").columns} >= {"min", "max"}
     assert [c.id for c in export.table("duracion_estadia").columns] == ["median"]
+
+
+def test_cpc_report_takes_named_periods_and_lists_what_was_shared(tmp_path, cli, capsys):
+    path = tmp_path / "named" / "vault"
+    _steady_shelter(path).lock()
+    rc, out, err = cli(path, "--period", "2026-T1")
+    assert rc == 0 and out.exists(), err
+    rc, out2, err = cli(path, "--period", "2026-T1", "--from", "01/01/2026")
+    assert rc == 1 and "no ambos" in err
+    rc, out2, err = cli(path, "--period", "2026-T5")
+    assert rc == 1 and "Periodo no válido" in err
+    assert main(["report-log", "--vault", str(path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "del 01/01/2026 al 31/03/2026" in lines[0] and "CSV" in lines[0]
+
+
+def test_periods_cover_what_a_coordinator_asks_for():
+    from cpc_desktop.reports import periods
+
+    today = dt.date(2026, 8, 14)
+    got = {pid: periods.preset(pid, today) for pid, *_r in periods.PRESETS}
+    assert (got["mes-actual"].start, got["mes-actual"].end, got["mes-actual"].partial) == (
+        dt.date(2026, 8, 1), today, True)
+    assert (got["semestre-actual"].start, got["semestre-actual"].partial) == (
+        dt.date(2026, 7, 1), True)
+    assert (got["mes-anterior"].start, got["mes-anterior"].end) == (dt.date(2026, 7, 1),
+                                                                   dt.date(2026, 7, 31))
+    assert (got["trimestre-anterior"].start, got["trimestre-anterior"].end) == (
+        dt.date(2026, 4, 1), dt.date(2026, 6, 30))
+    assert (got["semestre-anterior"].start, got["semestre-anterior"].end) == (
+        dt.date(2026, 1, 1), dt.date(2026, 6, 30))
+    assert (got["anio-anterior"].start, got["anio-anterior"].end) == (dt.date(2025, 1, 1),
+                                                                     dt.date(2025, 12, 31))
+    assert not any(got[p].partial for p in got if p.endswith("anterior"))
+    assert periods.classify(dt.date(2026, 1, 1), dt.date(2026, 3, 31), today).kind == "quarter"
+    assert periods.classify(dt.date(2026, 2, 1), dt.date(2026, 3, 31), today) is None
+    assert periods.parse("2026-S2", today).partial
