@@ -15,10 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help=_("informe estadístico de un periodo (PDF o CSV, con "
                                         "datos protegidos)"))
     add_vault_args(p)
+    from ..reports.periods import PRESETS
     p.add_argument("--period", default=None, metavar=_("PERIODO"),
-                   help=_("un mes (2026-06), trimestre (2026-T2), semestre (2026-S1), año "
-                          "(2026) o: mes-anterior, trimestre-anterior, semestre-anterior, "
-                          "anio-anterior (en vez de --from y --to)"))
+                   help=_("un mes (2026-06), trimestre (2026-T2), semestre (2026-S1) o año "
+                          "(2026), o uno de: {presets} (en vez de --from y --to)").format(
+                       presets=", ".join(pid for pid, *_r in PRESETS)))
     p.add_argument("--from", dest="start", default=None, metavar=_("FECHA"),
                    help=_("primer día del periodo (dd/mm/aaaa o aaaa-mm-dd)"))
     p.add_argument("--to", dest="end", default=None, metavar=_("FECHA"),
@@ -53,7 +54,8 @@ def _period(args) -> tuple[dt.date, dt.date]:
         period = periods.parse(args.period, dt.date.today())
         if period is None:
             raise UserError(_("Periodo no válido: «{text}» (use 2026-06, 2026-T2, 2026-S1, "
-                              "2026 o mes-anterior).").format(text=args.period))
+                              "2026 o {example}).").format(text=args.period,
+                                                          example="mes-anterior"))
         return period.start, period.end
     if not args.start or not args.end:
         raise UserError(_("Indique el periodo con --period, o con --from y --to."))

@@ -490,7 +490,7 @@ class ReportWindow(QWidget):
         self.end_label.setText(_("&Hasta:"))
         self.start_edit.retranslate()
         self.end_edit.retranslate()
-        self.period_label.setText(_("&Periodo:"))
+        self.period_label.setText(_("Pe&riodo:"))
         self._fill_periods()
         self.shelter_label.setText(_("&Centro:"))
         self._fill_shelters()
