@@ -165,7 +165,8 @@ def build_report(vault: Vault, request: ReportRequest, *, purpose: str = "screen
             raise ReportError(_t(N_("Esta bóveda no tiene registros del centro «{code}».")
                                  ).format(code=request.shelter))
         full = replace(compute(data, request, vault.forms,
-                               shelter_label=_shelter_label(vault, request), role=role),
+                               shelter_label=_shelter_label(vault, request), role=role,
+                               populations=purpose == "export"),
                        period=period)
         if purpose == "export":
             return releases.control(vault, full, tables)
@@ -267,8 +268,10 @@ def _count_axis(fld: forms.Field, records) -> Counter:
 
 
 def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *,
-            shelter_label: Label, role=None, now: dt.datetime | None = None) -> Report:
-    """Full counts for the period (not for export: see protect())."""
+            shelter_label: Label, role=None, now: dt.datetime | None = None,
+            populations: bool = False) -> Report:
+    """Full counts for the period (not for export: see protect()); with `populations`, who
+    each family of counts is about (for the release log)."""
     start, end = request.start, request.end
     b = _Builder()
     intake = reg.intake
@@ -297,7 +300,7 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
         if d is not None and start <= d <= end:
             discharged.add(rid)
     at_end = served - discharged
-    pops = Populations()
+    pops = Populations(populations)
     for name, members in (("at_start", at_start), ("admitted", admitted),
                           ("discharged", discharged), ("at_end", at_end), ("served", served),
                           ("undated", undated)):
@@ -855,20 +858,31 @@ def member_hash(text: str) -> str:
 
 
 class Populations:
-    """Who (or which records) each family of counts is about: family -> {member: times}."""
+    """Who (or which records) each family of counts is about: family -> {member: times}.
+    Collected only for exports (the release log compares them); a no-op otherwise."""
 
-    def __init__(self):
-        self.members: dict[str, dict[str, int]] = defaultdict(dict)
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.members: dict[str, Counter] = defaultdict(Counter)
+        self._seen: dict[str, dict[str, int]] = defaultdict(dict)
 
     def add(self, family: str, member: str) -> None:
-        h = member_hash(member)
-        fam = self.members[family]
-        fam[h] = fam.get(h, 0) + 1
+        """A member that may come more than once (two services the same day): each time is
+        its own member ("…#2"), so populations compare as plain sets."""
+        if self.enabled:
+            fam = self.members[family]
+            n = self._seen[family][member] = self._seen[family].get(member, 0) + 1
+            fam[member if n == 1 else f"{member}#{n}"] = 1
 
     def add_all(self, family: str, members: Iterable[str]) -> None:
-        fam = self.members[family]
-        for m in members:
-            fam[member_hash(m)] = 1
+        if self.enabled:
+            self.members[family].update(set(members))
+
+
+def hashed(populations: dict) -> dict[str, dict[str, int]]:
+    """The populations as the release log keeps them: {family: {member hash: times}}."""
+    return {fam: dict.fromkeys(map(member_hash, members), 1)
+            for fam, members in populations.items()}
 
 
 def family_of(key) -> str | None:
