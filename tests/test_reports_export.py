@@ -165,3 +165,64 @@ def test_cpc_report_refuses_bad_dates_with_one_line(made, tmp_path, monkeypatch,
 def test_csv_files_are_named_after_tables(made):
     names = [n for n, _b in csv_files(made[3])]
     assert names[1] == "01_resumen.csv"
+
+
+def _strings(node):
+    from reportlab.graphics.shapes import Group, String
+    for item in getattr(node, "contents", ()):
+        if isinstance(item, String):
+            yield item
+        elif isinstance(item, Group):
+            yield from _strings(item)
+
+
+@pytest.mark.parametrize("lang", ["es", "qu"])
+def test_no_chart_label_is_cut_short(made, lang):
+    """Every category, series and title of every chart is printed whole (wrapped on lines,
+    never ended with "…"), inside the chart, also for the 36 months of three years."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from cpc_desktop.reports import chart_drawing
+    from cpc_desktop.reports import fonts
+
+    vault = made[0]
+    whole = build_report(vault, ReportRequest(dt.date(2023, 7, 1), END), today=TODAY)
+    tr = gettext_for(lang)
+    specs = chart_specs(whole, tr) + chart_specs(made[2], tr)
+    assert any(len(s.categories) >= 36 for s in specs), "no chart of the whole history"
+    long_name = chart_of(whole.table("ingreso_exploitation_sector"), tr)
+    for spec in specs + [long_name]:
+        for width in (453, 220):
+            d = chart_drawing(spec, width, title=True)
+            strings = list(_strings(d))
+            texts = [s.text for s in strings]
+            assert not any("…" in t for t in texts), (spec.id, [t for t in texts if "…" in t])
+            printed = " ".join(texts).replace("- ", "")
+            legend = spec.series if len(spec.series) > 1 else ()
+            for name in (*spec.categories, *legend, spec.title):
+                if spec.kind == "line" and name in spec.categories:
+                    continue     # months: only every n-th is labelled (checked below)
+                assert all(w in printed for w in name.split()), (spec.id, name)
+            for s in strings:
+                w = stringWidth(s.text, s.fontName, s.fontSize)
+                left = {"start": s.x, "middle": s.x - w / 2, "end": s.x - w}[s.textAnchor]
+                assert left >= -0.5 and left + w <= width + 0.5, (spec.id, s.text, width)
+            assert s.fontName == fonts.REGULAR or s.fontName == fonts.BOLD
+    months = next(s for s in specs if len(s.categories) >= 36)
+    d = chart_drawing(months, 453)
+    texts = [s.text for s in _strings(d)]
+    shown_years = [t for t in texts if t.isdigit() and len(t) == 4]
+    assert len(shown_years) >= 6, "the month axis of the whole history has too few labels"
+
+
+def test_the_pdf_names_only_embedded_fonts(made, tmp_path):
+    if not shutil.which("pdffonts"):
+        pytest.fail("pdffonts is missing: install poppler-utils")
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(render_pdf(made[3]))
+    listing = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True,
+                             text=True).stdout.splitlines()[2:]
+    assert listing, "no font at all?"
+    for line in listing:
+        assert line.split()[-5] == "yes", f"a font is not embedded: {line}"
+    assert not any("Helvetica" in line for line in listing)

@@ -81,9 +81,11 @@ def chart_specs(report: Report, tr: Translator) -> list[ChartSpec]:
 
 def chart_drawing(spec: ChartSpec, width: float = 453, *, title: bool = False) -> Drawing:
     """The chart as a reportlab Drawing `width` points wide (height follows the data)."""
-    if spec.kind == "line":
-        return _line(spec, width, title)
-    return _bars(spec, width, title)
+    d = _line(spec, width, title) if spec.kind == "line" else _bars(spec, width, title)
+    # Else the renderer starts each drawing with Helvetica, which the PDF then names
+    # without embedding it.
+    d.initialFontName = fonts.REGULAR
+    return d
 
 
 def chart_svg(spec: ChartSpec, width: float = 453, *, title: bool = True) -> bytes:
@@ -93,12 +95,42 @@ def chart_svg(spec: ChartSpec, width: float = 453, *, title: bool = True) -> byt
 
 # ---------------------------------------------------------------- drawing
 
-def _fit(text: str, size: float, room: float) -> str:
-    if stringWidth(text, fonts.REGULAR, size) <= room:
-        return text
-    while text and stringWidth(text + "…", fonts.REGULAR, size) > room:
-        text = text[:-1]
-    return text.rstrip() + "…"
+def wrap(text: str, size: float, room: float, font: str | None = None) -> list[str]:
+    """`text` in lines no wider than `room` at `size`, broken between words; a word longer
+    than the room is broken where it must (with a hyphen), never cut short with "…"."""
+    font = font or fonts.REGULAR
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        while stringWidth(word, font, size) > room and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and stringWidth(word[:cut] + "-", font, size) > room:
+                cut -= 1
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:cut] + "-")
+            word = word[cut:]
+        trial = f"{line} {word}" if line else word
+        if stringWidth(trial, font, size) <= room or not line:
+            line = trial
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+def _lines(d: Drawing, x: float, y_top: float, lines: list[str], size: float, *,
+           font: str | None = None, anchor: str = "start", color=None) -> float:
+    """Draws lines downwards from y_top (the first line's baseline); returns the height."""
+    leading = size * 1.2
+    for n, text in enumerate(lines):
+        kw = {"fillColor": color} if color is not None else {}
+        d.add(String(x, y_top - n * leading, text, fontName=font or fonts.REGULAR,
+                     fontSize=size, textAnchor=anchor, **kw))
+    return len(lines) * leading
 
 
 def _nice_max(value: float) -> float:
@@ -114,42 +146,70 @@ def _nice_max(value: float) -> float:
     return 10 * step
 
 
+def _legend_rows(spec: ChartSpec, width: float) -> list[list[tuple[int, list[str]]]]:
+    """Legend entries (series index, wrapped name) laid out in rows that fit `width`."""
+    rows: list[list[tuple[int, list[str]]]] = [[]]
+    x = 0.0
+    for j, name in enumerate(spec.series):
+        lines = wrap(name, 7.5, min(180.0, width - 11))
+        w = 11 + max(stringWidth(t, fonts.REGULAR, 7.5) for t in lines) + 14
+        if x and x + w > width:
+            rows.append([])
+            x = 0.0
+        rows[-1].append((j, lines))
+        x += w
+    return rows if len(spec.series) > 1 else []
+
+
+def _header_height(spec: ChartSpec, width: float, title: bool) -> float:
+    h = 6.0
+    if title:
+        h += len(wrap(spec.title, 10, width, fonts.BOLD)) * 12
+    for row in _legend_rows(spec, width):
+        h += max(len(lines) for _j, lines in row) * 9 + 3
+    return h
+
+
 def _header(d: Drawing, spec: ChartSpec, width: float, top: float, title: bool) -> float:
     y = top
     if title:
-        y -= 12
-        d.add(String(0, y, _fit(spec.title, 10, width), fontName=fonts.BOLD, fontSize=10))
-    if len(spec.series) > 1:
-        y -= 12
+        lines = wrap(spec.title, 10, width, fonts.BOLD)
+        _lines(d, 0, y - 10, lines, 10, font=fonts.BOLD)
+        y -= len(lines) * 12
+    for row in _legend_rows(spec, width):
         x = 0.0
-        for j, name in enumerate(spec.series):
+        tallest = max(len(lines) for _j, lines in row)
+        for j, lines in row:
             color = colors.HexColor(PALETTE[j % len(PALETTE)])
-            d.add(Rect(x, y, 8, 8, fillColor=color, strokeColor=None))
-            label = _fit(name, 7.5, 140)
-            d.add(String(x + 11, y + 1, label, fontName=fonts.REGULAR, fontSize=7.5))
-            x += 11 + stringWidth(label, fonts.REGULAR, 7.5) + 14
+            d.add(Rect(x, y - 8, 8, 8, fillColor=color, strokeColor=None))
+            _lines(d, x + 11, y - 7, lines, 7.5)
+            x += 11 + max(stringWidth(t, fonts.REGULAR, 7.5) for t in lines) + 14
+        y -= tallest * 9 + 3
     return y - 6
 
 
-def _footer_height(spec: ChartSpec) -> float:
-    return 12 if spec.note else 0
+def _footer_height(spec: ChartSpec, width: float) -> float:
+    return len(wrap(spec.note, 7, width)) * 8.4 + 3 if spec.note else 0
 
 
 def _footer(d: Drawing, spec: ChartSpec, width: float) -> None:
     if spec.note:
-        d.add(String(0, 2, _fit(spec.note, 7, width), fontName=fonts.REGULAR, fontSize=7,
-                     fillColor=colors.HexColor("#555555")))
+        lines = wrap(spec.note, 7, width)
+        _lines(d, 0, 3 + (len(lines) - 1) * 8.4, lines, 7,
+               color=colors.HexColor("#555555"))
 
 
 def _bars(spec: ChartSpec, width: float, title: bool) -> Drawing:
     k = max(1, len(spec.series))
     bar_h = 9.0
-    group_h = k * bar_h + 5
-    head = (14 if title else 0) + (12 if k > 1 else 0) + 6
-    foot = _footer_height(spec) + 14          # axis labels
-    height = head + foot + max(1, len(spec.categories)) * group_h
-    d = Drawing(width, height)
     label_w = min(width * 0.42, 190)
+    # Long category names wrap onto more lines; their group grows to hold them.
+    cat_lines = [wrap(c, 7.5, label_w - 2) for c in spec.categories]
+    groups = [max(k * bar_h, len(lines) * 9.0) + 5 for lines in cat_lines]
+    head = _header_height(spec, width, title)
+    foot = _footer_height(spec, width) + 14          # axis labels
+    height = head + foot + (sum(groups) if groups else k * bar_h + 5)
+    d = Drawing(width, height)
     plot_x, plot_w = label_w + 6, width - label_w - 6 - 34
     top = _header(d, spec, width, height, title)
     axis_y = foot
@@ -166,12 +226,15 @@ def _bars(spec: ChartSpec, width: float, title: bool) -> Drawing:
     if not spec.categories:
         d.add(String(plot_x, (axis_y + top) / 2, "—", fontName=fonts.REGULAR, fontSize=9))
     y = top
-    for i, cat in enumerate(spec.categories):
+    for i, _cat in enumerate(spec.categories):
+        group_h = groups[i]
         y -= group_h
-        d.add(String(label_w, y + (group_h - 5) / 2 + 1, _fit(cat, 7.5, label_w - 2),
-                     fontName=fonts.REGULAR, fontSize=7.5, textAnchor="end"))
+        lines = cat_lines[i]
+        first = y + (group_h - 5) / 2 + 1 + (len(lines) - 1) * 9.0 / 2
+        _lines(d, label_w, first, lines, 7.5, anchor="end")
+        bars_y = y + (group_h - 5 - k * bar_h) / 2
         for j in range(k):
-            by = y + (k - 1 - j) * bar_h + 2.5
+            by = bars_y + (k - 1 - j) * bar_h + 2.5
             color = colors.HexColor(PALETTE[j % len(PALETTE)])
             value = spec.values[i][j]
             text = spec.texts[i][j]
@@ -194,11 +257,28 @@ def _bars(spec: ChartSpec, width: float, title: bool) -> Drawing:
 
 def _line(spec: ChartSpec, width: float, title: bool) -> Drawing:
     k = max(1, len(spec.series))
-    height = 190.0 + (14 if title else 0) + (12 if k > 1 else 0) + _footer_height(spec)
+    plot_x, plot_w = 30.0, width - 40
+    n = len(spec.categories)
+    step = plot_w / max(n, 1)
+    # Month labels: as many as fit whole (wrapped on two lines, "setiembre / 2025"), never
+    # cut; every label shown is whole, and they are spread evenly.
+    every = 1
+    while True:
+        room = step * every - 3
+        labels = [wrap(c, 6.5, room) for c in spec.categories]
+        if all(len(lines) <= 2 for lines in labels[::every]) or every >= n:
+            break
+        every += 1
+    if any(len(lines) > 1 for lines in labels[::every]):
+        # One label on two lines: all of them, month above year, so they read alike.
+        labels = [c.split() if len(c.split()) == 2 else lines
+                  for c, lines in zip(spec.categories, labels)]
+    label_h = max((len(lines) for lines in labels[::every]), default=1) * 7.8
+    # 150 pt of plot: with a 36-month table above it, both fit on one A4 page.
+    height = 150.0 + _header_height(spec, width, title) + _footer_height(spec, width) + label_h
     d = Drawing(width, height)
     top = _header(d, spec, width, height, title) - 4
-    foot = _footer_height(spec) + 22
-    plot_x, plot_w = 30.0, width - 40
+    foot = _footer_height(spec, width) + 12 + label_h
     plot_h = top - foot
     scale_max = _nice_max(max(spec.max_value, THRESHOLD - 1))
     for t in range(6):
@@ -209,14 +289,10 @@ def _line(spec: ChartSpec, width: float, title: bool) -> Drawing:
         text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
         d.add(String(plot_x - 3, y - 2, text, fontName=fonts.REGULAR, fontSize=6.5,
                      textAnchor="end", fillColor=colors.HexColor("#555555")))
-    n = len(spec.categories)
-    step = plot_w / max(n, 1)
     xs = [plot_x + step * (i + 0.5) for i in range(n)]
-    every = max(1, -(-n // 12))                  # at most ~12 month labels
-    for i, cat in enumerate(spec.categories):
-        if i % every == 0:
-            d.add(String(xs[i], foot - 10, _fit(cat, 6.5, step * every - 2),
-                         fontName=fonts.REGULAR, fontSize=6.5, textAnchor="middle"))
+    for i in range(0, n, every):
+        d.add(Line(xs[i], foot, xs[i], foot - 2, strokeColor=colors.black, strokeWidth=0.5))
+        _lines(d, xs[i], foot - 9, labels[i], 6.5, anchor="middle")
     # The band where hidden ("<5") values lie, so gaps read as "small", not "zero".
     if any(any(row) for row in spec.hidden_small):
         band = plot_h * (THRESHOLD - 1) / scale_max

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import hashlib
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
@@ -134,19 +135,26 @@ def check_request(request: ReportRequest, today: dt.date) -> None:
 
 
 def build_report(vault: Vault, request: ReportRequest, *, purpose: str = "screen",
-                 today: dt.date | None = None, data: ReportData | None = None) -> Report:
+                 today: dt.date | None = None, data: ReportData | None = None,
+                 tables: Iterable[str] | None = None) -> Report:
     """The report of a period.
 
     purpose "export" (PDF, CSV, anything leaving the shelter) always gives protected
-    counts; "screen" gives full counts only to FULL_COUNT_ROLES, protected ones otherwise.
-    `data` may be a ReportData loaded earlier (covering the period's services).
-    Raises ReportError for a period that ends in the future or starts after it ends, or a
-    shelter the vault holds nothing of.
+    counts, for a calendar period only (periods.classify), checked against the release log
+    (releases.control: more counts hidden, or ReleaseRefused); `tables`: the ids of the
+    tables the export will print (default: all). "screen" gives full counts only to
+    FULL_COUNT_ROLES, protected ones otherwise. `data` may be a ReportData loaded earlier
+    (covering the period's services). Raises ReportError for a period that ends in the
+    future or starts after it ends, or a shelter the vault holds nothing of.
     """
+    from . import periods, releases
+
     if purpose not in ("screen", "export"):
         raise ValueError(purpose)
     today = today or dt.date.today()
     check_request(request, today)
+    period = releases.check_shareable(request, today) if purpose == "export" \
+        else periods.classify(request.start, request.end, today)
     role = vault.user.role
     with _quiet_gc():
         if data is None:
@@ -156,9 +164,13 @@ def build_report(vault: Vault, request: ReportRequest, *, purpose: str = "screen
                 and not data.intakes:
             raise ReportError(_t(N_("Esta bóveda no tiene registros del centro «{code}».")
                                  ).format(code=request.shelter))
-        full = compute(data, request, vault.forms,
-                       shelter_label=_shelter_label(vault, request), role=role)
-    if purpose == "screen" and role in FULL_COUNT_ROLES:
+        full = replace(compute(data, request, vault.forms,
+                               shelter_label=_shelter_label(vault, request), role=role,
+                               populations=purpose == "export"),
+                       period=period)
+        if purpose == "export":
+            return releases.control(vault, full, tables)
+    if role in FULL_COUNT_ROLES:
         return full
     return protect(full)
 
@@ -256,8 +268,10 @@ def _count_axis(fld: forms.Field, records) -> Counter:
 
 
 def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *,
-            shelter_label: Label, role=None, now: dt.datetime | None = None) -> Report:
-    """Full counts for the period (not for export: see protect())."""
+            shelter_label: Label, role=None, now: dt.datetime | None = None,
+            populations: bool = False) -> Report:
+    """Full counts for the period (not for export: see protect()); with `populations`, who
+    each family of counts is about (for the release log)."""
     start, end = request.start, request.end
     b = _Builder()
     intake = reg.intake
@@ -286,6 +300,11 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
         if d is not None and start <= d <= end:
             discharged.add(rid)
     at_end = served - discharged
+    pops = Populations(populations)
+    for name, members in (("at_start", at_start), ("admitted", admitted),
+                          ("discharged", discharged), ("at_end", at_end), ("served", served),
+                          ("undated", undated)):
+        pops.add_all(name, members)
 
     summary_rows = []
     for rid_set, row_id, label in (
@@ -323,13 +342,13 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
     _origin(b, intake, [data.intakes[r] for r in served_sorted], served_key)
 
     # ------------------------------------------------------------ services
-    _services(b, data, start, end)
+    _services(b, data, start, end, pops)
 
     # ------------------------------------------------------------ PTI
-    _plans(b, reg, data, served_sorted, end)
+    _plans(b, reg, data, served_sorted, end, pops)
 
     # ------------------------------------------------------------ follow-ups
-    _followups(b, data, start, end)
+    _followups(b, data, start, end, pops)
 
     # ------------------------------------------------------------ discharges
     if discharge_form is not None:
@@ -353,7 +372,7 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
                     generated_at=now or dt.datetime.now().replace(microsecond=0),
                     version=__version__, protected=False, tables=tuple(b.tables),
                     messages=tuple(messages), user_role=role, sums=tuple(b.sums),
-                    links=tuple(b.links))
+                    links=tuple(b.links), populations=pops.members)
     return report
 
 
@@ -544,7 +563,8 @@ def _origin(b: _Builder, intake: forms.Form, records: list[dict], served_key) ->
                           chart=None))   # too many bars to read; the departments are charted
 
 
-def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> None:
+def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
+              pops: "Populations") -> None:
     s, e = start.isoformat(), end.isoformat()
     lo, hi = data.services_range
     if (lo is not None and lo > s) or (hi is not None and hi < e):
@@ -553,6 +573,10 @@ def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> No
                if day is not None and s <= day <= e and rid in data.intakes]
     total_key, kids_key = ("svc_total",), ("svc_children",)
     kids_total = len({rid for rid, _v in rows_in})
+    pops.add_all("svc_children", {rid for rid, _v in rows_in})
+    for rid, day, _v in data.services:
+        if day is not None and s <= day <= e and rid in data.intakes:
+            pops.add("services", f"{rid}|{day}")
     reg = forms.registry()
     for axis in ax.axes(ax.SERVICES, reg):
         fld = axis.field
@@ -591,7 +615,8 @@ def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> No
                               chart_columns=(0,)))
 
 
-def _plans(b: _Builder, reg, data: ReportData, served: list[str], end: dt.date) -> None:
+def _plans(b: _Builder, reg, data: ReportData, served: list[str], end: dt.date,
+           pops: "Populations") -> None:
     if ax.PTI not in reg.forms:
         return
     e = end.isoformat()
@@ -608,6 +633,7 @@ def _plans(b: _Builder, reg, data: ReportData, served: list[str], end: dt.date) 
         counts: Counter = Counter()
         for rid in sorted(latest):
             for row in latest[rid].get(grid.table.id) or ():
+                pops.add("pti", f"{rid}|{grid.table.id}")
                 r = row.get(grid.row.id) or NR
                 c = row.get(grid.column.id) or NR
                 counts[(r, c)] += 1
@@ -640,7 +666,8 @@ def _plans(b: _Builder, reg, data: ReportData, served: list[str], end: dt.date) 
                           "al final del periodo."))))
 
 
-def _followups(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> None:
+def _followups(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
+               pops: "Populations") -> None:
     s, e = start.isoformat(), end.isoformat()
     outcome: Counter = Counter()
     done_dates: dict[str, list[str]] = defaultdict(list)
@@ -656,6 +683,7 @@ def _followups(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> N
             continue
         due, done = _iso(v.get(ax.FOLLOWUP_DUE)), _iso(v.get(ax.FOLLOWUP_DONE))
         if due and s <= due <= e:
+            pops.add("followups", f"{rid}|{due}")
             outcome["on_time" if done and done <= due else "late" if done else "not_done"] += 1
         nxt = _iso(v.get(ax.FOLLOWUP_NEXT_DATE))
         if v.get(ax.FOLLOWUP_NEXT_NEEDED) is not False and nxt and s <= nxt <= e:
@@ -666,6 +694,7 @@ def _followups(b: _Builder, data: ReportData, start: dt.date, end: dt.date) -> N
             planned.append((rid, first, _discharge_day(v)))
     visits: Counter = Counter()
     for rid, _day, since in planned:
+        pops.add("visits", f"{rid}|{_day}")
         ok = any((since is None or d > since) and d <= e for d in done_dates.get(rid, ()))
         visits["done" if ok else "overdue"] += 1
 
@@ -739,14 +768,18 @@ def _stays(b: _Builder, admission, leave, discharged, at_end, end: dt.date) -> N
         # The stats of a group are hidden with its count (protect() reads this key).
         cells = tuple(replace(c, key=("stat_of", ("summary", gid))) for c in cells)
         rows.append(Row(gid, Label(label), cells))
+    # Minimum and maximum are one child's stay each: on the internal screen only, never in
+    # a protected report (protect() drops "internal" columns).
     cols = (Column("median", Label(N_("Mediana (días)")), "stat"),
-            Column("min", Label(N_("Mínimo (días)")), "stat"),
-            Column("max", Label(N_("Máximo (días)")), "stat"))
+            Column("min", Label(N_("Mínimo (días)")), "internal"),
+            Column("max", Label(N_("Máximo (días)")), "internal"))
     b.tables.append(Table("duracion_estadia", SECTIONS.DISCHARGE,
                           Label(N_("Duración de la estadía")), Label(N_("Grupo")), cols,
                           tuple(rows), chart=None,
                           note=Label(N_("Con menos de 5 niñas, niños o adolescentes en un "
-                                        "grupo, sus cifras no se publican."))))
+                                        "grupo, su mediana no se publica. Los informes "
+                                        "protegidos no muestran mínimo ni máximo: cada uno "
+                                        "es la estadía de una sola persona."))))
 
 
 # ====================================================================== protection
@@ -767,15 +800,25 @@ def problem_of(report: Report) -> suppression.Problem:
     return p
 
 
-def protect(report: Report) -> Report:
+def protect(report: Report, forced: dict | None = None, *,
+            marks: dict | None = None) -> Report:
     """The same report with small cells hidden ("<5") and complements ("*") so no hidden
-    count can be worked out from the totals. Statistics of groups under 5 are hidden."""
+    count can be worked out from the totals. Statistics of groups under 5 are hidden, and
+    single-child statistics (internal columns) dropped. `forced`: counts that must be hidden
+    too (key -> mark), e.g. because they differ little from an earlier release; `marks`: the
+    result of suppression.suppress() when the caller already has it."""
     if report.protected:
         return report
     problem = problem_of(report)
-    marks = suppression.suppress(problem)
+    if marks is None:
+        marks = suppression.suppress(problem, forced)
     tables = []
     for t in report.tables:
+        keep = [i for i, col in enumerate(t.columns) if col.kind != "internal"]
+        if len(keep) != len(t.columns):
+            t = replace(t, columns=tuple(t.columns[i] for i in keep),
+                        rows=tuple(replace(r, cells=tuple(r.cells[i] for i in keep))
+                                   for r in t.rows))
         rows = []
         for r in t.rows:
             cells = []
@@ -804,3 +847,61 @@ def shown(cell: Cell, column: Column) -> str:
     if isinstance(cell.value, float):
         return f"{cell.value:.1f}"
     return str(cell.value)
+
+
+# ====================================================================== populations
+
+def member_hash(text: str) -> str:
+    """A population member (resident id, or id|date) as 12 hex digits: the release log
+    compares populations without holding their ids (collisions: ~1 in 10^9 per pair)."""
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+class Populations:
+    """Who (or which records) each family of counts is about: family -> {member: times}.
+    Collected only for exports (the release log compares them); a no-op otherwise."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.members: dict[str, Counter] = defaultdict(Counter)
+        self._seen: dict[str, dict[str, int]] = defaultdict(dict)
+
+    def add(self, family: str, member: str) -> None:
+        """A member that may come more than once (two services the same day): each time is
+        its own member ("…#2"), so populations compare as plain sets."""
+        if self.enabled:
+            fam = self.members[family]
+            n = self._seen[family][member] = self._seen[family].get(member, 0) + 1
+            fam[member if n == 1 else f"{member}#{n}"] = 1
+
+    def add_all(self, family: str, members: Iterable[str]) -> None:
+        if self.enabled:
+            self.members[family].update(set(members))
+
+
+def hashed(populations: dict) -> dict[str, dict[str, int]]:
+    """The populations as the release log keeps them: {family: {member hash: times}}."""
+    return {fam: dict.fromkeys(map(member_hash, members), 1)
+            for fam, members in populations.items()}
+
+
+def family_of(key) -> str | None:
+    """The population a count is about (what two releases are compared on)."""
+    if not isinstance(key, tuple) or not key:
+        return None
+    head = key[0]
+    if head == "summary":
+        return key[1]
+    if head == "stat_of":
+        return family_of(key[1])
+    if head == "axis":
+        return "discharged" if key[1] == ax.DISCHARGE else "served"
+    return _FAMILIES.get(head)
+
+
+_FAMILIES = {"month_in": "admitted", "month_out": "discharged", "age": "served",
+             "dept": "served", "prov": "served", "origin": "served", "svc": "services",
+             "svc_total": "services", "svc_kids": "svc_children",
+             "svc_children": "svc_children", "pti": "pti", "pti_row": "pti", "pti_col": "pti",
+             "pti_total": "pti", "fu": "followups", "fu_total": "followups",
+             "visit": "visits", "visit_total": "visits"}

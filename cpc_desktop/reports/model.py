@@ -87,7 +87,8 @@ class ReportRequest:
 class Column:
     id: str
     label: Label
-    kind: str = "count"          # count (suppressible) | stat (days; hidden for small groups)
+    # count (suppressible) | stat (days; hidden for small groups) | internal (screen only)
+    kind: str = "count"
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,9 @@ class Report:
     # How counts are tied (total = sum of parts; hide b with a): what protection works on.
     sums: tuple = field(default=(), repr=False, compare=False)
     links: tuple = field(default=(), repr=False, compare=False)
+    # family -> {member hash: times}: who each family of counts is about (release log).
+    populations: dict = field(default_factory=dict, repr=False, compare=False)
+    period: object = None            # periods.Period when the range is a calendar period
 
     def table(self, table_id: str) -> Table:
         for t in self.tables:

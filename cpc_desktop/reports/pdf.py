@@ -89,6 +89,7 @@ def render_pdf(report: Report, lang: str = "es") -> bytes:
     mt = RLTable([[Paragraph(f"<b>{escape(k)}</b>", st["base"]), Paragraph(escape(v), st["base"])]
                   for k, v in meta], colWidths=[3.2 * cm, width - 3.2 * cm])
     mt.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                            ("FONTNAME", (0, 0), (-1, -1), fonts.REGULAR),
                             ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
                             ("TOPPADDING", (0, 0), (-1, -1), 1)]))
     story += [mt, Paragraph("<br/>".join(escape(tr(n)) for n in (
@@ -137,7 +138,9 @@ def _table_block(table: Table, tr: Translator, st, width: float) -> list:
             Paragraph(escape(shown(cell, col)), style)
             for cell, col in zip(row.cells, table.columns)])
     rl = RLTable(data, colWidths=[label_w] + [num_w] * ncols, repeatRows=1, hAlign="LEFT")
-    style = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#BBBBBB")),
+    # The cells' own font (Helvetica by default) is set even though Paragraphs draw the text.
+    style = [("FONTNAME", (0, 0), (-1, -1), fonts.REGULAR),
+             ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#BBBBBB")),
              ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E8EEF4")),
              ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
              ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
@@ -149,14 +152,15 @@ def _table_block(table: Table, tr: Translator, st, width: float) -> list:
     for r in data[1:]:
         for p in r[1:]:
             p.style = ParagraphStyle("num", parent=p.style, alignment=2)
-    out: list = [KeepTogether([Paragraph(escape(table.title(tr)), st["h2"]), rl])]
+    # Title, table, note and chart on one page when they fit (a long table still splits,
+    # its header repeated): no chart apart from its table, no note alone at a page top.
+    block: list = [Paragraph(escape(table.title(tr)), st["h2"]), rl]
     if table.note is not None:
-        out.append(Paragraph(escape(table.note(tr)), st["note"]))
+        block.append(Paragraph(escape(table.note(tr)), st["note"]))
     spec = chart_of(table, tr)
     if spec is not None and spec.categories:
-        out += [Spacer(1, 4), chart_drawing(spec, width)]
-    out.append(Spacer(1, 6))
-    return out
+        block += [Spacer(1, 4), chart_drawing(spec, width)]
+    return [KeepTogether(block), Spacer(1, 6)]
 
 
 def _numbered(footer: str, tr: Translator):
@@ -166,6 +170,9 @@ def _numbered(footer: str, tr: Translator):
         """Writes "page X of Y" once the number of pages is known."""
 
         def __init__(self, *args, **kwargs):
+            # reportlab's default first font is Helvetica, referenced (not embedded) on every
+            # page even when never used: start with the embedded one.
+            kwargs["initialFontName"] = kwargs.get("initialFontName") or fonts.REGULAR
             super().__init__(*args, **kwargs)
             self._pages = []
 

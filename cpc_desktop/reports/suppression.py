@@ -153,11 +153,20 @@ def _pinning(problem: Problem, hidden: Mapping[Key, str],
     return out
 
 
-def suppress(problem: Problem) -> dict[Key, str]:
-    """The hidden quantities: key -> PRIMARY ("<5"), COMPLEMENT ("*") or WITHHELD ("x")."""
+def suppress(problem: Problem, forced: Mapping[Key, str] | None = None) -> dict[Key, str]:
+    """The hidden quantities: key -> PRIMARY ("<5"), COMPLEMENT ("*") or WITHHELD ("x").
+
+    `forced` counts are hidden whatever their value (with the given mark, or PRIMARY/
+    COMPLEMENT by value when None) and protected like the small ones: the release log forces
+    the counts that differ little from an earlier release.
+    """
     problem.check()
     hidden: dict[Key, str] = {k: PRIMARY for k, v in problem.values.items()
                               if 0 < v < THRESHOLD}
+    for k, mark in (forced or {}).items():
+        if k in problem.values and k not in hidden:
+            v = problem.values[k]
+            hidden[k] = mark or (PRIMARY if 0 < v < THRESHOLD else COMPLEMENT)
     eqs = _equations(problem)
     by_key: dict[Key, list[int]] = {}
     for i, eq in enumerate(eqs):
@@ -176,7 +185,7 @@ def suppress(problem: Problem) -> dict[Key, str]:
                     changed = True
 
     for key in list(hidden):
-        hide(key)
+        hide(key, hidden[key])
     accepted: set[Key] = set()      # nothing left to hide around it
     for _round in range(3 * len(problem.values) + 3):
         linear = derivable(problem, hidden)

@@ -29,10 +29,10 @@ from ..core.display import format_date
 from ..core.i18n import N_, _
 from ..paths import resource_path
 from ..reports import (ChartSpec, Report, ReportError, ReportRequest, Table, build_report,
-                       chart_drawing, chart_of, chart_svg, check_request, load, protect,
-                       shown, write_csv, write_pdf)
+                       chart_drawing, chart_of, chart_svg, check_request, load, shown)
 from ..reports import fonts as report_fonts
-from ..reports.compute import MONTHS, NA, NR
+from ..reports import periods, releases
+from ..reports.compute import NA, NR
 from ..reports.model import (COMPLEMENT_NOTE, FULL_COUNTS_NOTE, PROTECTION_NOTE, WITHHELD_NOTE,
                              Label)
 from ..reports.pdf import TITLE, period_text
@@ -77,11 +77,6 @@ def last_semester(today: dt.date) -> tuple[dt.date, dt.date]:
     if (today.month, today.day) >= (6, 30):
         return dt.date(y, 1, 1), dt.date(y, 6, 30)
     return dt.date(y - 1, 7, 1), dt.date(y - 1, 12, 31)
-
-
-def current_year(today: dt.date) -> tuple[dt.date, dt.date]:
-    """From 1 January to today (a report cannot count days still to come)."""
-    return dt.date(today.year, 1, 1), today
 
 
 # ====================================================================== a table on screen
@@ -462,13 +457,14 @@ class ReportWindow(QWidget):
             editor.edit.returnPressed.connect(self.compute)
             row.addWidget(label)
             row.addWidget(editor)
-        self.semester_button = QPushButton(self, objectName="lastSemester")
-        self.semester_button.clicked.connect(lambda: self._quick(last_semester))
-        self.year_button = QPushButton(self, objectName="currentYear")
-        self.year_button.clicked.connect(lambda: self._quick(current_year))
+        # Every period a coordinator asks for; choosing one computes it at once.
+        self.period_label = QLabel(self)
+        self.period_combo = QComboBox(self, objectName="periodChoice")
+        self.period_label.setBuddy(self.period_combo)
+        self.period_combo.activated.connect(self._period_chosen)
         row.addSpacing(8)
-        row.addWidget(self.semester_button)
-        row.addWidget(self.year_button)
+        row.addWidget(self.period_label)
+        row.addWidget(self.period_combo)
         self.shelter_label = QLabel(self)
         self.shelter_combo = QComboBox(self, objectName="shelterChoice")
         self.shelter_label.setBuddy(self.shelter_combo)
@@ -494,21 +490,14 @@ class ReportWindow(QWidget):
         self.end_label.setText(_("&Hasta:"))
         self.start_edit.retranslate()
         self.end_edit.retranslate()
-        s, e = last_semester(self.today)
-        self.semester_button.setText(_("Último semestre ({months} {year})").format(
-            months=f"{_(MONTHS[s.month - 1])}–{_(MONTHS[e.month - 1])}", year=s.year))
-        self.semester_button.setToolTip(_("Del {start} al {end}").format(
-            start=format_date(s), end=format_date(e)))
-        self.year_button.setText(_("Este año, hasta hoy"))
-        self.year_button.setToolTip(_("Del {start} al {end}").format(
-            start=format_date(current_year(self.today)[0]), end=format_date(self.today)))
+        self.period_label.setText(_("Pe&riodo:"))
+        self._fill_periods()
         self.shelter_label.setText(_("&Centro:"))
         self._fill_shelters()
         self.compute_button.setText(_("C&alcular"))
         self.pdf_button.setText(_("Exportar &PDF…"))
         self.csv_button.setText(_("Exportar C&SV…"))
-        self.export_hint.setText(_("Lo exportado lleva siempre datos protegidos (valores "
-                                   "menores a 5 ocultos), en el idioma del programa."))
+        self._show_export_hint()
         self.close_button.setText(_("Cerrar"))
         self.placeholder.setText(_("Elija el periodo y pulse «Calcular».")
                                  if self.report is None else "")
@@ -542,9 +531,12 @@ class ReportWindow(QWidget):
             self.meta_label.setText("")
             self.legend.hide()
             return
+        period = period_text(report, _)
+        if report.period is not None:
+            period = f"{report.period.label()(_)}, {period}"
         self.meta_label.setText(_("Periodo: {period} · Centro: {shelter} · Calculado el "
                                   "{when}").format(
-            period=period_text(report, _), shelter=report.shelter_label(_),
+            period=period, shelter=report.shelter_label(_),
             when=report.generated_at.strftime("%d/%m/%Y %H:%M")))
         if report.protected:
             self.legend.setText("\n".join(_(n) for n in (PROTECTION_NOTE, COMPLEMENT_NOTE,
@@ -684,9 +676,57 @@ class ReportWindow(QWidget):
         self.start_edit.set_value(start.isoformat())
         self.end_edit.set_value(end.isoformat())
 
-    def _quick(self, period) -> None:
-        self.set_period(*period(self.today))
+    def _fill_periods(self) -> None:
+        current = self.period_combo.currentData()
+        self.period_combo.blockSignals(True)
+        self.period_combo.clear()
+        for pid, label, _kind, _offset in periods.PRESETS:
+            p = periods.preset(pid, self.today)
+            self.period_combo.addItem(f"{_(label)} — {p.label()(_)}", pid)
+            self.period_combo.setItemData(
+                self.period_combo.count() - 1, _("Del {start} al {end}").format(
+                    start=format_date(p.start), end=format_date(p.end)),
+                Qt.ItemDataRole.ToolTipRole)
+        self.period_combo.addItem(_("Otras fechas (escríbalas)"), "")
+        index = self.period_combo.findData(current if current is not None else "")
+        self.period_combo.setCurrentIndex(max(index, 0))
+        self.period_combo.blockSignals(False)
+
+    def choose_period(self, preset_id: str) -> None:
+        """Sets the dates of a preset (periods.PRESETS id) and computes."""
+        index = self.period_combo.findData(preset_id)
+        self.period_combo.setCurrentIndex(index)
+        self._period_chosen(index)
+
+    def _period_chosen(self, index: int) -> None:
+        pid = self.period_combo.itemData(index)
+        if not pid:
+            self.start_edit.edit.setFocus()
+            return
+        p = periods.preset(pid, self.today)
+        self.set_period(p.start, p.end)
         self.compute()
+
+    def _show_export_hint(self) -> None:
+        reason = self._share_problem()
+        if reason:
+            self.export_hint.setText(reason)
+            tint(self.export_hint, "#8a4b00", smaller=True)
+        else:
+            self.export_hint.setText(_("Lo exportado lleva siempre datos protegidos (valores "
+                                       "menores a 5 ocultos), en el idioma del programa, y "
+                                       "queda anotado en el registro de informes compartidos."))
+            tint(self.export_hint, "#444444", smaller=True)
+
+    def _share_problem(self) -> str:
+        """Why the report shown cannot be exported ("" if it can)."""
+        if self.report is None:
+            return ""
+        try:
+            releases.check_shareable(self.report.request, self.today)
+        except ReportError as exc:
+            return str(exc)
+        return ""
 
     def _read_date(self, editor: DateEditor, which: str) -> dt.date | None:
         value = editor.value()
@@ -822,7 +862,8 @@ class ReportWindow(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        ready = self.report is not None and not self.busy
+        ready = self.report is not None and not self.busy and not self._share_problem()
+        self._show_export_hint()
         self.pdf_button.setEnabled(ready)
         self.csv_button.setEnabled(ready)
         self.compute_button.setEnabled(not self.busy)
@@ -849,8 +890,7 @@ class ReportWindow(QWidget):
         out = self._ask_path(_("Exportar el informe en PDF"), ".pdf",
                              _("Documento PDF (*.pdf)"))
         if out is not None:
-            self._export(out, lambda report, lang: write_pdf(report, out, lang),
-                         _("Generando el PDF…"))
+            self._export(out, "pdf", None, _("Generando el PDF…"))
 
     def export_csv(self) -> None:
         """All tables as CSV files in a .zip; a name ending in .csv writes the table shown."""
@@ -864,18 +904,20 @@ class ReportWindow(QWidget):
         table_id = None
         if out.suffix.lower() == ".csv":
             table_id = self.current_table_id() or self.report.tables[0].id
-        self._export(out, lambda report, lang: write_csv(report, out, lang, table_id),
-                     _("Generando los CSV…"))
+        self._export(out, "csv", table_id, _("Generando los CSV…"))
 
-    def _export(self, out: Path, write, label: str) -> None:
+    def _export(self, out: Path, fmt: str, table_id: str | None, label: str) -> None:
         global _last_dir
         _last_dir = out.parent
-        report, lang = self.report, i18n.current_language()
+        request, lang, today = self.report.request, i18n.current_language(), self.today
+        vault = self.session.vault
+        data = self._data if self._data_shelter == request.shelter else None
 
         def work(_p):
-            # Whatever the role, what leaves the screen is protected (reports refuses
-            # anything else); protect() is what build_report(purpose="export") returns.
-            return write(protect(report), lang)
+            # Whatever the role, what leaves the screen is protected, checked against the
+            # release log, and logged (reports.releases.export).
+            return releases.export(vault, request, out, fmt, lang, table_id, today=today,
+                                   data=data)[0]
 
         def done(path: Path) -> None:
             if self._closed:

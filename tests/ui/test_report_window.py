@@ -23,10 +23,11 @@ from cpc_desktop.core.vault import Vault
 from cpc_desktop.reports import ReportRequest, build_report, check_request, protect, shown
 from cpc_desktop.reports.model import FULL_COUNTS_NOTE, PROTECTION_NOTE, ReportError
 from cpc_desktop.ui import lang, report_window
-from cpc_desktop.ui.report_window import ReportWindow, current_year, last_semester
+from cpc_desktop.ui.report_window import ReportWindow, last_semester
 from cpc_desktop.ui.session import Session
 
 TODAY = dt.date(2026, 6, 30)
+PASS = "frase ficticia de prueba 2024"
 SMALL_START, SMALL_END = dt.date(2024, 1, 1), dt.date(2024, 6, 30)   # ui_vault's residents
 
 
@@ -114,8 +115,8 @@ def test_changing_only_the_period_reuses_the_records_already_read(open_window, q
     window = open_window(demo_vault_path, demo.DEMO_USER, demo.DEMO_PASSPHRASE)
     first = window.report.table("resumen").value("served")
     with qtbot.waitSignal(window.computed, timeout=10_000):
-        window.year_button.click()
-    assert window.report.request.start == current_year(TODAY)[0]
+        window.choose_period("anio-actual")
+    assert window.report.request.start == dt.date(TODAY.year, 1, 1)
     with qtbot.waitSignal(window.computed, timeout=10_000):
         _set_period(window, "01/01/2025", "31/12/2025")
         window.compute_button.click()
@@ -357,3 +358,81 @@ def test_the_menu_opens_reports_and_locking_closes_them(main_window, ui_vault, u
         "the report stayed on screen after the vault locked"
     assert report_window._window is None
     assert not action.isEnabled()
+
+
+# ====================================================================== periods and the release log
+
+def test_every_period_a_coordinator_needs_is_offered_and_partial_ones_say_so(
+        demo_vault_path, qtbot):
+    from cpc_desktop.reports import periods
+
+    session = Session(demo_vault_path)
+    session.attach(Vault.open(demo_vault_path, demo.DEMO_USER, demo.DEMO_PASSPHRASE))
+    try:
+        window = ReportWindow(session, today=dt.date(2026, 6, 18))
+        window.show()
+        offered = [window.period_combo.itemData(i) for i in range(window.period_combo.count())]
+        assert offered[:-1] == [pid for pid, *_r in periods.PRESETS] and offered[-1] == ""
+        with qtbot.waitSignal(window.computed, timeout=10_000):
+            window.choose_period("mes-anterior")
+        assert (window.report.request.start, window.report.request.end) == (
+            dt.date(2026, 5, 1), dt.date(2026, 5, 31))
+        assert "mayo 2026" in window.meta_label.text()
+        assert window.pdf_button.isEnabled() and window.csv_button.isEnabled()
+        with qtbot.waitSignal(window.computed, timeout=10_000):
+            window.choose_period("semestre-actual")
+        assert (window.report.request.start, window.report.request.end) == (
+            dt.date(2026, 1, 1), dt.date(2026, 6, 18))
+        assert "parcial, hasta el 18/06/2026" in window.meta_label.text()
+        # A partial period is for the screen: exporting it is off, and the hint says why.
+        assert not window.pdf_button.isEnabled() and not window.csv_button.isEnabled()
+        assert "no ha terminado" in window.export_hint.text()
+        # Quechua: the choice and the partial mark follow the language.
+        lang.set_language("qu")
+        try:
+            assert window.period_combo.itemText(0) != "Este mes hasta hoy — junio 2026 " \
+                "(parcial, hasta el 18/06/2026)"
+        finally:
+            lang.set_language("es")
+        window.close()
+    finally:
+        session.lock()
+
+
+def test_an_export_the_release_log_refuses_shows_why_and_writes_nothing(
+        qtbot, tmp_path, monkeypatch):
+    path = tmp_path / "vault"
+    vault, _key = Vault.create(path, shelter_code="CUS-09", shelter_name="Casa Ficticia UI",
+                               user="coord", passphrase=PASS, kdf_seconds=0)
+    for n in range(12):
+        vault.add("ficha_ingreso", {"admission_date": f"2025-0{1 + n % 9}-1{n % 10}",
+                                    "name_first": "Ficticia", "name_last": f"Estable {n}",
+                                    "sex": "female", "referral_source": "upe",
+                                    "risk_level": "medium", "age": 13})
+    vault.add("ficha_ingreso", {"admission_date": "2026-02-10", "name_first": "Ficticio",
+                                "name_last": "De Paso", "sex": "male",
+                                "referral_source": "upe", "risk_level": "high", "age": 16})
+    vault.lock()
+    session = Session(path)
+    session.attach(Vault.open(path, "coord", PASS))
+    try:
+        window = ReportWindow(session, today=dt.date(2026, 6, 30))
+        window.show()
+        for n, (start, end) in enumerate((("01/01/2026", "31/01/2026"),
+                                          ("01/01/2026", "31/03/2026"))):
+            _set_period(window, start, end)
+            with qtbot.waitSignal(window.computed, timeout=10_000):
+                window.compute()
+            out = tmp_path / f"informe-{n}.zip"
+            monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                                staticmethod(lambda *a, _o=out, **k: (str(_o), "")))
+            window.csv_button.click()
+            qtbot.waitUntil(lambda: not window.busy, timeout=10_000)
+        assert (tmp_path / "informe-0.zip").exists()
+        assert not (tmp_path / "informe-1.zip").exists(), \
+            "the quarter was written: with January it tells the child admitted in February"
+        assert "ya compartido" in window.error_label.text()
+        assert window.error_label.isVisible()
+        window.close()
+    finally:
+        session.lock()
