@@ -73,6 +73,10 @@ class ApplyStats:
     conflicts: int = 0
     parked: int = 0
     residents: set = field(default_factory=set)
+    clock_refused: int = 0      # changes stamped too far ahead, not applied
+    clock_lead: int = 0         # ms the furthest of them was ahead
+    clock_ahead: int = 0        # ms an applied change was ahead, past the adopt limit
+    notices: list = field(default_factory=list)
 
 
 def _stamp_iso(hlc: str) -> str:
