@@ -101,11 +101,13 @@ class SyncEngine:
                           len(conflicts(v)), "sync_hub" in meta)
 
     def hub_settings(self) -> dict | None:
-        """The saved hub: {"url": …, "user": …, "password": …} (stored inside the vault)."""
+        """The saved hub: {"url": …, "user": …, "password": …, "ca_pem"?: …} (stored inside
+        the vault)."""
         row = self.vault._read("SELECT value FROM meta WHERE key='sync_hub'")
         return json.loads(row[0][0]) if row else None
 
-    def save_hub(self, url: str, user: str | None = None, password: str | None = None) -> None:
+    def save_hub(self, url: str, user: str | None = None, password: str | None = None, *,
+                 ca_pem: str | None = None) -> None:
         """Stores the hub (its password inside the encrypted vault). Coordinators only: the
         hub decides where every laptop of the shelter sends its batches."""
         try:
@@ -114,8 +116,10 @@ class SyncEngine:
             raise PermissionDenied(_("Solo un(a) coordinador(a) puede cambiar los ajustes del "
                                      "hub.")) from None
         with self.vault.transaction() as conn:
-            devices._set_meta(conn, "sync_hub", json.dumps(
-                {"url": url, "user": user, "password": password}))
+            hub = {"url": url, "user": user, "password": password}
+            if ca_pem:
+                hub["ca_pem"] = ca_pem      # a self-hosted server's certificate
+            devices._set_meta(conn, "sync_hub", json.dumps(hub))
             audit.append(conn, self.vault.user.name, "sync.hub", None, {})
 
     # ------------------------------------------------------------ export

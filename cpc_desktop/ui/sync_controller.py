@@ -286,7 +286,8 @@ class SyncController(QObject):
                 if not saved:
                     raise SyncError(_("No hay un hub configurado. Una persona coordinadora "
                                       "puede configurarlo en «Ajustes del hub…»."))
-                hub = opener(saved["url"], saved.get("user"), saved.get("password"))
+                extra = {"ca_pem": saved["ca_pem"]} if saved.get("ca_pem") else {}
+                hub = opener(saved["url"], saved.get("user"), saved.get("password"), **extra)
             else:
                 hub = opener(folder)
             described[0] = hub.describe()
