@@ -10,33 +10,59 @@ arrive in other batches, and the writer's program checked them.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
-from ..core import forms as formsmod
 from ..core.vault import CREATED
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):[0-5]\d")
 
 
+_UNKNOWN = object()
+_FIELDS: dict[tuple, object] = {}
+
+
+def _field(registry, form_id: str, fld: str):
+    """The form's Field, or _UNKNOWN (a form or field this program does not know)."""
+    key = (id(registry), form_id, fld)
+    hit = _FIELDS.get(key)
+    if hit is None:
+        try:
+            form = registry.get(form_id)
+            hit = form.field(fld) if form.has_field(fld) else _UNKNOWN
+        except Exception:  # noqa: BLE001 - a form this program does not know: kept as is
+            hit = _UNKNOWN
+        if len(_FIELDS) > 10_000:
+            _FIELDS.clear()
+        _FIELDS[key] = hit
+    return hit
+
+
 def bad_field(registry, form_id: str, fld: str, value) -> str | None:
     """The id of the field whose value is wrong, or None when it is acceptable."""
-    try:
-        form = registry.get(form_id)
-    except Exception:  # noqa: BLE001 - a form this program does not know: kept as is
-        return None
     if fld == CREATED:
         if not isinstance(value, dict):
             return fld
         for key, v in value.items():
-            if form.has_field(key) and not _ok(form.field(key), v):
+            f = _field(registry, form_id, key)
+            if f is not _UNKNOWN and not _ok(f, v):
                 return key
         return None
     if fld.startswith("_"):
         return None          # tombstones and joins: the merge reads them as flags
-    if not form.has_field(fld):
-        return None
-    return None if _ok(form.field(fld), value) else fld
+    f = _field(registry, form_id, fld)
+    return None if f is _UNKNOWN or _ok(f, value) else fld
+
+
+_CHOICES: dict[int, tuple[object, frozenset]] = {}
+
+
+def _values(f) -> frozenset:
+    hit = _CHOICES.get(id(f))
+    if hit is None or hit[0] is not f:
+        hit = _CHOICES[id(f)] = (f, frozenset(c.value for c in f.choices))
+    return hit[1]
 
 
 def _ok(f, v) -> bool:
@@ -46,16 +72,23 @@ def _ok(f, v) -> bool:
     if t in ("text", "longtext"):
         return isinstance(v, str) and len(v) <= (f.max_length or 10000) + 16
     if t == "date":
-        return isinstance(v, str) and formsmod.parse_date(v) is not None
+        # Stored dates are ISO (the validator writes them so); anything else is refused.
+        if not isinstance(v, str) or len(v) != 10:
+            return False
+        try:
+            dt.date.fromisoformat(v)
+        except ValueError:
+            return False
+        return True
     if t == "time":
         return isinstance(v, str) and bool(_TIME.fullmatch(v))
     if t == "number":
         return (isinstance(v, (int, float)) and not isinstance(v, bool)
                 and math.isfinite(v))
     if t == "choice":
-        return isinstance(v, str) and v in {c.value for c in f.choices}
+        return isinstance(v, str) and v in _values(f)
     if t == "multichoice":
-        known = {c.value for c in f.choices}
+        known = _values(f)
         return isinstance(v, list) and all(isinstance(x, str) and x in known for x in v)
     if t == "yesno":
         return isinstance(v, bool)
