@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..core import audit
@@ -23,12 +24,16 @@ from ..core.vault import Vault
 from . import batch as batchfmt
 from . import clockguard, devices, validate, witness
 from .changes import decode_payload_full, encode_payload, pending_local
-from .errors import BatchRefused, HubFileTooLarge, SyncError
+from .errors import BatchRefused, HubFileTooLarge, HubGarbage, SyncError
 from .merge import DuplicateGroup, Merger, conflicts, duplicate_residents
 from .notices import CLOCK, HUB, WITHHOLDING, Notice
 from .transports import ROOT, CancelToken, Transport
 
 RAW_TARGET = 256 * 1024   # first guess of a payload that compresses to one batch
+# Requests in flight at once: on a satellite link a round trip costs more than the bytes of
+# a head, so heads, sends and receives overlap (HTTP/1.1: one connection each; few, since
+# every new TLS connection costs its handshake).
+PARALLEL = 3
 
 
 @dataclass(frozen=True)
@@ -248,9 +253,14 @@ class SyncEngine:
                     exported = True
                 run.plan()
                 counts["phase"] = "send"
-                run.send_own()
-                counts["phase"] = "receive"
-                run.receive()
+                # This device's batches go up while the others' come down.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    sending = pool.submit(run.send_own)
+                    counts["phase"] = "receive"
+                    try:
+                        run.receive()
+                    finally:
+                        sending.result()
                 run.recheck()
                 run.relay()
             counts["phase"] = "done"
@@ -404,13 +414,31 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ heads
     def read_heads(self) -> None:
-        for dev in self.hub.folders(f"{ROOT}/{self.shelter}"):
-            self.hub.cancel.check()
+        """The folder list and the heads, in parallel: the heads of the devices this vault
+        knows are asked for with the list, those of new folders right after it."""
+        def head(dev: str) -> bytes | None:
             try:
-                raw = self.hub.get_optional(_head_path(self.shelter, dev))
+                return self.hub.get_optional(_head_path(self.shelter, dev))
             except HubFileTooLarge:
-                raw = b"?"      # said to be damaged, like any unreadable head
-            self.heads[dev] = self._parse_head(dev, raw)
+                return b"?"      # said to be damaged, like any unreadable head
+        known = {d for (d,) in self.v._read(
+            "SELECT DISTINCT device FROM sync_batches WHERE shelter=? UNION SELECT device FROM "
+            "sync_heads WHERE shelter=?", (self.shelter, self.shelter))} | {self.me}
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            listing = pool.submit(self.hub.folders, f"{ROOT}/{self.shelter}")
+            asked = {dev: pool.submit(head, dev) for dev in sorted(known)}
+            try:
+                folders = listing.result()
+            finally:
+                if not listing.done() or listing.exception() is not None:
+                    for f in asked.values():
+                        f.cancel()
+            for dev in folders:
+                if dev not in asked:
+                    asked[dev] = pool.submit(head, dev)
+            raws = {dev: asked[dev].result() for dev in folders}
+        for dev in folders:
+            self.heads[dev] = self._parse_head(dev, raws[dev])
 
     def _parse_head(self, dev: str, raw: bytes | None) -> _HubHead:
         if raw is None:
@@ -434,7 +462,13 @@ class _ShelterRun:
         # A local folder is listed anyway (it costs nothing): a stick pulled mid-write may
         # have kept a head but a half batch, which its author then puts back whole.
         if own.head and known.get(own.head.seq) == own.head.hash and not self.hub.cheap_listing:
-            self.send = [(s, h, d, False) for s, h, d in mine if s > own.head.seq]
+            # Beyond the head, and any whose upload did not finish (the head goes up beside
+            # the batches, so it may be ahead of one that failed).
+            waiting = {q for (q,) in self.v._read(
+                "SELECT seq FROM sync_batches WHERE shelter=? AND device=? AND uploaded=0",
+                (self.shelter, self.me))}
+            self.send = [(s, h, d, False) for s, h, d in mine
+                         if s > own.head.seq or s in waiting]
         elif mine:
             on_hub = self.listing(self.me) if self.me in self.heads else {}
             self.send = [(s, h, d, batchfmt.batch_name(s, h) in on_hub) for s, h, d in mine
@@ -485,26 +519,38 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ send
     def send_own(self) -> None:
-        ident = devices.load_identity(self.v)
-        for seq, digest, data, replace in self.send:
-            self.hub.cancel.check()
-            path = _batch_path(self.shelter, self.me, seq, digest)
-            if replace:      # a half-written copy (pulled stick): replaced
-                self.hub.replace(path, data)
-            else:
-                self.hub.put_if_absent(path, data)
-            with self.v.transaction() as conn:
-                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=? "
-                             "AND seq=?", (self.shelter, self.me, seq))
-            self.report.sent_batches += 1
-            self.counts["done"] += 1
-            self.tell()
+        with self.v._lock:
+            ident = devices.load_identity(self.v)
         mine = self.e.batches_of(self.shelter, self.me)
         own = self.heads.get(self.me, _HubHead()).head
+        head = None
         if mine and (self.send or own is None or own.seq != mine[-1][0]):
             seq, digest, _data = mine[-1]
-            self.hub.replace(_head_path(self.shelter, self.me), batchfmt.seal_head(
-                ident, batchfmt.Head(self.shelter, self.me, seq, digest, audit.now_iso())))
+            head = batchfmt.seal_head(ident, batchfmt.Head(self.shelter, self.me, seq, digest,
+                                                           audit.now_iso()))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The head goes up beside the batches (one round trip less). A reader that sees it
+            # first finds a batch missing and waits; one whose upload fails stays marked not
+            # uploaded here, and plan() sends it again next time.
+            heading = pool.submit(self.hub.replace, _head_path(self.shelter, self.me),
+                                  head) if head is not None else None
+            try:
+                for seq, digest, data, replace in self.send:
+                    self.hub.cancel.check()
+                    path = _batch_path(self.shelter, self.me, seq, digest)
+                    if replace:      # a half-written copy (pulled stick): replaced
+                        self.hub.replace(path, data)
+                    else:
+                        self.hub.put_if_absent(path, data)
+                    with self.v.transaction() as conn:
+                        conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND "
+                                     "device=? AND seq=?", (self.shelter, self.me, seq))
+                    self.report.sent_batches += 1
+                    self.counts["done"] += 1
+                    self.tell()
+            finally:
+                if heading is not None:
+                    heading.result()
         if mine:
             with self.v.transaction() as conn:
                 conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=?",
@@ -512,8 +558,17 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ receive
     def receive(self) -> None:
-        for dev, plan in sorted(self.receive_plan.items()):
-            self._receive_device(dev, plan)
+        """Batches of every device are fetched in parallel, and applied one device after the
+        other, each in order."""
+        plans = sorted(self.receive_plan.items())
+        if len(plans) <= 1:
+            for dev, plan in plans:
+                self._receive_device(dev, plan)
+            return
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            ahead = {dev: pool.submit(self._prefetch, dev, plan) for dev, plan in plans}
+            for dev, _plan in plans:
+                self._receive_device(dev, ahead[dev].result())
 
     def recheck(self) -> None:
         """Devices another device has seen further than the hub's head showed: their folder
@@ -540,14 +595,37 @@ class _ShelterRun:
         with self.v._lock:
             self.report.notices += witness.check(self.v.conn, self.shelter, self.me)
 
-    def _receive_device(self, dev: str, plan) -> None:
+    def _prefetch(self, dev: str, plan) -> tuple[list, dict]:
+        """(the batches to apply, those already fetched): from the head back by each batch's
+        previous hash, or from the folder's listing."""
         self.hub.cancel.check()
         applied, _h = self.e._applied(self.shelter, dev)
         fetched: dict[int, tuple[str, bytes]] = {}
         if isinstance(plan, tuple):
-            todo = self._walk(dev, plan, applied, fetched)
+            if plan[0] - applied > 2:
+                # Many batches behind: one listing, not one round trip per batch of the walk.
+                todo = self._from_listing(dev, applied)
+            else:
+                todo = self._walk(dev, plan, applied, fetched)
         else:
             todo = plan
+        for seq, digest in todo:
+            if seq in fetched:
+                continue
+            try:
+                fetched[seq] = (digest, self.hub.get(_batch_path(self.shelter, dev, seq,
+                                                                 digest)))
+            except (HubFileTooLarge, HubGarbage):
+                break           # fetched again below, to say what is wrong
+        return todo, fetched
+
+    def _receive_device(self, dev: str, plan) -> None:
+        self.hub.cancel.check()
+        applied, _h = self.e._applied(self.shelter, dev)
+        if isinstance(plan, tuple) and len(plan) == 2 and isinstance(plan[1], dict):
+            todo, fetched = plan
+        else:
+            todo, fetched = self._prefetch(dev, plan)
         for seq, digest in todo:
             self.hub.cancel.check()
             name = batchfmt.batch_name(seq, digest)

@@ -378,7 +378,7 @@ class WebDavHub(Transport):
         with self._errors("PROPFIND"):
             self.round_trips += 1
             try:
-                entries = self.client.ls(folder, detail=True)
+                entries = self._propfind(folder)
             except ResourceNotFound:
                 return []
             out = []
@@ -394,6 +394,18 @@ class WebDavHub(Transport):
                     self._made.add(f"{base}/{name}")
                 out.append((name, int(e.get("content_length") or 0), is_dir))
             return out
+
+    def _propfind(self, folder: str) -> list[dict]:
+        """A folder's entries with only the two properties read (an allprop answer is
+        several times larger, and every byte counts on a satellite link)."""
+        from webdav4.client import _prepare_result_info
+
+        result = self.client.propfind(folder, data=_PROPFIND_BODY, follow_redirects=True,
+                                      headers={"Depth": "1",
+                                               "Content-Type": "application/xml"})
+        responses = result.responses
+        responses.pop(self.client.join_url(folder).path, None)
+        return [_prepare_result_info(r, self.client.base_url, True) for r in responses.values()]
 
     def _get(self, path: str) -> bytes:
         with self._errors("GET"):
@@ -471,6 +483,10 @@ class WebDavHub(Transport):
                 return True
             self._status(resp.status_code, "PUT")
         return True
+
+
+_PROPFIND_BODY = ('<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop>'
+                  '<d:resourcetype/><d:getcontentlength/></d:prop></d:propfind>')
 
 
 def _cert_problem(exc: BaseException) -> bool:
