@@ -106,7 +106,8 @@ def hub_files(root: Path) -> list[Path]:
 class WebDavServer:
     """wsgidav on 127.0.0.1 (random port) with basic authentication, serving `root`."""
 
-    def __init__(self, root: Path, user: str = "hub", password: str = "clave-ficticia-del-hub"):
+    def __init__(self, root: Path, user: str = "hub", password: str = "clave-ficticia-del-hub",
+                 *, wrap=None, ssl_cert: Path | None = None, ssl_key: Path | None = None):
         from cheroot import wsgi
         from wsgidav.wsgidav_app import WsgiDAVApp
 
@@ -123,7 +124,14 @@ class WebDavServer:
             "property_manager": True,
             "lock_storage": True,
         }
-        self.server = wsgi.Server(("127.0.0.1", 0), WsgiDAVApp(config), numthreads=8)
+        app = WsgiDAVApp(config)
+        self.server = wsgi.Server(("127.0.0.1", 0), wrap(app) if wrap else app, numthreads=8)
+        self.scheme = "http"
+        if ssl_cert:
+            from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+            self.server.ssl_adapter = BuiltinSSLAdapter(str(ssl_cert), str(ssl_key))
+            self.scheme = "https"
         self.server.prepare()
         self.port = self.server.bind_addr[1]
         self.thread = threading.Thread(target=self.server.serve, daemon=True)
@@ -131,7 +139,7 @@ class WebDavServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{self.scheme}://127.0.0.1:{self.port}/"
 
     def stop(self) -> None:
         self.server.stop()

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-hub", action="store_true",
                    help=_("guarda el hub (y su contraseña, cifrada en la bóveda) para las "
                           "próximas veces"))
+    p.add_argument("--hub-ca", type=Path, default=None, metavar=_("ARCHIVO"),
+                   help=_("certificado (PEM) de un servidor WebDAV propio, p. ej. un Nextcloud "
+                          "instalado en el centro; se guarda con --save-hub"))
     p.add_argument("--progress", action="store_true", help=_("muestra el avance"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sync)
@@ -113,6 +116,19 @@ def _hub_password(args, saved: dict | None, url: str, user: str | None) -> str |
     return None
 
 
+def _hub_ca(args, saved: dict | None, url: str) -> str | None:
+    """The PEM text of --hub-ca, or the one saved with this hub."""
+    if getattr(args, "hub_ca", None):
+        try:
+            return args.hub_ca.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            raise UserError(_("No se puede leer el certificado {path} (debe ser un archivo "
+                              "PEM).").format(path=args.hub_ca)) from None
+    if saved and saved.get("url") == url:
+        return saved.get("ca_pem")
+    return None
+
+
 def _resolve_hub(args, engine: SyncEngine) -> tuple[str, str | None, str | None]:
     saved = engine.hub_settings()
     url = args.hub or (saved or {}).get("url")
@@ -140,7 +156,8 @@ def cmd_sync(args) -> int:
     with open_vault(args) as vault:
         engine = SyncEngine(vault)
         url, user, password = _resolve_hub(args, engine)
-        hub = open_hub(url, user, password)
+        ca_pem = _hub_ca(args, engine.hub_settings(), url)
+        hub = open_hub(url, user, password, **({"ca_pem": ca_pem} if ca_pem else {}))
         progress = None
         if args.progress:
             phases = {"prepare": _("preparando"), "send": _("enviando"),
@@ -159,11 +176,14 @@ def cmd_sync(args) -> int:
             if args.progress:
                 print(file=sys.stderr)
         if args.save_hub:
-            engine.save_hub(url, user, password)
+            engine.save_hub(url, user, password, ca_pem=ca_pem)
         status = engine.status()
     if args.json:
         data = dataclasses.asdict(report)
         data["refused"] = [str(r) for r in report.refused]
+        # Every notice in one list: withholding, clock, the hub's files, and each refusal.
+        data["notices"] += [{"kind": "refused", "message": str(r), "device": r.device,
+                             "by": ""} for r in report.refused]
         data["waiting_changes"] = status.waiting_changes
         print_json(data)
     else:
@@ -178,7 +198,7 @@ def cmd_sync(args) -> int:
             print(_("Posibles residentes duplicados: {n}. Revíselos con «cpc conflicts».").format(
                 n=len(report.duplicates)))
         for notice in report.notices:
-            print(_("Aviso: {message}").format(message=notice))
+            print(_("Aviso: {message}").format(message=notice), file=sys.stderr)
     for refusal in report.refused:
         print(_("Rechazado: {message}").format(message=str(refusal)), file=sys.stderr)
     return 0 if report.ok else 1

@@ -15,6 +15,9 @@ from .i18n import _
 
 # Laptops in remote shelters keep wrong dates; a remote stamp further ahead than this is refused.
 DEFAULT_MAX_DRIFT_MS = 24 * 3600 * 1000
+# A remote stamp further ahead than this is applied but not adopted (this clock is not dragged
+# into the future) and is reported as a clock problem.
+DEFAULT_ADOPT_MS = 10 * 60 * 1000
 MAX_COUNTER = 9999  # the stamp's counter is written with 4 digits
 
 
@@ -62,8 +65,31 @@ class HybridClock:
                     self._ms, self._counter = self._ms + 1, 0
             return str(Stamp(self._ms, self._counter, self.device))
 
-    def observe(self, remote: str) -> None:
-        """Moves the clock past a received stamp so later local edits win over it."""
+    def wall(self) -> int:
+        return self._wall()
+
+    def after(self, previous: str | None) -> str:
+        """A new stamp that also orders after `previous` (the field's current stamp): an edit
+        made after seeing a value wins over it even when that value's stamp is ahead of this
+        clock, without moving this clock there."""
+        stamp = self.now()
+        if previous and stamp <= previous:
+            prev = Stamp.parse(previous)
+            ms, counter = (prev.ms, prev.counter + 1) if prev.counter < MAX_COUNTER else (
+                prev.ms + 1, 0)
+            return str(Stamp(ms, counter, self.device))
+        return stamp
+
+    def reset_to_wall(self) -> None:
+        """After the wall clock was corrected backwards (it had been far ahead): the next
+        stamps follow the wall again. Only sync calls this, after checking the wall."""
+        with self._lock:
+            self._ms, self._counter = self._wall(), 0
+
+    def observe(self, remote: str, *, adopt_ms: int | None = None) -> int:
+        """Moves the clock past a received stamp so later local edits win over it. With
+        `adopt_ms`, a stamp more than that ahead of the wall is not adopted. Returns how many
+        ms the stamp is ahead of this wall clock."""
         stamp = Stamp.parse(remote)
         with self._lock:
             wall = self._wall()
@@ -73,5 +99,8 @@ class HybridClock:
                     "Un cambio recibido tiene una hora {hours:.0f} horas adelantada respecto a "
                     "este equipo. Revise la fecha y hora de los equipos antes de sincronizar."
                 ).format(hours=hours))
+            if adopt_ms is not None and stamp.ms - wall > adopt_ms:
+                return stamp.ms - wall
             if stamp.ms > self._ms or (stamp.ms == self._ms and stamp.counter > self._counter):
                 self._ms, self._counter = stamp.ms, stamp.counter
+            return stamp.ms - wall

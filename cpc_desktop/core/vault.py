@@ -647,7 +647,7 @@ class Vault:
             if current.deleted:
                 return
             with self._tx() as conn:
-                stamp = self.clock.now()
+                stamp = self.clock.after(current.clock(DELETED))
                 conn.execute(_INSERT_CHANGE, self._change_row(
                     current.id, current.form, current.resident_id, DELETED, True, stamp))
                 clocks = {**current.clocks, DELETED: stamp}
@@ -802,7 +802,7 @@ class Vault:
         changed = [k for k in sorted(set(old) | set(clean)) if old.get(k) != clean.get(k)]
         rows = []
         for key in changed:
-            clocks[key] = self.clock.now()
+            clocks[key] = self.clock.after(before.clock(key))
             rows.append(self._change_row(record_id, form.form, resident_id, key, clean.get(key),
                                          clocks[key]))
         conn.executemany(_INSERT_CHANGE, rows)

@@ -12,10 +12,13 @@ The API the window and the command line call:
 - `invitations.create_invitation(vault, path, hub=…)` → one-time code;
   `invitations.read_invitation(path, code)`, `join(vault, payload)`, `join_new_vault(…)`
 - `SyncScheduler` decides when to try the hub in the background.
+- `report.notices`: Notice(kind, message, device) — WITHHOLDING (the hub shows less than
+  another device saw), CLOCK, HUB; `alerts(report)` are the ones a person must see.
 """
 from .engine import Progress, SyncEngine, SyncReport, SyncStatus
 from .errors import (BatchRefused, Cancelled, HubAuthError, HubError, HubFull, HubGarbage,
                      HubUnreachable, InvitationError, SyncError)
+from .notices import CLOCK, HUB, WITHHOLDING, Notice
 from .merge import (KEEP_CURRENT, TAKE_KEPT, Conflict, DuplicateGroup, conflicts,
                     duplicate_residents, resolve)
 from .joins import JoinResult, JoinSide, find_for_join, join_residents, join_side
@@ -28,5 +31,12 @@ __all__ = [
     "KEEP_CURRENT", "TAKE_KEPT", "DuplicateGroup", "duplicate_residents", "SyncError",
     "BatchRefused", "Cancelled", "HubError", "HubAuthError", "HubFull", "HubGarbage",
     "HubUnreachable", "InvitationError", "JoinResult", "JoinSide", "find_for_join",
-    "join_residents", "join_side",
+    "join_residents", "join_side", "Notice", "WITHHOLDING", "CLOCK", "HUB", "alerts",
 ]
+
+
+def alerts(report) -> list[Notice]:
+    """The notices a person must see (the hub hides something, a clock is wrong)."""
+    if report is None:
+        return []
+    return [n for n in report.notices if getattr(n, "kind", "") in (WITHHOLDING, CLOCK)]

@@ -6,7 +6,9 @@ A batch file, named `<seq:08d>-<sha256 of the file>.cpcb` under `cpc/<shelter>/<
     | nonce (12) | AES-256-GCM ciphertext of the compressed payload | Ed25519 signature (64)
 
 The header (format, shelter, device, sequence number, previous batch's hash, key epoch and key
-id, per-batch salt, codec) is the associated data of the encryption; the key is HKDF-SHA256 of
+id, per-batch salt, codec and — from format 2 — the author's view: the latest (sequence,
+hash prefix) of every other device folder it had applied when it sealed the batch) is the
+associated data of the encryption; the key is HKDF-SHA256 of
 the shelter's sync key of that epoch with the salt; the signature by the device covers every
 byte before it. A head file (`head.cpch`) is the device's signed latest (sequence, hash): a
 reader compares it with what the folder lists and with what it has applied to find missing
@@ -15,6 +17,7 @@ batches and a hub that went back in time.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -32,7 +35,8 @@ from .errors import BatchRefused
 
 MAGIC = b"CPCB"
 HEAD_MAGIC = b"CPCH"
-FORMAT = 1
+HEAD_FORMAT = 1
+FORMAT = 2           # 2: the header carries the author's view of the heads it has seen
 MAX_BATCH_BYTES = 64 * 1024
 SIG_BYTES = 64
 NONCE_BYTES = 12
@@ -44,7 +48,11 @@ BATCH_INFO = b"cpc-batch-v1"
 # zstd: about as small as zlib -9 on these payloads and several times faster (benchmarks/
 # bench_sync.py prints both); zlib stays readable so a batch of either codec opens anywhere.
 DEFAULT_CODEC = "zstd"
-MAX_PLAIN_BYTES = 32 * 1024 * 1024  # a decompression bomb stops here
+# A payload never decompresses past this (writers split before it): a bomb stops here, while
+# streaming, with at most this much memory.
+MAX_PLAIN_BYTES = 8 * 1024 * 1024
+VIEW_HASH_CHARS = 32    # 128 bits of a batch's hash: enough to tell two histories apart
+MAX_VIEW = 4096         # devices named in one view
 
 
 def batch_name(seq: int, digest: str) -> str:
@@ -67,17 +75,25 @@ def compress(data: bytes, codec: str) -> bytes:
     raise ValueError(codec)
 
 
-def decompress(data: bytes, codec: str) -> bytes:
+def decompress(data: bytes, codec: str, limit: int = MAX_PLAIN_BYTES) -> bytes:
+    """Raises ValueError past `limit` bytes of output, having produced at most that much."""
     if codec == "zstd":
         import zstandard
 
-        out = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-        if len(out) > MAX_PLAIN_BYTES:
-            raise ValueError("too large")
-        return out
+        out = bytearray()
+        with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data),
+                                                        read_across_frames=True) as reader:
+            while True:
+                chunk = reader.read(min(256 * 1024, limit + 1 - len(out)))
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > limit:
+                    raise ValueError("too large")
+        return bytes(out)
     if codec == "zlib":
         d = zlib.decompressobj()
-        out = d.decompress(data, MAX_PLAIN_BYTES)
+        out = d.decompress(data, limit)
         if d.unconsumed_tail:
             raise ValueError("too large")
         return out
@@ -97,6 +113,15 @@ class Header:
     kid: str
     salt: str
     codec: str
+    view: tuple = ()        # ((device, seq, hash prefix), …), format 2
+
+    def fields(self) -> dict:
+        d = dict(self.__dict__)
+        if self.format < 2:
+            d.pop("view")
+        else:
+            d["view"] = [list(v) for v in self.view]
+        return d
 
 
 @dataclass(frozen=True)
@@ -115,11 +140,13 @@ def _batch_key(key: ShelterKey, header: Header) -> bytes:
 
 
 def seal(ident: Identity, key: ShelterKey, *, shelter: str, seq: int, prev: str,
-         payload: bytes, codec: str = DEFAULT_CODEC) -> bytes:
-    """A signed, encrypted batch of an already-serialized payload."""
+         payload: bytes, codec: str = DEFAULT_CODEC, view=()) -> bytes:
+    """A signed, encrypted batch of an already-serialized payload; `view` is what its author
+    has seen of the other devices, [(device, seq, hash)…] (hashes are cut here)."""
     header = Header(FORMAT, shelter, ident.device, seq, prev, key.epoch, key.kid,
-                    crypto.b64(os.urandom(16)), codec)
-    hbytes = canonical(header.__dict__)
+                    crypto.b64(os.urandom(16)), codec,
+                    tuple(sorted((d, s, h[:VIEW_HASH_CHARS]) for d, s, h in view)))
+    hbytes = canonical(header.fields())
     head = MAGIC + bytes([FORMAT]) + len(hbytes).to_bytes(2, "big") + hbytes
     nonce = os.urandom(NONCE_BYTES)
     ct = AESGCM(_batch_key(key, header)).encrypt(nonce, compress(payload, codec), head)
@@ -127,11 +154,12 @@ def seal(ident: Identity, key: ShelterKey, *, shelter: str, seq: int, prev: str,
     return signed + ident.sign(signed)
 
 
-def overhead(shelter: str, device: str) -> int:
+def overhead(shelter: str, device: str, view=()) -> int:
     """Bytes a batch adds around its compressed payload (header, nonce, tag, signature)."""
     header = Header(FORMAT, shelter, device, 99999999, "f" * 64, 9999, "ffffffff",
-                    "A" * 24, "zstd")
-    return 7 + len(canonical(header.__dict__)) + NONCE_BYTES + TAG_BYTES + SIG_BYTES
+                    "A" * 24, "zstd", tuple((d, 99999999, "f" * VIEW_HASH_CHARS)
+                                            for d, _s, _h in view))
+    return 7 + len(canonical(header.fields())) + NONCE_BYTES + TAG_BYTES + SIG_BYTES
 
 
 def parse(data: bytes, *, name: str, shelter: str, device: str) -> Parsed:
@@ -166,6 +194,10 @@ def parse(data: bytes, *, name: str, shelter: str, device: str) -> Parsed:
                        "se repondrá en la próxima sincronización del equipo que lo hizo."))
     try:
         raw = json.loads(data[7:7 + size])
+        if data[4] != raw.get("format") or (data[4] < 2) != ("view" not in raw):
+            raise TypeError
+        if "view" in raw:
+            raw["view"] = _check_view(raw["view"])
         header = Header(**raw)
         if not (isinstance(header.seq, int) and isinstance(header.epoch, int)
                 and isinstance(header.shelter, str) and isinstance(header.device, str)
@@ -182,6 +214,20 @@ def parse(data: bytes, *, name: str, shelter: str, device: str) -> Parsed:
                        "otro número): posible repetición maliciosa. Se rechazó."))
     return Parsed(header, data[:7 + size], data[7 + size:-SIG_BYTES], data[:-SIG_BYTES],
                   data[-SIG_BYTES:], digest)
+
+
+def _check_view(view) -> tuple:
+    if not isinstance(view, list) or len(view) > MAX_VIEW:
+        raise TypeError
+    out = []
+    for item in view:
+        dev, seq, digest = item     # ValueError/TypeError when not a triple
+        if not (isinstance(dev, str) and 0 < len(dev) <= 64 and isinstance(seq, int)
+                and not isinstance(seq, bool) and 0 < seq < 10 ** 8 and isinstance(digest, str)
+                and len(digest) == VIEW_HASH_CHARS and HASH_RE.match(digest + "0" * 32)):
+            raise TypeError
+        out.append((dev, seq, digest))
+    return tuple(out)
 
 
 def verify_signature(parsed: Parsed, sign_pub_b64: str) -> bool:
@@ -222,13 +268,13 @@ class Head:
 
 def seal_head(ident: Identity, head: Head) -> bytes:
     body = canonical(head.__dict__)
-    signed = HEAD_MAGIC + bytes([FORMAT]) + len(body).to_bytes(2, "big") + body
+    signed = HEAD_MAGIC + bytes([HEAD_FORMAT]) + len(body).to_bytes(2, "big") + body
     return signed + ident.sign(signed)
 
 
 def parse_head(data: bytes, sign_pub_b64: str | None) -> Head | None:
     """The head if whole, of a known format and (when the key is given) correctly signed."""
-    if len(data) < 7 + SIG_BYTES or data[:4] != HEAD_MAGIC or data[4] != FORMAT:
+    if len(data) < 7 + SIG_BYTES or data[:4] != HEAD_MAGIC or data[4] != HEAD_FORMAT:
         return None
     size = int.from_bytes(data[5:7], "big")
     if len(data) != 7 + size + SIG_BYTES:

@@ -31,8 +31,11 @@ class LocalChange:
     encoded: str          # the change's JSON array, as it goes into a payload
 
 
-def pending_local(conn, device: str, after_seq: int) -> list[LocalChange]:
-    """This device's changes after the watermark, oldest first, each with its base."""
+def pending_local(conn, device: str, after_seq: int, skip_after: str | None = None
+                  ) -> list[LocalChange]:
+    """This device's changes after the watermark, oldest first, each with its base. Own
+    changes stamped after `skip_after` (made while this clock was far ahead, and stamped
+    again since) are left out."""
     rows = conn.execute(
         "SELECT c.seq, c.record_id, c.form, c.resident_id, c.field, c.value, c.hlc, c.user, "
         "c.base, r.shelter FROM changes c JOIN records r ON r.id = c.record_id "
@@ -60,7 +63,7 @@ def pending_local(conn, device: str, after_seq: int) -> list[LocalChange]:
             last[(rid, "_deleted")] = hlc
         last[(rid, fld)] = hlc
         stamp = Stamp.parse(hlc)
-        if stamp.device != device:
+        if stamp.device != device or (skip_after is not None and hlc > skip_after):
             continue
         encoded = "[{},{},{},{},{},{},{},{}]".format(
             json.dumps(rid), json.dumps(form), json.dumps(resident), json.dumps(fld),
@@ -71,15 +74,26 @@ def pending_local(conn, device: str, after_seq: int) -> list[LocalChange]:
     return out
 
 
-def encode_payload(encoded_changes: list[str], statements: list[dict]) -> bytes:
-    body = '{"v":%d,"c":[%s],"s":%s}' % (
+def encode_payload(encoded_changes: list[str], statements: list[dict],
+                   extra: dict | None = None) -> bytes:
+    """`extra`: more top-level keys (clock reports, "k"); readers ignore keys they do not know."""
+    more = "".join(",%s:%s" % (json.dumps(k), json.dumps(v, sort_keys=True, separators=(",", ":")))
+                   for k, v in sorted((extra or {}).items()))
+    body = '{"v":%d,"c":[%s],"s":%s%s}' % (
         PAYLOAD_VERSION, ",".join(encoded_changes),
-        json.dumps(statements, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+        json.dumps(statements, ensure_ascii=False, separators=(",", ":"), sort_keys=True), more)
     return body.encode("utf-8")
 
 
 def decode_payload(data: bytes, device: str) -> tuple[list[RemoteChange], list[dict]]:
-    """Raises SyncError when the payload is not what this program writes."""
+    changes, statements, _extra = decode_payload_full(data, device)
+    return changes, statements
+
+
+def decode_payload_full(data: bytes, device: str
+                        ) -> tuple[list[RemoteChange], list[dict], dict]:
+    """Changes, statements and the other top-level keys. Raises SyncError when the payload is
+    not what this program writes."""
     try:
         raw = json.loads(data)
         if raw["v"] != PAYLOAD_VERSION:
@@ -100,4 +114,4 @@ def decode_payload(data: bytes, device: str) -> tuple[list[RemoteChange], list[d
     except (ValueError, KeyError, TypeError):
         raise SyncError(_("El contenido de un lote no se puede leer (formato desconocido). "
                           "No se aplicó nada de él.")) from None
-    return changes, statements
+    return changes, statements, {k: v for k, v in raw.items() if k not in ("v", "c", "s")}

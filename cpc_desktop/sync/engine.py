@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..core import audit
@@ -21,13 +22,18 @@ from ..core.i18n import _
 from ..core.users import Action
 from ..core.vault import Vault
 from . import batch as batchfmt
-from . import devices
-from .changes import decode_payload, encode_payload, pending_local
-from .errors import BatchRefused, SyncError
+from . import clockguard, devices, validate, witness
+from .changes import decode_payload_full, encode_payload, pending_local
+from .errors import BatchRefused, HubFileTooLarge, HubGarbage, SyncError
 from .merge import DuplicateGroup, Merger, conflicts, duplicate_residents
+from .notices import CLOCK, HUB, WITHHOLDING, Notice
 from .transports import ROOT, CancelToken, Transport
 
 RAW_TARGET = 256 * 1024   # first guess of a payload that compresses to one batch
+# Requests in flight at once: on a satellite link a round trip costs more than the bytes of
+# a head, so heads, sends and receives overlap (HTTP/1.1: one connection each; few, since
+# every new TLS connection costs its handshake).
+PARALLEL = 3
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class SyncReport:
     new_conflicts: int = 0
     parked_changes: int = 0
     refused: list[BatchRefused] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     duplicates: list[DuplicateGroup] = field(default_factory=list)
     finished_at: str = ""
 
@@ -100,11 +106,13 @@ class SyncEngine:
                           len(conflicts(v)), "sync_hub" in meta)
 
     def hub_settings(self) -> dict | None:
-        """The saved hub: {"url": …, "user": …, "password": …} (stored inside the vault)."""
+        """The saved hub: {"url": …, "user": …, "password": …, "ca_pem"?: …} (stored inside
+        the vault)."""
         row = self.vault._read("SELECT value FROM meta WHERE key='sync_hub'")
         return json.loads(row[0][0]) if row else None
 
-    def save_hub(self, url: str, user: str | None = None, password: str | None = None) -> None:
+    def save_hub(self, url: str, user: str | None = None, password: str | None = None, *,
+                 ca_pem: str | None = None) -> None:
         """Stores the hub (its password inside the encrypted vault). Coordinators only: the
         hub decides where every laptop of the shelter sends its batches."""
         try:
@@ -113,8 +121,10 @@ class SyncEngine:
             raise PermissionDenied(_("Solo un(a) coordinador(a) puede cambiar los ajustes del "
                                      "hub.")) from None
         with self.vault.transaction() as conn:
-            devices._set_meta(conn, "sync_hub", json.dumps(
-                {"url": url, "user": user, "password": password}))
+            hub = {"url": url, "user": user, "password": password}
+            if ca_pem:
+                hub["ca_pem"] = ca_pem      # a self-hosted server's certificate
+            devices._set_meta(conn, "sync_hub", json.dumps(hub))
             audit.append(conn, self.vault.user.name, "sync.hub", None, {})
 
     # ------------------------------------------------------------ export
@@ -126,13 +136,14 @@ class SyncEngine:
         with self.vault.transaction() as conn:
             wm = int(devices._meta(conn, "sync_exported_seq") or 0)
             top = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
-            local = pending_local(conn, ident.device, wm)
+            local = pending_local(conn, ident.device, wm, clockguard.stale_after(self.vault))
             by_shelter: dict[str, list[str]] = {}
             for ch in local:
                 by_shelter.setdefault(ch.shelter, []).append(ch.encoded)
             for shelter in sorted(set(by_shelter) | set(devices.shelters(conn))):
                 encoded = by_shelter.get(shelter, [])
-                if not encoded and not devices.has_pending(conn, shelter):
+                due = devices._meta(conn, witness.due_key(shelter)) == "1"
+                if not encoded and not devices.has_pending(conn, shelter) and not due:
                     continue
                 keys = devices.shelter_keys(conn, shelter)
                 if not keys:
@@ -147,14 +158,19 @@ class SyncEngine:
                     old = [k for k in keys if k.epoch < min(new_epochs)] or keys[:1]
                     made += self._pack(conn, ident, shelter, old[-1], [], stmts)
                     stmts = []
-                if encoded or stmts:
+                if encoded or stmts or due:
+                    # A batch with nothing else still carries this device's view (and the
+                    # clock reports it owes): the others learn what it has seen.
                     made += self._pack(conn, ident, shelter, keys[-1], encoded, stmts)
+                conn.execute("DELETE FROM meta WHERE key=?", (witness.due_key(shelter),))
             devices._set_meta(conn, "sync_exported_seq", str(top))
         return made
 
     def _pack(self, conn, ident, shelter: str, key, encoded: list[str],
               stmts: list[dict]) -> int:
-        limit = self.max_batch_bytes - batchfmt.overhead(shelter, ident.device)
+        view = witness.view_of(conn, shelter, ident.device)
+        extra = clockguard.take_reports(conn, shelter)
+        limit = self.max_batch_bytes - batchfmt.overhead(shelter, ident.device, view)
         chunks: list[tuple[list[str], list[dict]]] = []
         target = RAW_TARGET
         i = 0
@@ -165,26 +181,28 @@ class SyncEngine:
                 size += len(encoded[j]) + 1
                 j += 1
             part, st = encoded[i:j], (stmts if first else [])
-            payload = encode_payload(part, st)
+            ex = extra if first else None
+            payload = encode_payload(part, st, ex)
             packed = len(batchfmt.compress(payload, self.codec))
-            while packed > limit and len(part) > 1:
+            while (packed > limit or len(payload) > batchfmt.MAX_PLAIN_BYTES) and len(part) > 1:
                 part = part[:max(1, len(part) // 2)]
-                payload = encode_payload(part, st)
+                payload = encode_payload(part, st, ex)
                 packed = len(batchfmt.compress(payload, self.codec))
             if packed > limit:
                 raise SyncError(_("Un registro es demasiado grande para enviarlo en un lote "
                                   "(más de 64 KiB comprimido). Acorte sus textos largos."))
-            chunks.append((part, st))
+            chunks.append((part, st, ex))
             # Aim the next chunk at about 90 % of the limit, from this one's ratio.
             target = max(4096, int(len(payload) * limit * 0.9 / max(packed, 1)))
             i += len(part)
             first = False
-        for part, st in chunks:
+        for part, st, ex in chunks:
             row = conn.execute("SELECT seq, hash FROM sync_batches WHERE shelter=? AND device=? "
                                "ORDER BY seq DESC LIMIT 1", (shelter, ident.device)).fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, "")
             data = batchfmt.seal(ident, key, shelter=shelter, seq=seq, prev=prev,
-                                 payload=encode_payload(part, st), codec=self.codec)
+                                 payload=encode_payload(part, st, ex), codec=self.codec,
+                                 view=view)
             conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                          "received_at, uploaded) VALUES (?,?,?,?,?,?,0)",
                          (shelter, ident.device, seq, batchfmt.sha256(data), data,
@@ -216,7 +234,8 @@ class SyncEngine:
 
         hub.on_bytes = on_bytes
         tell()
-        self.export()
+        devices.ensure_identity(self.vault)
+        exported = False
         try:
             with self.vault._lock:
                 shelters = devices.shelters(self.vault.conn)
@@ -224,11 +243,25 @@ class SyncEngine:
                 hub.cancel.check()
                 run = _ShelterRun(self, hub, shelter, report, counts, tell)
                 run.read_heads()
+                if not exported:
+                    # The first answers of the hub tell whether this clock can be trusted
+                    # before anything new is stamped into a batch.
+                    report.notices += clockguard.before_export(
+                        self.vault, hub, [hh.head.at for hh in run.heads.values()
+                                          if hh.head is not None and hh.trusted])
+                    self.export()
+                    exported = True
                 run.plan()
                 counts["phase"] = "send"
-                run.send_own()
-                counts["phase"] = "receive"
-                run.receive()
+                # This device's batches go up while the others' come down.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    sending = pool.submit(run.send_own)
+                    counts["phase"] = "receive"
+                    try:
+                        run.receive()
+                    finally:
+                        sending.result()
+                run.recheck()
                 run.relay()
             counts["phase"] = "done"
             tell()
@@ -262,7 +295,8 @@ class SyncEngine:
 
     def apply_batch(self, shelter: str, device: str, name: str, data: bytes):
         """Checks one batch completely and applies it in one transaction, or raises
-        BatchRefused and changes nothing."""
+        BatchRefused and changes nothing (but the view of the heads its author signed,
+        which is kept once its signature is checked)."""
         v = self.vault
         parsed = batchfmt.parse(data, name=name, shelter=shelter, device=device)
         h = parsed.header
@@ -280,10 +314,6 @@ class SyncEngine:
         with v._lock:
             key = devices.find_key(v.conn, shelter, h.epoch, h.kid)
             row = devices.device_row(v.conn, shelter, device)
-        if key is None:
-            raise refuse(_("Un lote está cifrado con una llave que este equipo no tiene (de "
-                           "otro centro, o de una época de llaves nueva que aún no llegó; un "
-                           "equipo revocado ya no la recibe). No se aplicó nada."))
         if row is not None:
             if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
                 raise refuse(_("Un lote está firmado por un equipo revocado ({device}); se "
@@ -292,15 +322,35 @@ class SyncEngine:
                 raise refuse(_("La firma de un lote del equipo {device} no es válida: el lote "
                                "fue alterado. No se aplicó nada de él.").format(
                     device=device[-8:]))
+        if key is None:
+            if row is not None and h.view:
+                # Its author is known and signed it: what it has seen still counts (a reader
+                # kept from a new key epoch is told what the hub hides from it).
+                with v._lock, v.transaction() as conn:
+                    witness.record(conn, shelter, device, v.device_id, h.view)
+            raise refuse(_("Un lote está cifrado con una llave que este equipo no tiene (de "
+                           "otro centro, o de una época de llaves nueva que aún no llegó; un "
+                           "equipo revocado ya no la recibe). No se aplicó nada."))
         payload = batchfmt.open_payload(parsed, key)
         try:
-            changes, stmts = decode_payload(payload, device)
+            changes, stmts, extra = decode_payload_full(payload, device)
         except SyncError as exc:
             raise refuse(str(exc)) from None
+        bad = validate.first_bad(v.forms, changes)
+        if bad is not None:
+            raise refuse(_("Un lote del equipo {device} trae un valor que no corresponde al "
+                           "campo «{field}» del formulario «{form}» (tipo u opción desconocida); "
+                           "no se aplicó nada de él. Si ese equipo usa formularios más nuevos, "
+                           "actualice este programa.").format(device=device[-8:], field=bad[1],
+                                                              form=bad[0]))
+        wall = v.clock.wall()
+        changes, late, lead = clockguard.split(changes, wall)
+        ahead = 0
         if changes:
             try:
-                v.clock.observe(max(c.hlc for c in changes))
-            except ClockDrift as exc:
+                ahead = v.clock.observe(max(c.hlc for c in changes),
+                                        adopt_ms=clockguard.ADOPT_MS)
+            except ClockDrift as exc:       # split() already kept such changes out
                 raise refuse(str(exc)) from None
         with v._lock:
             with v.transaction() as conn:
@@ -315,12 +365,20 @@ class SyncEngine:
                                        "el lote fue alterado. No se aplicó nada de él.").format(
                             device=device[-8:]))
                 stats = Merger(v, conn, shelter).apply(changes)
+                witness.record(conn, shelter, device, v.device_id, h.view)
+                if changes or stmts or late:
+                    devices._set_meta(conn, witness.due_key(shelter), "1")
+                if late:
+                    clockguard.add_report(conn, shelter, device, lead, wall)
                 conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                              "received_at, uploaded) VALUES (?,?,?,?,?,?,1)",
                              (shelter, device, h.seq, parsed.digest, data, audit.now_iso()))
                 audit.append(conn, v.user.name, "sync.apply", None,
                              {"shelter": shelter, "device": device, "seq": h.seq,
                               "changes": len(changes)})
+        stats.clock_refused, stats.clock_lead = late, lead
+        stats.clock_ahead = ahead if ahead > clockguard.ADOPT_MS else 0
+        stats.notices = clockguard.read_reports(extra, device, v.device_id)
         return stats
 
 
@@ -356,10 +414,31 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ heads
     def read_heads(self) -> None:
-        for dev in self.hub.folders(f"{ROOT}/{self.shelter}"):
-            self.hub.cancel.check()
-            raw = self.hub.get_optional(_head_path(self.shelter, dev))
-            self.heads[dev] = self._parse_head(dev, raw)
+        """The folder list and the heads, in parallel: the heads of the devices this vault
+        knows are asked for with the list, those of new folders right after it."""
+        def head(dev: str) -> bytes | None:
+            try:
+                return self.hub.get_optional(_head_path(self.shelter, dev))
+            except HubFileTooLarge:
+                return b"?"      # said to be damaged, like any unreadable head
+        known = {d for (d,) in self.v._read(
+            "SELECT DISTINCT device FROM sync_batches WHERE shelter=? UNION SELECT device FROM "
+            "sync_heads WHERE shelter=?", (self.shelter, self.shelter))} | {self.me}
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            listing = pool.submit(self.hub.folders, f"{ROOT}/{self.shelter}")
+            asked = {dev: pool.submit(head, dev) for dev in sorted(known)}
+            try:
+                folders = listing.result()
+            finally:
+                if not listing.done() or listing.exception() is not None:
+                    for f in asked.values():
+                        f.cancel()
+            for dev in folders:
+                if dev not in asked:
+                    asked[dev] = pool.submit(head, dev)
+            raws = {dev: asked[dev].result() for dev in folders}
+        for dev in folders:
+            self.heads[dev] = self._parse_head(dev, raws[dev])
 
     def _parse_head(self, dev: str, raw: bytes | None) -> _HubHead:
         if raw is None:
@@ -369,9 +448,9 @@ class _ShelterRun:
         head = batchfmt.parse_head(raw, row["sign_pub"] if row else None)
         if head is None or head.shelter != self.shelter or head.device != dev:
             if row is not None:
-                self.report.notices.append(_(
+                self.report.notices.append(Notice(HUB, _(
                     "El archivo de estado del equipo {device} en el hub está dañado o "
-                    "alterado; se ignoró.").format(device=dev[-8:]))
+                    "alterado; se ignoró.").format(device=dev[-8:]), dev))
             return _HubHead(raw)
         return _HubHead(raw, head, row is not None)
 
@@ -383,7 +462,13 @@ class _ShelterRun:
         # A local folder is listed anyway (it costs nothing): a stick pulled mid-write may
         # have kept a head but a half batch, which its author then puts back whole.
         if own.head and known.get(own.head.seq) == own.head.hash and not self.hub.cheap_listing:
-            self.send = [(s, h, d, False) for s, h, d in mine if s > own.head.seq]
+            # Beyond the head, and any whose upload did not finish (the head goes up beside
+            # the batches, so it may be ahead of one that failed).
+            waiting = {q for (q,) in self.v._read(
+                "SELECT seq FROM sync_batches WHERE shelter=? AND device=? AND uploaded=0",
+                (self.shelter, self.me))}
+            self.send = [(s, h, d, False) for s, h, d in mine
+                         if s > own.head.seq or s in waiting]
         elif mine:
             on_hub = self.listing(self.me) if self.me in self.heads else {}
             self.send = [(s, h, d, batchfmt.batch_name(s, h) in on_hub) for s, h, d in mine
@@ -395,10 +480,10 @@ class _ShelterRun:
             applied, _h = self.e._applied(self.shelter, dev)
             if hh.head is not None:
                 if hh.head.seq < applied and hh.trusted:
-                    self.report.notices.append(_(
+                    self.report.notices.append(Notice(HUB, _(
                         "El hub tiene una versión anterior de los lotes del equipo {device} "
                         "(¿restaurado de una copia vieja?). Esta bóveda no retrocede y vuelve a "
-                        "poner los lotes que faltan.").format(device=dev[-8:]))
+                        "poner los lotes que faltan.").format(device=dev[-8:]), dev))
                 if hh.head.seq > applied:
                     self.receive_plan[dev] = (hh.head.seq, hh.head.hash)
                     self.counts["total"] += hh.head.seq - applied
@@ -434,26 +519,38 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ send
     def send_own(self) -> None:
-        ident = devices.load_identity(self.v)
-        for seq, digest, data, replace in self.send:
-            self.hub.cancel.check()
-            path = _batch_path(self.shelter, self.me, seq, digest)
-            if replace:      # a half-written copy (pulled stick): replaced
-                self.hub.replace(path, data)
-            else:
-                self.hub.put_if_absent(path, data)
-            with self.v.transaction() as conn:
-                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=? "
-                             "AND seq=?", (self.shelter, self.me, seq))
-            self.report.sent_batches += 1
-            self.counts["done"] += 1
-            self.tell()
+        with self.v._lock:
+            ident = devices.load_identity(self.v)
         mine = self.e.batches_of(self.shelter, self.me)
         own = self.heads.get(self.me, _HubHead()).head
+        head = None
         if mine and (self.send or own is None or own.seq != mine[-1][0]):
             seq, digest, _data = mine[-1]
-            self.hub.replace(_head_path(self.shelter, self.me), batchfmt.seal_head(
-                ident, batchfmt.Head(self.shelter, self.me, seq, digest, audit.now_iso())))
+            head = batchfmt.seal_head(ident, batchfmt.Head(self.shelter, self.me, seq, digest,
+                                                           audit.now_iso()))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The head goes up beside the batches (one round trip less). A reader that sees it
+            # first finds a batch missing and waits; one whose upload fails stays marked not
+            # uploaded here, and plan() sends it again next time.
+            heading = pool.submit(self.hub.replace, _head_path(self.shelter, self.me),
+                                  head) if head is not None else None
+            try:
+                for seq, digest, data, replace in self.send:
+                    self.hub.cancel.check()
+                    path = _batch_path(self.shelter, self.me, seq, digest)
+                    if replace:      # a half-written copy (pulled stick): replaced
+                        self.hub.replace(path, data)
+                    else:
+                        self.hub.put_if_absent(path, data)
+                    with self.v.transaction() as conn:
+                        conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND "
+                                     "device=? AND seq=?", (self.shelter, self.me, seq))
+                    self.report.sent_batches += 1
+                    self.counts["done"] += 1
+                    self.tell()
+            finally:
+                if heading is not None:
+                    heading.result()
         if mine:
             with self.v.transaction() as conn:
                 conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=?",
@@ -461,41 +558,114 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ receive
     def receive(self) -> None:
-        for dev, plan in sorted(self.receive_plan.items()):
-            self.hub.cancel.check()
+        """Batches of every device are fetched in parallel, and applied one device after the
+        other, each in order."""
+        plans = sorted(self.receive_plan.items())
+        if len(plans) <= 1:
+            for dev, plan in plans:
+                self._receive_device(dev, plan)
+            return
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            ahead = {dev: pool.submit(self._prefetch, dev, plan) for dev, plan in plans}
+            for dev, _plan in plans:
+                self._receive_device(dev, ahead[dev].result())
+
+    def recheck(self) -> None:
+        """Devices another device has seen further than the hub's head showed: their folder
+        is listed (a head put back may hide batches still there), then what is still missing
+        is named."""
+        with self.v._lock:
+            seen = witness.claims(self.v.conn, self.shelter)
+        for dev, (seq, _digest, by) in sorted(seen.items()):
+            if dev == self.me:
+                continue
             applied, _h = self.e._applied(self.shelter, dev)
-            fetched: dict[int, tuple[str, bytes]] = {}
-            if isinstance(plan, tuple):
-                todo = self._walk(dev, plan, applied, fetched)
+            if applied >= seq:
+                continue
+            hh = self.heads.get(dev)
+            if hh is not None and hh.head is not None and hh.trusted and hh.head.seq < seq:
+                self.report.notices.append(Notice(WITHHOLDING, _(
+                    "El hub muestra un estado anterior del equipo {device}: el equipo {by} ya "
+                    "vio su lote {n}. Se buscan sus lotes en la carpeta.").format(
+                    device=dev[-8:], by=by[-8:], n=seq), dev, by))
+            if dev in self.heads and dev not in self.listings:
+                todo = self._from_listing(dev, applied)
+                if todo:
+                    self._receive_device(dev, todo)
+        with self.v._lock:
+            self.report.notices += witness.check(self.v.conn, self.shelter, self.me)
+
+    def _prefetch(self, dev: str, plan) -> tuple[list, dict]:
+        """(the batches to apply, those already fetched): from the head back by each batch's
+        previous hash, or from the folder's listing."""
+        self.hub.cancel.check()
+        applied, _h = self.e._applied(self.shelter, dev)
+        fetched: dict[int, tuple[str, bytes]] = {}
+        if isinstance(plan, tuple):
+            if plan[0] - applied > 2:
+                # Many batches behind: one listing, not one round trip per batch of the walk.
+                todo = self._from_listing(dev, applied)
             else:
-                todo = plan
-            for seq, digest in todo:
-                self.hub.cancel.check()
-                name = batchfmt.batch_name(seq, digest)
-                if seq != applied + 1:
-                    self.report.refused.append(BatchRefused(_(
-                        "Falta el lote {n} del equipo {device} en el hub (copia incompleta o "
-                        "borrada): sus lotes siguientes esperan hasta que llegue.").format(
-                        n=applied + 1, device=dev[-8:]), shelter=self.shelter, device=dev,
-                        name=name))
-                    break
+                todo = self._walk(dev, plan, applied, fetched)
+        else:
+            todo = plan
+        for seq, digest in todo:
+            if seq in fetched:
+                continue
+            try:
+                fetched[seq] = (digest, self.hub.get(_batch_path(self.shelter, dev, seq,
+                                                                 digest)))
+            except (HubFileTooLarge, HubGarbage):
+                break           # fetched again below, to say what is wrong
+        return todo, fetched
+
+    def _receive_device(self, dev: str, plan) -> None:
+        self.hub.cancel.check()
+        applied, _h = self.e._applied(self.shelter, dev)
+        if isinstance(plan, tuple) and len(plan) == 2 and isinstance(plan[1], dict):
+            todo, fetched = plan
+        else:
+            todo, fetched = self._prefetch(dev, plan)
+        for seq, digest in todo:
+            self.hub.cancel.check()
+            name = batchfmt.batch_name(seq, digest)
+            if seq != applied + 1:
+                self.report.refused.append(BatchRefused(_(
+                    "Falta el lote {n} del equipo {device} en el hub (copia incompleta o "
+                    "borrada): sus lotes siguientes esperan hasta que llegue.").format(
+                    n=applied + 1, device=dev[-8:]), shelter=self.shelter, device=dev,
+                    name=name))
+                break
+            try:
                 if seq in fetched and fetched[seq][0] == digest:
                     data = fetched.pop(seq)[1]
                 else:
                     data = self.hub.get(_batch_path(self.shelter, dev, seq, digest))
-                try:
-                    stats = self.e.apply_batch(self.shelter, dev, name, data)
-                except BatchRefused as refusal:
-                    self.report.refused.append(refusal)
-                    break
-                self.report.received_batches += 1
-                self.report.received_changes += stats.changes
-                self.report.new_conflicts += stats.conflicts
-                self.report.parked_changes += stats.parked
-                applied = seq
-                self.counts["done"] += 1
-                self.tell()
-            self._keep_head(dev)
+                stats = self.e.apply_batch(self.shelter, dev, name, data)
+            except HubFileTooLarge as exc:
+                self.report.refused.append(BatchRefused(str(exc), shelter=self.shelter,
+                                                        device=dev, name=name))
+                break
+            except BatchRefused as refusal:
+                self.report.refused.append(refusal)
+                break
+            self.report.received_batches += 1
+            self.report.received_changes += stats.changes
+            self.report.new_conflicts += stats.conflicts
+            self.report.parked_changes += stats.parked
+            self.report.notices += stats.notices
+            if stats.clock_refused:
+                self.report.refused.append(BatchRefused(clockguard.refused_text(
+                    dev, stats.clock_refused, stats.clock_lead), shelter=self.shelter,
+                    device=dev, name=name))
+            elif stats.clock_ahead and not any(
+                    n.kind == CLOCK and n.device == dev for n in self.report.notices):
+                self.report.notices.append(clockguard.flagged_notice(dev,
+                                                                     stats.clock_ahead))
+            applied = seq
+            self.counts["done"] += 1
+            self.tell()
+        self._keep_head(dev)
 
     def _walk(self, dev: str, start: tuple[int, str], applied: int,
               fetched: dict[int, tuple[str, bytes]]) -> list[tuple[int, str]]:
@@ -506,7 +676,10 @@ class _ShelterRun:
         chain: list[tuple[int, str]] = []
         while seq > applied:
             self.hub.cancel.check()
-            data = self.hub.get_optional(_batch_path(self.shelter, dev, seq, digest))
+            try:
+                data = self.hub.get_optional(_batch_path(self.shelter, dev, seq, digest))
+            except HubFileTooLarge:
+                data = None     # the receive loop fetches it again and says what is wrong
             if data is None:
                 return self._from_listing(dev, applied)
             fetched[seq] = (digest, data)

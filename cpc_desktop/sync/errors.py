@@ -36,6 +36,14 @@ class HubGarbage(HubError):
     pass
 
 
+class HubFileTooLarge(HubGarbage):
+    """A file on the hub larger than any file this program writes: not downloaded."""
+
+
+class HubInsecure(HubError):
+    """A hub address this program will not send a password or a batch to."""
+
+
 class Cancelled(SyncError):
     pass
 

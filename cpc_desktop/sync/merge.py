@@ -73,6 +73,10 @@ class ApplyStats:
     conflicts: int = 0
     parked: int = 0
     residents: set = field(default_factory=set)
+    clock_refused: int = 0      # changes stamped too far ahead, not applied
+    clock_lead: int = 0         # ms the furthest of them was ahead
+    clock_ahead: int = 0        # ms an applied change was ahead, past the adopt limit
+    notices: list = field(default_factory=list)
 
 
 def _stamp_iso(hlc: str) -> str:
@@ -97,6 +101,10 @@ class Merger:
         self._open = {r[0] for r in conn.execute(
             "SELECT DISTINCT record_id FROM sync_conflicts WHERE open=1")}
         self._parked = {r[0] for r in conn.execute("SELECT DISTINCT record_id FROM sync_parked")}
+        self._rows: dict[str, tuple | None] = {}   # preloaded by apply(); None: no such record
+        self._deferred = False                      # apply() writes the records at its end
+        self._inserts: list[tuple] = []
+        self._updates: list[tuple] = []
 
     # ------------------------------------------------------------ entry point
     def apply(self, changes: list[RemoteChange]) -> ApplyStats:
@@ -104,6 +112,15 @@ class Merger:
         for ch in changes:
             by_record.setdefault(ch.record_id, []).append(ch)
         self.stats.changes += len(changes)
+        ids = list(by_record)
+        self._rows.update(dict.fromkeys(ids))
+        self._deferred = True
+        for i in range(0, len(ids), 500):      # one query per 500 records, not one each
+            part = ids[i:i + 500]
+            for row in self.conn.execute(
+                    "SELECT id, form, resident_id, shelter, data, clocks, created_hlc, deleted "
+                    f"FROM records WHERE id IN ({','.join('?' * len(part))})", part):
+                self._rows[row[0]] = row[1:]
         for rid, chs in by_record.items():
             state = self._load(rid)
             if state is None:
@@ -118,6 +135,8 @@ class Merger:
             for ch in chs:
                 self._merge(state, ch)
             self._save(state)
+        self._flush()
+        self._deferred = False
         if self.log:
             self.conn.executemany(_LOG, self.log)
         for resident in self.stats.residents:
@@ -126,8 +145,12 @@ class Merger:
 
     # ------------------------------------------------------------ records
     def _load(self, rid: str) -> _State | None:
-        row = self.conn.execute("SELECT form, resident_id, shelter, data, clocks, created_hlc, "
-                                "deleted FROM records WHERE id=?", (rid,)).fetchone()
+        if rid in self._rows:
+            row = self._rows.pop(rid)
+        else:
+            row = self.conn.execute("SELECT form, resident_id, shelter, data, clocks, "
+                                    "created_hlc, deleted FROM records WHERE id=?",
+                                    (rid,)).fetchone()
         if row is None:
             return None
         return _State(rid, row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]),
@@ -154,17 +177,25 @@ class Merger:
             record_date, version = None, 0
         if state.new:
             created_at = _stamp_iso(state.created_hlc)
-            self.conn.execute(
-                INSERT_RECORD,
+            self._inserts.append(
                 (state.id, state.form, version, state.resident_id, state.shelter, data,
                  json.dumps(state.clocks), record_date, created_at, state.updated_by,
                  self.now, state.updated_by, int(state.deleted), state.created_hlc, facts))
         else:
-            self.conn.execute("UPDATE records SET data=?, facts=?, clocks=?, record_date=?, "
-                              "deleted=?, updated_at=?, updated_by=? WHERE id=?",
-                              (data, facts, json.dumps(state.clocks), record_date,
-                               int(state.deleted), self.now, state.updated_by, state.id))
+            self._updates.append((data, facts, json.dumps(state.clocks), record_date,
+                                  int(state.deleted), self.now, state.updated_by, state.id))
         self.stats.residents.add(state.resident_id)
+        if not self._deferred:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._inserts:
+            self.conn.executemany(INSERT_RECORD, self._inserts)
+        if self._updates:
+            self.conn.executemany("UPDATE records SET data=?, facts=?, clocks=?, record_date=?, "
+                                  "deleted=?, updated_at=?, updated_by=? WHERE id=?",
+                                  self._updates)
+        self._inserts, self._updates = [], []
 
     # ------------------------------------------------------------ parking
     def _park(self, chs: list[RemoteChange]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import ipaddress
 import os
 import threading
 import time
@@ -24,9 +25,34 @@ from pathlib import Path, PurePosixPath
 
 from ..core.files import write_private
 from ..core.i18n import _
-from .errors import Cancelled, HubAuthError, HubFull, HubGarbage, HubUnreachable
+from .errors import (Cancelled, HubAuthError, HubError, HubFileTooLarge, HubFull, HubGarbage,
+                     HubInsecure, HubUnreachable)
 
 ROOT = "cpc"
+# No file this program writes comes near this (a batch is at most 64 KiB, a head a few
+# hundred bytes): a larger download stops here, whatever the hub says it holds.
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def _too_large() -> HubFileTooLarge:
+    return HubFileTooLarge(_("Un archivo del hub es mucho más grande que cualquier lote de CPC; "
+                             "no se descargó ni se aplicó. Avise a quien administra el hub."))
+
+
+def _full(status: int) -> HubFull:
+    return HubFull(_("El hub está lleno o no acepta más archivos (HTTP {status}). Avise a quien "
+                     "lo administra; no se perdió nada: los lotes quedan en este equipo y se "
+                     "enviarán cuando haya espacio.").format(status=status))
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class CancelToken:
@@ -93,6 +119,8 @@ class Transport:
 
     def folders(self, folder: str) -> list[str]:
         return self._retry(lambda: self._folders(folder))
+
+    server_time_ms: int | None = None   # the hub's clock, when it tells it (WebDAV: Date)
 
     def get(self, path: str) -> bytes:
         return self._retry(lambda: self._get(path))
@@ -184,7 +212,10 @@ class FolderHub(Transport):
     def _get(self, path: str) -> bytes:
         self._check_root()
         try:
-            data = self._path(path).read_bytes()
+            with open(self._path(path), "rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES:
+                raise _too_large()
         except FileNotFoundError:
             raise _Missing(_("Un archivo listado en el hub ya no está.")) from None
         except OSError as exc:
@@ -237,17 +268,43 @@ class WebDavHub(Transport):
     """Nextcloud: https://host/remote.php/dav/files/USER/ (the folder the hub lives in)."""
 
     def __init__(self, url: str, username: str | None = None, password: str | None = None, *,
-                 timeout: float = 30.0, connect_timeout: float = 10.0):
+                 timeout: float = 30.0, connect_timeout: float = 10.0,
+                 ca_file: str | os.PathLike | None = None, ca_pem: str | None = None):
         super().__init__()
+        import ssl
+
         import httpx
         from webdav4.client import Client
 
         self.url = url.rstrip("/") + "/"
+        u = httpx.URL(self.url)
+        if u.scheme != "https" and not (u.scheme == "http" and is_loopback(u.host)):
+            raise HubInsecure(_("El hub debe tener una dirección https:// (cifrada): por http:// "
+                                "la contraseña y los lotes viajarían a la vista. Solo se acepta "
+                                "http:// hacia este mismo equipo (127.0.0.1)."))
+        verify: ssl.SSLContext | bool = True    # TLS certificates are always checked
+        try:
+            if ca_pem:
+                verify = ssl.create_default_context(cadata=ca_pem)
+            elif ca_file:
+                verify = ssl.create_default_context(cafile=os.fspath(ca_file))
+        except (OSError, ssl.SSLError, ValueError):
+            raise HubError(_("No se pudo leer el certificado del hub indicado con --hub-ca "
+                             "(debe ser un archivo PEM).")) from None
         auth = (username, password) if username else None
         timeout_cfg = httpx.Timeout(timeout, connect=connect_timeout)
         self.client = Client(self.url, auth=auth, retry=False, timeout=timeout_cfg,
-                             chunk_size=16 * 1024)
+                             chunk_size=16 * 1024, verify=verify,
+                             event_hooks={"response": [self._saw_response]})
         self._made: set[str] = set()
+
+    def _saw_response(self, resp) -> None:
+        from email.utils import parsedate_to_datetime
+
+        date = resp.headers.get("date")
+        if date:
+            with contextlib.suppress(TypeError, ValueError, IndexError):
+                self.server_time_ms = int(parsedate_to_datetime(date).timestamp() * 1000)
 
     def describe(self) -> str:
         import httpx
@@ -269,11 +326,16 @@ class WebDavHub(Transport):
             yield
         except Cancelled:
             raise
+        except httpx.ConnectError as exc:
+            if _cert_problem(exc):
+                raise HubError(_("El certificado del hub no es de confianza o no corresponde a "
+                                 "su dirección; no se envió nada. Si el hub es un servidor "
+                                 "propio, indique su certificado con --hub-ca ARCHIVO.")) from None
+            raise _Transient(type(exc).__name__) from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise _Transient(type(exc).__name__) from None
         except wc.InsufficientStorage:
-            raise HubFull(_("El hub no tiene espacio libre. Avise a quien lo administra; no "
-                            "se perdió nada.")) from None
+            raise _full(507) from None
         except wc.HTTPError as exc:
             self._status(getattr(exc, "status_code", None) or getattr(
                 getattr(exc, "response", None), "status_code", 0), what)
@@ -288,9 +350,12 @@ class WebDavHub(Transport):
     def _status(self, status: int, what: str) -> None:
         if status in (401, 403):
             raise HubAuthError(_("El hub rechazó el usuario o la contraseña."))
-        if status == 507:
-            raise HubFull(_("El hub no tiene espacio libre. Avise a quien lo administra; no "
-                            "se perdió nada."))
+        if status == 507 or (what == "PUT" and status in (405, 413)):
+            raise _full(status)
+        if status == 409 and what in ("MKCOL", "PUT"):
+            raise HubGarbage(_("La carpeta del hub no existe en el servidor ({url}). Revise la "
+                               "dirección del hub o cree esa carpeta en el servidor.").format(
+                url=self.describe()))
         if status in (408, 423, 425, 429) or status >= 500:
             raise _Transient(f"HTTP {status}")
         raise HubGarbage(_("El hub respondió algo inesperado (HTTP {status}, {what}).").format(
@@ -313,7 +378,7 @@ class WebDavHub(Transport):
         with self._errors("PROPFIND"):
             self.round_trips += 1
             try:
-                entries = self.client.ls(folder, detail=True)
+                entries = self._propfind(folder)
             except ResourceNotFound:
                 return []
             out = []
@@ -330,16 +395,51 @@ class WebDavHub(Transport):
                 out.append((name, int(e.get("content_length") or 0), is_dir))
             return out
 
+    def _propfind(self, folder: str) -> list[dict]:
+        """A folder's entries with only the two properties read (an allprop answer is
+        several times larger, and every byte counts on a satellite link)."""
+        from webdav4.client import _prepare_result_info
+
+        result = self.client.propfind(folder, data=_PROPFIND_BODY, follow_redirects=True,
+                                      headers={"Depth": "1",
+                                               "Content-Type": "application/xml"})
+        responses = result.responses
+        responses.pop(self.client.join_url(folder).path, None)
+        return [_prepare_result_info(r, self.client.base_url, True) for r in responses.values()]
+
     def _get(self, path: str) -> bytes:
         with self._errors("GET"):
-            resp = self._request("GET", path)
-            if resp.status_code == 404:
-                raise _Missing(_("Un archivo listado en el hub ya no está."))
-            if resp.status_code >= 400:
-                self._status(resp.status_code, "GET")
-            data = resp.content
-            self._count(len(data))
-            return data
+            self.round_trips += 1
+            with self.client.http.stream("GET", self.client.join_url(path)) as resp:
+                if resp.status_code == 404:
+                    raise _Missing(_("Un archivo listado en el hub ya no está."))
+                if resp.status_code >= 400:
+                    self._status(resp.status_code, "GET")
+                size = resp.headers.get("content-length")
+                if size and size.isdigit() and int(size) > MAX_FILE_BYTES:
+                    raise _too_large()
+                data = bytearray()
+                for chunk in resp.iter_raw(16 * 1024):
+                    data += chunk
+                    self._count(len(chunk))
+                    if len(data) > MAX_FILE_BYTES:
+                        raise _too_large()
+            return bytes(data)
+
+    def _size(self, path: str) -> int | None:
+        resp = self._request("HEAD", path)
+        if resp.status_code >= 400:
+            return None
+        size = resp.headers.get("content-length")
+        return int(size) if size and size.isdigit() else None
+
+    def _clean_failed(self, path: str, size: int) -> None:
+        """A server that fails a PUT may leave a file under the name (rclone leaves 0 bytes):
+        removed, so no half batch sits under a batch's name."""
+        with contextlib.suppress(Exception):
+            left = self._size(path)
+            if left is not None and left != size:
+                self._request("DELETE", path)
 
     def _mkdirs(self, folder: str) -> None:
         parts = PurePosixPath(folder).parts
@@ -350,6 +450,7 @@ class WebDavHub(Transport):
             resp = self._request("MKCOL", sub + "/")
             # 405: it exists already.
             if resp.status_code not in (201, 405, 301, 200):
+                self._made.clear()
                 self._status(resp.status_code, "MKCOL")
             self._made.add(sub)
 
@@ -366,16 +467,39 @@ class WebDavHub(Transport):
                 resp = self._request("PUT", path, content=_iter_body(data, self),
                                      headers=headers)
                 if resp.status_code == 412:
-                    return False
+                    # Something is there: whole, or what a failed upload left (replaced).
+                    if self._size(path) == len(data):
+                        return False
+                    headers.pop("If-None-Match", None)
+                    continue
                 if resp.status_code in (404, 409):  # the folder does not exist yet
                     self._made.clear()
                     self._mkdirs(str(PurePosixPath(path).parent))
                     continue
                 if resp.status_code >= 400:
+                    if resp.status_code < 500 or resp.status_code == 507:
+                        self._clean_failed(path, len(data))
                     self._status(resp.status_code, "PUT")
                 return True
             self._status(resp.status_code, "PUT")
         return True
+
+
+_PROPFIND_BODY = ('<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop>'
+                  '<d:resourcetype/><d:getcontentlength/></d:prop></d:propfind>')
+
+
+def _cert_problem(exc: BaseException) -> bool:
+    import ssl
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+                exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _iter_body(data: bytes, hub: Transport):
@@ -388,7 +512,9 @@ def _iter_body(data: bytes, hub: Transport):
 
 def open_hub(location: str, username: str | None = None, password: str | None = None,
              **kw) -> Transport:
-    """A WebDAV hub for an http(s) URL, else a folder hub."""
+    """A WebDAV hub for an https URL (http only to this very machine), else a folder hub.
+    `ca_file=` / `ca_pem=`: the certificate of a self-hosted server, trusted besides the
+    system's."""
     if location.startswith(("http://", "https://")):
         return WebDavHub(location, username, password, **kw)
     if location.startswith(("dav://", "davs://")):

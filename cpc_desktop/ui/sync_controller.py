@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from ..core import display
 from ..core.i18n import N_, _, ngettext
-from ..sync import (Cancelled, CancelToken, HubError, SyncEngine, SyncError, SyncReport,
+from ..sync import (Cancelled, CancelToken, HubError, SyncEngine, SyncError, SyncReport, alerts,
                     SyncScheduler, SyncStatus, open_hub)
 from .lang import language_bus
 from .session import Session
@@ -104,11 +104,16 @@ def summary_text(o: SyncOutcome) -> str:
         text += " " + ngettext("{n} lote rechazado (vea abajo).",
                                "{n} lotes rechazados (vea abajo).",
                                len(r.refused)).format(n=len(r.refused))
+    warn = alerts(r)
+    if warn:
+        text += " ⚠ " + ngettext("{n} aviso sobre el hub o la hora de un equipo (vea abajo).",
+                                 "{n} avisos sobre el hub o la hora de los equipos (vea abajo).",
+                                 len(warn)).format(n=len(warn))
     return text
 
 
 def status_text(status: SyncStatus | None, *, running: bool = False,
-                failure: SyncOutcome | None = None) -> str:
+                failure: SyncOutcome | None = None, warnings: int = 0) -> str:
     """The status-bar line: "Última sincronización: … · N cambios en espera"."""
     if status is None:
         return ""
@@ -125,6 +130,10 @@ def status_text(status: SyncStatus | None, *, running: bool = False,
     if status.open_conflicts:
         parts.append(ngettext("{n} conflicto por revisar", "{n} conflictos por revisar",
                               status.open_conflicts).format(n=status.open_conflicts))
+    if warnings and not running:
+        parts.append("⚠ " + ngettext("{n} aviso de la última sincronización",
+                                     "{n} avisos de la última sincronización",
+                                     warnings).format(n=warnings))
     if running:
         parts.append(_("sincronizando…"))
     elif failure is not None:
@@ -286,7 +295,8 @@ class SyncController(QObject):
                 if not saved:
                     raise SyncError(_("No hay un hub configurado. Una persona coordinadora "
                                       "puede configurarlo en «Ajustes del hub…»."))
-                hub = opener(saved["url"], saved.get("user"), saved.get("password"))
+                extra = {"ca_pem": saved["ca_pem"]} if saved.get("ca_pem") else {}
+                hub = opener(saved["url"], saved.get("user"), saved.get("password"), **extra)
             else:
                 hub = opener(folder)
             described[0] = hub.describe()
@@ -356,8 +366,13 @@ class SyncStatusLine(QLabel):
             self.setText("")
             self.setToolTip("")
             return
-        self.setText(status_text(c.status, running=c.busy, failure=c.failure))
-        if c.failure is not None and not c.busy:
+        last = c.last_outcome.report if c.last_outcome is not None else None
+        warn = alerts(last)
+        self.setText(status_text(c.status, running=c.busy, failure=c.failure,
+                                 warnings=len(warn)))
+        if warn and c.failure is None and not c.busy:
+            self.setToolTip("\n".join(str(n) for n in warn))
+        elif c.failure is not None and not c.busy:
             report = c.failure.report
             self.setToolTip(c.failure.error or "\n".join(str(r) for r in report.refused))
         elif c.status is not None and c.status.last_hub:

@@ -68,6 +68,7 @@ class HubSettingsDialog(QDialog):
         self._saved_user = saved.get("user") or ""
         # Kept only to save it again when the address stays the same; never shown.
         self._saved_password = saved.get("password") or None
+        self._saved_ca = saved.get("ca_pem") or None
 
         self.intro = QLabel(wordWrap=True)
         self.url = QLineEdit(self._saved_url, objectName="hubUrl")
@@ -77,8 +78,12 @@ class HubSettingsDialog(QDialog):
         self.user = QLineEdit(self._saved_user, objectName="hubUser")
         self.password = QLineEdit(objectName="hubPassword")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        # The certificate of a self-hosted server (a Nextcloud in the shelter), as a file.
+        self.ca = QLineEdit(objectName="hubCa")
+        self.ca_button = QPushButton(objectName="hubCaButton")
+        self.ca_button.clicked.connect(self._choose_ca)
         self.message = error_label()
-        self.labels = {k: QLabel() for k in ("url", "user", "password")}
+        self.labels = {k: QLabel() for k in ("url", "user", "password", "ca")}
         url_row = QHBoxLayout()
         url_row.addWidget(self.url, 1)
         url_row.addWidget(self.folder_button)
@@ -86,8 +91,12 @@ class HubSettingsDialog(QDialog):
         form.addRow(self.labels["url"], url_row)
         form.addRow(self.labels["user"], self.user)
         form.addRow(self.labels["password"], self.password)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca, 1)
+        ca_row.addWidget(self.ca_button)
+        form.addRow(self.labels["ca"], ca_row)
         for key, widget in (("url", self.url), ("user", self.user),
-                            ("password", self.password)):
+                            ("password", self.password), ("ca", self.ca)):
             self.labels[key].setBuddy(widget)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)
@@ -106,7 +115,8 @@ class HubSettingsDialog(QDialog):
     def _url_changed(self, text: str) -> None:
         # A folder (USB stick, shared drive) has no user or password.
         web = text.strip().startswith(("http://", "https://"))
-        for w in (self.user, self.password, self.labels["user"], self.labels["password"]):
+        for w in (self.user, self.password, self.labels["user"], self.labels["password"],
+                  self.ca, self.ca_button, self.labels["ca"]):
             w.setEnabled(web)
 
     def retranslate_ui(self) -> None:
@@ -119,6 +129,11 @@ class HubSettingsDialog(QDialog):
         self.labels["user"].setText(_("&Usuario:"))
         self.labels["password"].setText(_("&Contraseña:"))
         self.folder_button.setText(_("&Carpeta…"))
+        self.labels["ca"].setText(_("Ce&rtificado (opcional):"))
+        self.ca_button.setText(_("&Buscar…"))
+        self.ca.setPlaceholderText(
+            _("(guardado: elija otro solo para cambiarlo)") if self._saved_ca else
+            _("solo para un servidor propio con certificado no público"))
         self.password.setPlaceholderText(
             _("(guardada: escriba solo para cambiarla)") if self._saved_password else "")
 
@@ -128,6 +143,26 @@ class HubSettingsDialog(QDialog):
             self.url.setText(folder)
             self.user.clear()
             self.password.clear()
+
+    def _choose_ca(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(self, _("Certificado del servidor"),
+                                                    str(Path.home()), "*.pem *.crt")
+        if path:
+            self.ca.setText(path)
+
+    def _ca_pem(self, url: str) -> tuple[str | None, str | None]:
+        """(PEM text, problem)."""
+        path = self.ca.text().strip()
+        if not path:
+            return (self._saved_ca if url == self._saved_url else None), None
+        try:
+            pem = Path(path).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            pem = ""
+        if "BEGIN CERTIFICATE" not in pem:
+            return None, _("No se puede leer el certificado: elija un archivo PEM (.pem o "
+                           ".crt) que le dio quien administra el servidor.")
+        return pem, None
 
     def values(self) -> tuple[str, str | None, str | None]:
         url, user = self.url.text().strip(), self.user.text().strip()
@@ -143,11 +178,13 @@ class HubSettingsDialog(QDialog):
         same_place = url == self._saved_url and (user or "") == self._saved_user
         problem = hub_problem(url, user or "", self.password.text(),
                               bool(self._saved_password) and same_place)
+        ca_pem, ca_problem = self._ca_pem(url) if user is not None else (None, None)
+        problem = problem or ca_problem
         if problem:
             set_error(self.message, problem)
             return
         try:
-            self.controller.engine().save_hub(url, user, password)
+            self.controller.engine().save_hub(url, user, password, ca_pem=ca_pem)
         except CpcError as exc:
             set_error(self.message, error_text(exc))
             return

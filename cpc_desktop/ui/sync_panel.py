@@ -27,7 +27,7 @@ from ..core.i18n import N_, _, ngettext
 from ..core.users import Action
 from ..core.vault import DELETED
 from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices
-from ..sync import JoinSide, duplicate_residents, join_side, resolve
+from ..sync import JoinSide, alerts, duplicate_residents, join_side, resolve
 from .lang import language_bus
 from .session import Session
 from .sync_controller import (SyncController, SyncOutcome, SyncStatusLine, progress_text,
@@ -555,8 +555,11 @@ class SyncPanel(QWidget):
         if o.report is not None:
             for refusal in o.report.refused:
                 self.messages.addItem(_("Rechazado: {message}").format(message=str(refusal)))
-            for notice in o.report.notices:
-                self.messages.addItem(_("Aviso: {message}").format(message=notice))
+            warn = {id(n) for n in alerts(o.report)}
+            for notice in sorted(o.report.notices, key=lambda n: id(n) not in warn):
+                # The hub hiding something, or a wrong clock, first and marked.
+                mark = "⚠ " if id(notice) in warn else ""
+                self.messages.addItem(mark + _("Aviso: {message}").format(message=notice))
         self.messages.setVisible(self.messages.count() > 0)
 
     # ------------------------------------------------------------ buttons

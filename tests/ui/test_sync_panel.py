@@ -342,6 +342,30 @@ def test_a_tampered_batch_is_refused_with_its_reason_and_nothing_of_it_applied(
     assert w.session.vault.check().ok
 
 
+def test_a_laptop_with_a_wrong_clock_is_flagged_in_the_panel_and_the_status_line(
+        qtbot, monkeypatch, synced, window_on, intake_values):
+    b = open_b(synced)
+    real = b.clock._wall
+    b.clock._wall = lambda: real() + 20 * 3600 * 1000
+    b.add("ficha_ingreso", intake_values(name_first="Horaria", name_last="Ficticia Prueba"))
+    SyncEngine(b).sync(FolderHub(synced.hub))
+    device_b = b.device_id
+    b.lock()
+
+    w = window_on(synced.a, synced.a_user, synced.a_pass)
+    outcome = usb_sync(qtbot, monkeypatch, w, synced.hub)
+    assert outcome.report is not None and outcome.report.ok
+    panel = w.sync_controller.panel
+    shown = [panel.messages.item(i).text() for i in range(panel.messages.count())]
+    assert panel.messages.isVisible() and shown and shown[0].startswith("⚠ Aviso:"), shown
+    assert device_b[-8:] in shown[0] and "20 horas" in shown[0]
+    assert "Horaria" not in shown[0], "a notice must carry no personal data"
+    assert "⚠" in panel.result_label.text()
+    text = wait_status(qtbot, w, lambda t: "aviso" in t, "the wrong clock left no mark")
+    assert "1 aviso de la última sincronización" in text
+    assert "20 horas" in w.sync_menu.status_line.toolTip()
+
+
 def test_a_supervisor_can_sync_but_not_change_the_hub_revoke_invite_or_resolve(
         qtbot, synced, window_on, ui_vault):
     user, passphrase = ui_vault.supervisor
