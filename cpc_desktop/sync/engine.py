@@ -21,7 +21,7 @@ from ..core.i18n import _
 from ..core.users import Action
 from ..core.vault import Vault
 from . import batch as batchfmt
-from . import devices
+from . import devices, invitations, restore
 from .changes import decode_payload, encode_payload, pending_local
 from .errors import BatchRefused, SyncError
 from .merge import DuplicateGroup, Merger, conflicts, duplicate_residents
@@ -216,6 +216,10 @@ class SyncEngine:
 
         hub.on_bytes = on_bytes
         tell()
+        # Join requests and their answers first (an approval brings the keys to sync with),
+        # then a restored vault takes back from the hub what it wrote after its backup.
+        report.notices.extend(invitations.exchange(self.vault, hub))
+        restore.resume_from_hub(self, hub, report)
         self.export()
         try:
             with self.vault._lock:
@@ -285,6 +289,8 @@ class SyncEngine:
                            "otro centro, o de una época de llaves nueva que aún no llegó; un "
                            "equipo revocado ya no la recibe). No se aplicó nada."))
         if row is not None:
+            if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
+                row = restore.reconsider_revoked(self, parsed, row, key, shelter, device)
             if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
                 raise refuse(_("Un lote está firmado por un equipo revocado ({device}); se "
                                "rechazó.").format(device=device[-8:]))
