@@ -464,6 +464,9 @@ def join(vault: Vault, payload: dict) -> PendingJoin:
     try:
         offer, token = payload["offer"], crypto.unb64(payload["token"])
         shelter = offer["shelter"]
+        if len(token) != 32 or not all(isinstance(offer[k], str) for k in (
+                "shelter", "invite", "inviter", "inviter_sign_pub", "expires_at")):
+            raise ValueError
     except (KeyError, TypeError, ValueError):
         raise _bad() from None
     with vault._lock:
