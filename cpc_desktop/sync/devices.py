@@ -271,6 +271,7 @@ class Roster:
     epochs: dict[str, tuple[int, str]]  # kid -> (epoch, statement id or "")
     current: tuple[int, str] | None     # (epoch, kid) new batches are encrypted with
     statements: dict[str, dict]
+    in_force: tuple[str, ...] = ()      # the revocations that count
 
     def active(self, device: str) -> bool:
         m = self.members.get(device)
@@ -342,6 +343,7 @@ def evaluate(shelter: str, stmts: dict[str, dict], *, legacy_ok: set[str] | None
                       and sid in roster.valid and sid not in in_force and sid not in rejected
                       and roster.active(stmts[sid]["body"]["device"])]
         if not candidates:
+            roster.in_force = tuple(in_force)
             return roster
         best = min(candidates, key=lambda sid: (roster.members[stmts[sid]["by"]].rank, sid))
         target = stmts[best]["body"]["device"]
