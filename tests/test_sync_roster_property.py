@@ -54,6 +54,9 @@ ops = st.lists(st.one_of(
     st.tuples(st.just("epoch"), st.integers(0, N - 1)),
     st.tuples(st.just("gossip"), st.integers(0, N - 1), st.integers(0, N - 1)),
     st.tuples(st.just("gossip"), st.integers(0, N - 1), st.integers(0, N - 1)),
+    # A revocation its target then hears of, and the target going on regardless.
+    st.tuples(st.just("defy"), st.integers(0, N - 1), st.integers(0, N - 1),
+              st.sampled_from(["approve", "epoch", "revoke"])),
 ), max_size=24)
 
 
@@ -101,6 +104,13 @@ class World:
                                    d: {} for d, m in r.members.items() if m.cut is None}})
         elif kind == "gossip":
             self.views[op[2]].update(self.views[actor])
+        elif kind == "defy":
+            target, then = op[2], op[3]
+            self.run(("revoke", actor, target))
+            self.run(("gossip", actor, target))
+            follow = {"approve": ("approve", target, N - 1, COORDINATOR),
+                      "epoch": ("epoch", target), "revoke": ("revoke", target, actor)}[then]
+            self.run(follow)
 
 
 @settings(max_examples=150, deadline=None,
