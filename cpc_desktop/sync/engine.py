@@ -124,6 +124,8 @@ class SyncEngine:
         ident = devices.ensure_identity(self.vault)
         made = 0
         with self.vault.transaction() as conn:
+            if devices.joining(conn, self.vault.shelter_code):
+                return 0        # no key yet: what was typed waits for the approval
             wm = int(devices._meta(conn, "sync_exported_seq") or 0)
             top = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
             local = pending_local(conn, ident.device, wm)

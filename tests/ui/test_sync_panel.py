@@ -26,6 +26,7 @@ from cpc_desktop.ui.settings import Settings
 from cpc_desktop.ui.sync_dialogs import (HubSettingsDialog, InvitationCodeDialog, JoinDialog,
                                          hub_problem)
 from cpc_desktop.ui.sync_panel import ID_ROLE, SyncPanel
+from sync_support import approve
 
 B_USER, B_PASS = "coord.b", "frase ficticia del equipo b"
 CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
@@ -57,10 +58,11 @@ def _pair_template(tmp_path_factory, _ui_vault_template) -> Pair:
     pair.hub.mkdir()
     a = Vault.open(pair.a, t.user, t.passphrase)
     code = invitations.create_invitation(a, base / "inv.cpci")
-    a.lock()
     b, _key = invitations.join_new_vault(pair.b, invitations.read_invitation(base / "inv.cpci",
                                                                              code),
                                          user=B_USER, passphrase=B_PASS, kdf_seconds=0)
+    approve(a, b, base)
+    a.lock()
     b.lock()
     return pair
 
@@ -455,7 +457,7 @@ def test_coordinator_invites_a_device_with_a_large_one_time_code_and_revokes_one
     code = code_dialog.code_label.text()
     assert CODE.match(code), f"the one-time code is not shown as three groups: {code!r}"
     assert code_dialog.code_label.font().pointSizeF() > panel.font().pointSizeF() * 2
-    assert invitations.read_invitation(out, code)["shelter"] == "LOR-01"
+    assert invitations.read_invitation(out, code)["offer"]["shelter"] == "LOR-01"
     code_dialog.accept()
 
     rows = [panel.device_tree.topLevelItem(i) for i in range(panel.device_tree.topLevelItemCount())]
