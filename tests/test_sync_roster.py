@@ -299,3 +299,89 @@ def test_new_device_ids_are_derived_from_their_key(tmp_path):
     ident = devices.load_identity(a)
     assert a.device_id == devices.crypto.device_id_for(devices.crypto.unb64(ident.sign_pub))
     a.lock()
+
+
+def _copy_legacy(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).parent / "data" / "sync-legacy"
+    dest = tmp_path / "legacy"
+    shutil.copytree(src, dest)
+    return dest
+
+
+def test_a_shelter_made_by_the_previous_version_keeps_syncing(tmp_path, intake_values):
+    """Rule for old rosters: the statements an older version made and this vault held when it
+    first ran this version keep counting; the first coordinator device to upgrade starts a new
+    key epoch (old invitation files held every key)."""
+    base = _copy_legacy(tmp_path)
+    a = Vault.open(base / "a", "coord", PASS)
+    b = Vault.open(base / "b", "coord", PASS)
+    hub = base / "hub"
+    with a._lock:
+        old_kids = {k.kid for k in devices.shelter_keys(a.conn, "LOR-01")}
+    b.add("ficha_ingreso", intake_values(name_first="Nueva Ficticia", internal_code="N-1"))
+    reports = _sync(hub, a, b, a, b)
+    assert all(r.ok for r in reports), [str(x) for r in reports for x in r.refused]
+    assert sorted(r.internal_code for r in a.residents()) == ["LEG-1", "N-1"]
+    assert sorted(r.internal_code for r in b.residents()) == ["LEG-1", "N-1"]
+    assert set(_members(a)) == set(_members(b)) == {a.device_id, b.device_id}
+    with a._lock, b._lock:
+        ka, kb = devices.current_key(a.conn, "LOR-01"), devices.current_key(b.conn, "LOR-01")
+    assert ka.kid == kb.kid and ka.kid not in old_kids, \
+        "new intakes would be encrypted with a key an old invitation file holds"
+    # A new laptop still joins, through the new flow.
+    c = join_new(a, tmp_path / "c")
+    _sync(hub, c)
+    assert sorted(r.internal_code for r in c.residents()) == ["LEG-1", "N-1"]
+    for v in (a, b, c):
+        v.lock()
+
+
+def test_an_old_invitation_no_longer_enrols_anyone(tmp_path, intake_values):
+    """The intruder kept an unused invitation of the previous version, file and code: it
+    enrols a laptop the old way (a statement signed with the invite key) and sends a batch."""
+    import json as _json
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    base = _copy_legacy(tmp_path)
+    code = (base / "vieja.code").read_text().strip()
+    with pytest.raises(InvitationError, match="versión anterior"):
+        invitations.read_invitation(base / "vieja.cpci", code)
+    raw = (base / "vieja.cpci").read_bytes()
+    size = int.from_bytes(raw[5:7], "big")
+    header = _json.loads(raw[7:7 + size])
+    old = _json.loads(AESGCM(invitations._kek(code, header["kdf"])).decrypt(
+        devices.crypto.unb64(header["nonce"]), raw[7 + size:], raw[:7 + size]))
+    a = Vault.open(base / "a", "coord", PASS)
+    SyncEngine(a).sync(FolderHub(base / "hub"))          # a upgrades first
+    x = new_vault(tmp_path / "x")
+    ident = devices.load_identity(x)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    invite_key = Ed25519PrivateKey.from_private_bytes(devices.crypto.unb64(old["invite_key"]))
+    body = {"kind": "enroll", "shelter": "LOR-01", "device": ident.device,
+            "sign_pub": ident.sign_pub, "kx_pub": ident.kx_pub,
+            "invite": old["invite"]["body"]["invite"], "at": devices.now_iso()}
+    enroll = devices.sign_statement(ident, body, key=invite_key,
+                                    by="invite:" + old["invite"]["body"]["invite"])
+    key = devices.ShelterKey("LOR-01", old["keys"][-1]["epoch"], old["keys"][-1]["kid"],
+                             devices.crypto.unb64(old["keys"][-1]["key"]))
+    ms = int(dt.datetime.now().timestamp() * 1000)
+    rid = a.residents()[0].id
+    change = [rid, "ficha_ingreso", rid, "risk_level", "low", f"{ms:013d}-0000", [], "coord"]
+    payload = _json.dumps({"v": 1, "c": [change], "s": old["statements"] + [old["invite"],
+                                                                          enroll]}).encode()
+    data = batchfmt.seal(ident, key, shelter="LOR-01", seq=1, prev="", payload=payload,
+                         codec=batchfmt.DEFAULT_CODEC)
+    folder = base / "hub" / "cpc" / "LOR-01" / ident.device
+    folder.mkdir(parents=True)
+    (folder / batchfmt.batch_name(1, batchfmt.sha256(data))).write_bytes(data)
+    report = SyncEngine(a).sync(FolderHub(base / "hub"))
+    assert any(r.device == ident.device for r in report.refused)
+    assert ident.device not in _members(a)
+    assert a.get(rid).values["risk_level"] == "high", "an old invitation let an intruder write"
+    for v in (a, x):
+        v.lock()

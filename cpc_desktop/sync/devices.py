@@ -124,13 +124,38 @@ def ensure_identity(vault) -> Identity:
         ident = load_identity(vault)
         if ident and (shelter_keys(vault.conn, vault.shelter_code)
                       or joining(vault.conn, vault.shelter_code)):
+            if any(_meta(vault.conn, f"sync_upgraded_{s}") is None
+                   for s in shelters(vault.conn)):
+                with vault.transaction() as conn:
+                    _upgrade(conn, ident)
             return ident
         with vault.transaction() as conn:
             ident = _create_identity(vault, conn)
             if not shelter_keys(conn, vault.shelter_code) and not joining(conn,
                                                                           vault.shelter_code):
                 _found_shelter(conn, ident, vault.shelter_code)
+            _upgrade(conn, ident)
         return ident
+
+
+def _upgrade(conn, ident: Identity) -> None:
+    """Once per shelter, on the first run of this version: the roster an older version made
+    is frozen as it is (see _legacy_ok) and, from a coordinator device, a new key epoch
+    starts — the invitation files of that version held every key made so far."""
+    for shelter in shelters(conn):
+        flag = f"sync_upgraded_{shelter}"
+        if _meta(conn, flag):
+            continue
+        _set_meta(conn, flag, now_iso())
+        if not any(_legacy(s) for s in statements_of(conn, shelter).values()):
+            continue
+        r = refresh(conn, shelter, ident)
+        m = r.members.get(ident.device)
+        if m is not None and m.cut is None and m.role == COORDINATOR:
+            epoch = _new_epoch(conn, ident, r)
+            store_statement(conn, epoch)
+            refresh(conn, shelter, ident)
+            mark_pending(conn, epoch)
 
 
 def _found_shelter(conn, ident: Identity, shelter: str) -> None:

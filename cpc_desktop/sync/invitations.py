@@ -424,7 +424,10 @@ def reply(vault: Vault, request: str) -> tuple[str, bytes] | None:
             return f"{request}.no", _seal_to(rec["kx_pub"], b'{"refused":true}', aad)
         package = {"shelter": rec["shelter"], "shelter_name": vault.shelter_name
                    if rec["shelter"] == vault.shelter_code else rec["shelter"],
-                   "statements": devices.statements(conn, rec["shelter"])}
+                   "statements": devices.statements(conn, rec["shelter"]),
+                   # The older-format statements this roster still believes (see _legacy_ok).
+                   "legacy": sorted(devices._legacy_ok(
+                       conn, rec["shelter"], devices.statements_of(conn, rec["shelter"])))}
         return f"{request}.ok", _seal_to(rec["kx_pub"], devices.canonical(package), aad)
 
 
@@ -544,8 +547,9 @@ def receive_reply(vault: Vault, shelter: str, name: str, data: bytes) -> bool | 
     # (whose key came in the invitation) as a coordinator device of that roster.
     by_id = {devices.statement_id(s): s for s in stmts if isinstance(s, dict)
              and isinstance(s.get("body"), dict) and s["body"].get("shelter") == shelter}
+    legacy = package.get("legacy") or []
     try:
-        r = devices.evaluate(shelter, by_id)
+        r = devices.evaluate(shelter, by_id, legacy_ok=set(legacy))
     except (KeyError, TypeError, ValueError):
         return None
     inviter = r.members.get(offer["inviter"])
@@ -554,6 +558,9 @@ def receive_reply(vault: Vault, shelter: str, name: str, data: bytes) -> bool | 
             or me.sign_pub != ident.sign_pub or not r.active(ident.device):
         return None
     with vault.transaction() as conn:
+        if devices._meta(conn, f"sync_legacy_{shelter}") is None:
+            devices._set_meta(conn, f"sync_legacy_{shelter}", json.dumps(sorted(
+                sid for sid in legacy if sid in by_id)))
         for stmt in by_id.values():
             devices.store_statement(conn, stmt, trusted=True)
         devices.refresh(conn, shelter, ident)
