@@ -536,6 +536,20 @@ def roster(conn, shelter: str) -> Roster:
     return evaluate(shelter, stmts, legacy_ok=_legacy_ok(conn, shelter, stmts), base_kids=base)
 
 
+def receive_order(conn, shelter: str, devs: list[str]) -> list[str]:
+    """Whose batches to apply first in a sync: coordinator devices by seniority (their
+    revocations land before the writes of those they revoke), then the others, then devices
+    this vault does not know yet (whose enrolment may come in the batches before theirs)."""
+    r = roster(conn, shelter)
+
+    def key(dev: str):
+        m = r.members.get(dev)
+        if m is None:
+            return (2, (), dev)
+        return (0 if m.role == COORDINATOR else 1, m.rank, dev)
+    return sorted(devs, key=key)
+
+
 def refresh(conn, shelter: str, ident: Identity | None) -> Roster:
     """Re-evaluates the roster and writes what the rest of sync reads: the devices table (role
     in its label column), the keys wrapped to this device, the current epoch."""

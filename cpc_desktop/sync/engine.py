@@ -469,7 +469,10 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ receive
     def receive(self) -> None:
-        for dev, plan in sorted(self.receive_plan.items()):
+        with self.v._lock:
+            order = devices.receive_order(self.v.conn, self.shelter, list(self.receive_plan))
+        for dev in order:
+            plan = self.receive_plan[dev]
             self.hub.cancel.check()
             applied, _h = self.e._applied(self.shelter, dev)
             fetched: dict[int, tuple[str, bytes]] = {}
