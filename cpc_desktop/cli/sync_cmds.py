@@ -490,8 +490,8 @@ def cmd_devices(args) -> int:
         print(_("Solicitud {id}  {shelter}  equipo {device}  {state}").format(
             id=r.id, shelter=r.shelter, device=r.device[-8:], state=states[r.state]))
     if any(r.state == "pending" for r in requests):
-        print(_("Para aprobar: cpc devices --approve ID --fingerprint HUELLA (la que le lee "
-                "la persona del equipo nuevo)."))
+        print(_("Para aprobar una, con la huella que le lee la persona del equipo nuevo:"))
+        print("    cpc devices --approve ID --fingerprint " + _("HUELLA"))
     for p in pending:
         print(_("Este equipo espera la aprobación para el centro {shelter}; huella "
                 "{fingerprint}.").format(shelter=p.shelter, fingerprint=p.fingerprint))

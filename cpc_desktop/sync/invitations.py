@@ -626,7 +626,7 @@ def exchange(vault: Vault, hub) -> list[str]:
                 req = receive_request(vault, got) if got else None
                 if req is not None and req.state == "pending":
                     notices.append(_("Un equipo pide unirse al centro {shelter}: revíselo en "
-                                     "«Equipos» (cpc devices).").format(shelter=shelter))
+                                     "«Equipos».").format(shelter=shelter))
     with vault._lock:
         requests = _load(vault.conn, _REQUESTS)
     for rid, rec in sorted(requests.items()):
