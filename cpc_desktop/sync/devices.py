@@ -1,20 +1,24 @@
 """Devices and keys: this laptop's identity, each shelter's sync keys by epoch, and the roster.
 
 A device has an Ed25519 key (it signs its batches and roster statements) and an X25519 key
-(new epoch keys are wrapped to it). Both private keys live in the vault's meta table, inside
-SQLCipher. A shelter's roster is a set of signed statements that travel in batches:
+(keys are wrapped to it); a new device's id is derived from its Ed25519 key. Private keys live
+in the vault's meta table, inside SQLCipher. A shelter's roster is a verified log of signed
+statements that travel in batches:
 
-- genesis: the shelter's first device, self-signed; trusted because it came in an invitation
-  (or this vault founded the shelter);
-- invite: a roster device allows one new device in, naming the public half of an invite key;
-- enroll: a device's public keys, signed by an invite key (so any reader can check it with the
-  invite statement alone, carried along);
-- revoke: a device's batches after a given sequence number are refused from now on;
-- epoch: a new shelter key, wrapped to each remaining device's X25519 key (the revoked device
-  never receives it).
+- genesis: the shelter's first device, self-signed, naming the first key; believed only when
+  this vault founded the shelter or got it with its approval;
+- approve: a coordinator device enrols a device (its keys, its role: coordinator or member)
+  and wraps every key of the shelter to it;
+- revoke: a device's batches after a sequence number are refused, and only the statements of
+  it that the revoker held (listed by id) still count;
+- epoch: a new key, naming the epoch before it, wrapped to each remaining device.
 
-Applying statements only ever adds facts (revocation keeps the lowest sequence), so the roster
-converges whatever order batches arrive in.
+`evaluate` computes the roster from the set of statements, whatever order they arrived in: a
+statement counts only if its signer is a coordinator device that the revocations in force keep
+it for; revocations are put in force the most senior signer's first (two devices revoking each
+other: the one enrolled earlier wins) and never leave no coordinator device. Statements of the
+older format (genesis, invite, enroll signed by an invite key) count if this vault held them
+when it first ran this version. `refresh` writes the result where the rest of sync reads it.
 """
 from __future__ import annotations
 
