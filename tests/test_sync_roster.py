@@ -385,3 +385,48 @@ def test_an_old_invitation_no_longer_enrols_anyone(tmp_path, intake_values):
     assert a.get(rid).values["risk_level"] == "high", "an old invitation let an intruder write"
     for v in (a, x):
         v.lock()
+
+
+def test_whoever_reads_the_request_off_the_hub_cannot_answer_it_with_a_roster_of_its_own(
+        tmp_path):
+    """The intruder has the invitation and its code (so the request token) and the hub: it
+    answers the new laptop's request with a forged approval — its own genesis, enrolling the
+    inviter's public key and the new laptop — to have the new laptop encrypt to its key."""
+    from cpc_desktop.core import crypto
+
+    a = new_vault(tmp_path / "a")
+    out, code = invite(a, tmp_path)
+    payload = invitations.read_invitation(out, code)
+    j, _r = invitations.join_new_vault(tmp_path / "j", payload, user="coord",
+                                       passphrase=PASS, kdf_seconds=0)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    invitations.exchange(j, FolderHub(stick))
+    [req_file] = list((stick / "cpc" / "_join" / "LOR-01").glob("*.req"))
+    body = invitations._open_request(crypto.unb64(payload["token"]), req_file.read_bytes())
+    assert body is not None                          # the intruder can read it
+    x = new_vault(tmp_path / "x")
+    evil = devices.load_identity(x)
+
+    def signed(b):
+        return devices.sign_statement(evil, {**b, "v": 2, "shelter": "LOR-01", "at": "t"})
+
+    offer = payload["offer"]
+    stmts = [signed({"kind": "genesis", "device": evil.device, "sign_pub": evil.sign_pub,
+                     "kx_pub": evil.kx_pub, "kid": "k"}),
+             signed({"kind": "approve", "device": offer["inviter"], "role": "coordinator",
+                     "sign_pub": offer["inviter_sign_pub"], "kx_pub": evil.kx_pub,
+                     "request": "r", "keys": []}),
+             signed({"kind": "approve", "device": body["device"], "role": "member",
+                     "sign_pub": body["sign_pub"], "kx_pub": body["kx_pub"], "request": "r",
+                     "keys": []})]
+    rid = req_file.name[:-4]
+    package = devices.canonical({"shelter": "LOR-01", "statements": stmts, "legacy": []})
+    (req_file.parent / f"{rid}.ok").write_bytes(invitations._seal_to(
+        body["kx_pub"], package, b"cpc-approval|" + rid.encode()))
+    invitations.exchange(j, FolderHub(stick))
+    assert invitations.pending_joins(j), "a forged approval was installed"
+    with j._lock:
+        assert devices.shelter_keys(j.conn, "LOR-01") == []
+    for v in (a, j, x):
+        v.lock()

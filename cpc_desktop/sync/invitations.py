@@ -223,7 +223,9 @@ def create_invitation(vault: Vault, out: Path | str, *, hub: dict | None = None,
     with vault.transaction() as conn:
         if not devices.shelter_keys(conn, shelter):
             raise InvitationError(_("Esta bóveda no tiene las llaves de ese centro."))
-        devices.require_coordinator_device(conn, ident, shelter)
+        roster = devices.require_coordinator_device(conn, ident, shelter)
+        genesis = next(sid for sid in sorted(roster.valid)
+                       if roster.statements[sid]["body"]["kind"] == "genesis")
         invite = secrets.token_hex(5)
         token = os.urandom(32)
         created = _now()
@@ -235,7 +237,8 @@ def create_invitation(vault: Vault, out: Path | str, *, hub: dict | None = None,
         offer = {"shelter": shelter,
                  "shelter_name": vault.shelter_name if shelter == vault.shelter_code else shelter,
                  "invite": invite, "expires_at": expires.isoformat(timespec="seconds"),
-                 "inviter": ident.device, "inviter_sign_pub": ident.sign_pub}
+                 "inviter": ident.device, "inviter_sign_pub": ident.sign_pub,
+                 "genesis": genesis}
         payload = {"format": FORMAT, "offer": offer, "token": crypto.b64(token),
                    "sig": crypto.b64(ident.sign(OFFER_CONTEXT + devices.canonical(offer))),
                    "hub": hub_info}
@@ -468,7 +471,7 @@ def join(vault: Vault, payload: dict) -> PendingJoin:
         offer, token = payload["offer"], crypto.unb64(payload["token"])
         shelter = offer["shelter"]
         if len(token) != 32 or not all(isinstance(offer[k], str) for k in (
-                "shelter", "invite", "inviter", "inviter_sign_pub", "expires_at")):
+                "shelter", "invite", "inviter", "inviter_sign_pub", "expires_at", "genesis")):
             raise ValueError
     except (KeyError, TypeError, ValueError):
         raise _bad() from None
@@ -555,7 +558,14 @@ def receive_reply(vault: Vault, shelter: str, name: str, data: bytes) -> bool | 
     inviter = r.members.get(offer["inviter"])
     me = r.members.get(ident.device)
     if inviter is None or inviter.sign_pub != offer["inviter_sign_pub"] or me is None \
-            or me.sign_pub != ident.sign_pub or not r.active(ident.device):
+            or me.sign_pub != ident.sign_pub or not r.active(ident.device) \
+            or offer.get("genesis") not in r.valid:
+        return None
+    # This device's own approval must be signed by the inviting device itself: whoever read the
+    # request off the hub (invitation and code in hand) cannot build a roster of its own.
+    if not any(sid in r.valid and s["by"] == offer["inviter"]
+               and s["body"]["kind"] == "approve" and s["body"].get("device") == ident.device
+               for sid, s in by_id.items()):
         return None
     with vault.transaction() as conn:
         if devices._meta(conn, f"sync_legacy_{shelter}") is None:
