@@ -412,14 +412,17 @@ def test_whoever_reads_the_request_off_the_hub_cannot_answer_it_with_a_roster_of
         return devices.sign_statement(evil, {**b, "v": 2, "shelter": "LOR-01", "at": "t"})
 
     offer = payload["offer"]
+    key = b"\x07" * 32                                # the key the intruder wants used
+    kid = devices.key_id(key)
+    wrap = devices._wrap_key(body["kx_pub"], {"shelter": "LOR-01", "epoch": 1, "kid": kid}, key)
     stmts = [signed({"kind": "genesis", "device": evil.device, "sign_pub": evil.sign_pub,
-                     "kx_pub": evil.kx_pub, "kid": "k"}),
+                     "kx_pub": evil.kx_pub, "kid": kid}),
              signed({"kind": "approve", "device": offer["inviter"], "role": "coordinator",
                      "sign_pub": offer["inviter_sign_pub"], "kx_pub": evil.kx_pub,
                      "request": "r", "keys": []}),
              signed({"kind": "approve", "device": body["device"], "role": "member",
                      "sign_pub": body["sign_pub"], "kx_pub": body["kx_pub"], "request": "r",
-                     "keys": []})]
+                     "keys": [{"epoch": 1, "kid": kid, "wrap": wrap}]})]
     rid = req_file.name[:-4]
     package = devices.canonical({"shelter": "LOR-01", "statements": stmts, "legacy": []})
     (req_file.parent / f"{rid}.ok").write_bytes(invitations._seal_to(

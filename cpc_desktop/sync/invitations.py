@@ -567,6 +567,18 @@ def receive_reply(vault: Vault, shelter: str, name: str, data: bytes) -> bool | 
                and s["body"]["kind"] == "approve" and s["body"].get("device") == ident.device
                for sid, s in by_id.items()):
         return None
+    try:
+        _install(vault, ident, shelter, by_id, legacy)
+    except _NoKeys:
+        return None
+    return True
+
+
+class _NoKeys(Exception):
+    pass
+
+
+def _install(vault: Vault, ident, shelter: str, by_id: dict, legacy: list) -> None:
     with vault.transaction() as conn:
         if devices._meta(conn, f"sync_legacy_{shelter}") is None:
             devices._set_meta(conn, f"sync_legacy_{shelter}", json.dumps(sorted(
@@ -575,7 +587,7 @@ def receive_reply(vault: Vault, shelter: str, name: str, data: bytes) -> bool | 
             devices.store_statement(conn, stmt, trusted=True)
         devices.refresh(conn, shelter, ident)
         if not devices.shelter_keys(conn, shelter):
-            return None
+            raise _NoKeys      # rolls the transaction back: nothing of it stays
         # Everything known of the roster goes out with this device's first batch, so any
         # reader can check this device's signature whatever else it has received.
         conn.execute("UPDATE sync_statements SET pending=1 WHERE shelter=?", (shelter,))
@@ -583,7 +595,6 @@ def receive_reply(vault: Vault, shelter: str, name: str, data: bytes) -> bool | 
         pending.pop(shelter, None)
         _save(conn, _PENDING, pending)
         audit.append(conn, vault.user.name, "sync.join.approved", None, {"shelter": shelter})
-    return True
 
 
 def exchange(vault: Vault, hub) -> list[str]:
