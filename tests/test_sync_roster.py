@@ -433,3 +433,44 @@ def test_whoever_reads_the_request_off_the_hub_cannot_answer_it_with_a_roster_of
         assert devices.shelter_keys(j.conn, "LOR-01") == []
     for v in (a, j, x):
         v.lock()
+
+
+def test_join_through_a_webdav_hub_with_the_password_given_apart(tmp_path, intake_values):
+    from cpc_desktop.sync import open_hub
+    from sync_support import WebDavServer
+
+    server = WebDavServer(tmp_path / "dav")
+    try:
+        a = new_vault(tmp_path / "a")
+        a.add("ficha_ingreso", intake_values(name_first="Rosa Ficticia"))
+        hub = {"url": server.url, "user": server.user, "password": server.password}
+        SyncEngine(a).save_hub(**hub)
+        out, code = invite(a, tmp_path, hub=hub)
+        payload = invitations.read_invitation(out, code)
+        assert payload["hub"]["url"] == server.url and payload["hub"]["password"] is None
+        j, _r = invitations.join_new_vault(tmp_path / "j", payload, user="coord",
+                                           passphrase=PASS, kdf_seconds=0)
+
+        def dav():
+            return open_hub(server.url, server.user, server.password)
+
+        r = SyncEngine(j).sync(dav())
+        assert any("espera" in n for n in r.notices)
+        assert not j.residents()
+        r = SyncEngine(a).sync(dav())
+        assert any("pide unirse" in n for n in r.notices)
+        [req] = invitations.list_requests(a)
+        invitations.approve_request(a, req.id, invitations.pending_joins(j)[0].fingerprint)
+        SyncEngine(a).sync(dav())
+        r = SyncEngine(j).sync(dav())
+        assert r.ok and any("aprobó" in n for n in r.notices)
+        assert [x.name_first for x in j.residents()] == ["Rosa Ficticia"]
+        assert _members(j)[j.device_id].role == devices.MEMBER
+        j.add("ficha_ingreso", intake_values(name_first="Killa Ficticia"))
+        SyncEngine(j).sync(dav())
+        assert SyncEngine(a).sync(dav()).ok
+        assert sorted(x.name_first for x in a.residents()) == ["Killa Ficticia", "Rosa Ficticia"]
+        for v in (a, j):
+            v.lock()
+    finally:
+        server.stop()

@@ -38,7 +38,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..core import audit, crypto
 from ..core.i18n import _
-from ..core.ids import uuid7
 from ..core.users import Action
 from .errors import DeviceError
 
