@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cpc_desktop.core.keyslots import KeySlots
 from cpc_desktop.core.vault import SLOTS_NAME, Vault
-from cpc_desktop.sync import invitations
+from cpc_desktop.sync import FolderHub, devices, invitations
 
 PASS = "frase ficticia de prueba 2024"
 
@@ -25,24 +25,44 @@ def new_vault(path: Path, shelter: str = "LOR-01", user: str = "coord",
     return vault
 
 
-def invite(inviter: Vault, where: Path, *, hub: dict | None = None) -> tuple[Path, str]:
+def invite(inviter: Vault, where: Path, *, hub: dict | None = None, hours: float = 72
+           ) -> tuple[Path, str]:
     out = where / f"invitacion-{inviter.shelter_code}-{len(list(where.glob('inv*')))}.cpci"
-    code = invitations.create_invitation(inviter, out, hub=hub)
+    code = invitations.create_invitation(inviter, out, hub=hub, hours=hours)
     return out, code
 
 
-def join_new(inviter: Vault, path: Path, *, user: str = "coord", hub: dict | None = None
-             ) -> Vault:
+def approve(inviter: Vault, joiner: Vault, where: Path, *,
+            role: str = devices.COORDINATOR) -> None:
+    """The join request of `joiner` travels to `inviter` through a folder hub (a USB stick
+    in the same room), is approved with the fingerprint its person reads out, and the answer
+    travels back."""
+    hub = FolderHub(where / "join-stick")
+    hub.root.mkdir(parents=True, exist_ok=True)
+    invitations.exchange(joiner, hub)
+    invitations.exchange(inviter, hub)
+    for pending in invitations.pending_joins(joiner):
+        invitations.approve_request(inviter, pending.request, pending.fingerprint, role=role)
+    invitations.exchange(inviter, hub)
+    invitations.exchange(joiner, hub)
+    assert not invitations.pending_joins(joiner), "the approval did not reach the new device"
+
+
+def join_new(inviter: Vault, path: Path, *, user: str = "coord", hub: dict | None = None,
+             role: str = devices.COORDINATOR) -> Vault:
     out, code = invite(inviter, path.parent, hub=hub)
     payload = invitations.read_invitation(out, code)
     vault, _recovery = invitations.join_new_vault(path, payload, user=user, passphrase=PASS,
                                                   kdf_seconds=0)
+    approve(inviter, vault, path.parent, role=role)
     return vault
 
 
 def join_existing(inviter: Vault, vault: Vault, where: Path) -> str:
     out, code = invite(inviter, where)
-    return invitations.join(vault, invitations.read_invitation(out, code))
+    pending = invitations.join(vault, invitations.read_invitation(out, code))
+    approve(inviter, vault, where)
+    return pending.shelter
 
 
 def shelter_of(base: Path, n: int, shelter: str = "LOR-01") -> list[Vault]:

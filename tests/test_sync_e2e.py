@@ -49,13 +49,25 @@ def _add(cli, tmp_path, vault, form, values, resident=None):
 
 
 def _invite_and_join(cli, tmp_path, inviter, joiner, name):
+    """The coordinator invites, the new laptop asks to join through a USB stick in the same
+    room, the coordinator approves with the fingerprint read out, the answer goes back."""
     inv = tmp_path / f"{name}.cpci"
-    out, _e, _r = cli("invite", "--vault", inviter, "-o", inv)
+    out, _e, _r = cli("invite", "--vault", inviter, "-o", inv, "--expires", "2")
     code = out.strip().splitlines()[-1].strip()
     code_file = tmp_path / f"{name}.code"
     code_file.write_text(code)
+    stick = tmp_path / f"{name}-stick"
+    stick.mkdir()
     out, _e, _r = cli("join", inv, "--vault", joiner, "--code-file", code_file,
-                      "--kdf-seconds", "0", env={"CPC_NEW_PASSPHRASE": PASS})
+                      "--hub", stick, "--kdf-seconds", "0", env={"CPC_NEW_PASSPHRASE": PASS})
+    lines = out.splitlines()
+    fingerprint = lines[[i for i, line in enumerate(lines) if "HUELLA" in line][0] + 1].strip()
+    cli("sync", "--vault", inviter, "--hub", stick)
+    listed = json.loads(cli("devices", "--vault", inviter, "--json")[0])
+    [request] = [r for r in listed["requests"] if r["state"] == "pending"]
+    cli("devices", "--vault", inviter, "--approve", request["id"], "--fingerprint", fingerprint)
+    cli("sync", "--vault", inviter, "--hub", stick)
+    cli("sync", "--vault", joiner, "--hub", stick)
     return out
 
 

@@ -10,7 +10,7 @@ from cpc_desktop.core import vault as vault_mod
 from cpc_desktop.core.vault import DB_NAME, SLOTS_NAME, Vault
 from cpc_desktop.sync import FolderHub, InvitationError, SyncEngine, invitations
 from cpc_desktop.sync import batch as batchfmt
-from sync_support import PASS, invite, new_vault, shelter_of, snapshot
+from sync_support import PASS, invite, join_existing, new_vault, shelter_of, snapshot
 
 
 def test_vault_of_schema_1_migrates_and_syncs_its_old_records(tmp_path):
@@ -51,7 +51,7 @@ def test_invitation_code_catches_typos_and_wrong_codes(tmp_path):
         invitations.read_invitation(out, other)
     # Case, spaces and look-alike letters are forgiven.
     payload = invitations.read_invitation(out, " " + code.lower().replace("-", " ") + " ")
-    assert payload["shelter"] == "LOR-01"
+    assert payload["offer"]["shelter"] == "LOR-01"
     with pytest.raises(InvitationError, match="no es una invitación"):
         (tmp_path / "junk").write_bytes(b"no soy una invitacion")
         invitations.read_invitation(tmp_path / "junk", code)
@@ -88,8 +88,7 @@ def test_join_adds_a_second_shelter_to_an_existing_vault(tmp_path, intake_values
     cus = new_vault(tmp_path / "cus", "CUS-01")
     central = new_vault(tmp_path / "central", "CENTRAL")
     for shelter_vault in (lor, cus):
-        out, code = invite(shelter_vault, tmp_path)
-        invitations.join(central, invitations.read_invitation(out, code))
+        join_existing(shelter_vault, central, tmp_path)
     lor.add("ficha_ingreso", intake_values(internal_code="L-1"))
     cus.add("ficha_ingreso", intake_values(internal_code="C-1"))
     hub = tmp_path / "hub"
@@ -148,7 +147,7 @@ def test_failed_join_leaves_no_half_made_vault(tmp_path):
     a = new_vault(tmp_path / "a")
     out, code = invite(a, tmp_path)
     payload = invitations.read_invitation(out, code)
-    payload["invite_key"] = "AAAA"   # damaged: the enrollment cannot be signed
+    payload["token"] = "AAAA"   # damaged: no join request can be sealed with it
     with pytest.raises(Exception):
         invitations.join_new_vault(tmp_path / "b", payload, user="coord", passphrase=PASS,
                                    kdf_seconds=0)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..core import display
 from ..core.i18n import _
+from ..core.users import Action
 from ..core.vault import DB_NAME, DELETED
 from ..sync import (KEEP_CURRENT, TAKE_KEPT, SyncEngine, conflicts, devices,
                     duplicate_residents, find_for_join, invitations, join_residents,
@@ -40,16 +41,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sync)
 
-    p = sub.add_parser("invite", help=_("crea una invitación para que otro equipo se una al "
-                                        "centro; muestra el código de un solo uso"))
+    p = sub.add_parser("invite", help=_("crea una invitación para que otro equipo pida unirse "
+                                        "al centro; muestra el código de un solo uso"))
     add_vault_args(p)
-    p.add_argument("-o", "--output", required=True, type=Path, help=_("archivo de invitación"))
+    action = p.add_mutually_exclusive_group(required=True)
+    action.add_argument("-o", "--output", type=Path, help=_("archivo de invitación"))
+    action.add_argument("--list", action="store_true", help=_("lista las invitaciones hechas"))
+    action.add_argument("--cancel", default=None, metavar="ID",
+                        help=_("cancela una invitación aún no usada"))
+    p.add_argument("--expires", type=float, default=invitations.DEFAULT_HOURS,
+                   metavar=_("HORAS"), help=_("horas que vale la invitación (por defecto "
+                                              "{n})").format(n=invitations.DEFAULT_HOURS))
+    p.add_argument("--with-hub-password", action="store_true",
+                   help=_("incluye la contraseña del hub en la invitación (si no, se da "
+                          "aparte)"))
     p.add_argument("--shelter", default=None, help=_("centro (por defecto el de la bóveda)"))
+    p.add_argument("--json", action="store_true")
     _hub_args(p)
     p.set_defaults(func=cmd_invite)
 
-    p = sub.add_parser("join", help=_("une este equipo a un centro con una invitación (crea la "
-                                      "bóveda si no existe)"))
+    p = sub.add_parser("join", help=_("pide unir este equipo a un centro con una invitación "
+                                      "(crea la bóveda si no existe); muestra la huella que "
+                                      "se lee a la coordinación"))
     p.add_argument("file", type=Path, help=_("archivo de invitación"))
     add_vault_args(p)
     p.add_argument("--code-file", type=Path, default=None,
@@ -59,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--new-passphrase-file", type=Path, default=None,
                    help=_("contraseña del primer usuario de una bóveda nueva"))
     p.add_argument("--kdf-seconds", type=float, default=0.5, help=argparse.SUPPRESS)
+    _hub_args(p)
     p.set_defaults(func=cmd_join)
 
     p = sub.add_parser("conflicts", help=_("valores sobrescritos por ediciones simultáneas en "
@@ -85,11 +99,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_duplicates)
 
-    p = sub.add_parser("devices", help=_("equipos que sincronizan con este centro; revoca uno "
-                                         "perdido o robado"))
+    p = sub.add_parser("devices", help=_("equipos que sincronizan con este centro y "
+                                         "solicitudes para unirse; aprueba, rechaza o revoca"))
     add_vault_args(p)
-    p.add_argument("--revoke", default=None, metavar="ID",
-                   help=_("revoca el equipo (su identificador o su comienzo)"))
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--approve", default=None, metavar="ID",
+                        help=_("aprueba la solicitud (con --fingerprint)"))
+    action.add_argument("--refuse", default=None, metavar="ID", help=_("rechaza la solicitud"))
+    action.add_argument("--revoke", default=None, metavar="ID",
+                        help=_("revoca el equipo (su identificador o su comienzo)"))
+    p.add_argument("--fingerprint", default=None, metavar=_("HUELLA"),
+                   help=_("la huella que lee en voz alta la persona del equipo nuevo"))
+    p.add_argument("--coordinator-device", action="store_true",
+                   help=_("el equipo aprobado podrá también invitar y revocar"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices)
 
@@ -206,20 +228,46 @@ def cmd_sync(args) -> int:
 
 def cmd_invite(args) -> int:
     with open_vault(args) as vault:
-        hub = None
-        if args.hub:
-            _no_secret_in_url(args.hub)
-            password = None
-            if args.hub.startswith(("http://", "https://")):
-                password = _hub_password(args, None, args.hub, args.user_hub)
-            hub = {"url": args.hub, "user": args.user_hub, "password": password}
+        if args.list:
+            found = invitations.list_invitations(vault)
+        elif args.cancel:
+            invite = invitations.cancel_invitation(vault, args.cancel)
+            print(_("Invitación {id} cancelada: ya no sirve para unirse.").format(id=invite))
+            return 0
         else:
-            hub = SyncEngine(vault).hub_settings()
-        code = invitations.create_invitation(vault, args.output, hub=hub, shelter=args.shelter)
-    print(_("Invitación guardada en {path}.").format(path=args.output))
-    print(_("CÓDIGO (dígalo por teléfono o en persona; no lo escriba junto al archivo):"))
-    print("    " + code)
+            hub = None
+            if args.hub:
+                _no_secret_in_url(args.hub)
+                password = None
+                if args.hub.startswith(("http://", "https://")) and args.with_hub_password:
+                    password = _hub_password(args, None, args.hub, args.user_hub)
+                hub = {"url": args.hub, "user": args.user_hub, "password": password}
+            else:
+                hub = SyncEngine(vault).hub_settings()
+            code = invitations.create_invitation(vault, args.output, hub=hub,
+                                                 shelter=args.shelter, hours=args.expires,
+                                                 with_hub_password=args.with_hub_password)
+            print(_("Invitación guardada en {path}; vale {hours} horas y para un solo "
+                    "equipo.").format(path=args.output, hours=f"{args.expires:g}"))
+            print(_("CÓDIGO (dígalo por teléfono o en persona; no lo escriba junto al archivo):"))
+            print("    " + code)
+            return 0
+    if args.json:
+        print_json([dataclasses.asdict(i) for i in found])
+        return 0
+    if not found:
+        print(_("No hay invitaciones."))
+    states = _invitation_states()
+    for i in found:
+        print(_("{id}  {shelter}  {state}  vence {expires}").format(
+            id=i.id, shelter=i.shelter, state=states[i.state],
+            expires=display.format_moment(i.expires_at)))
     return 0
+
+
+def _invitation_states() -> dict[str, str]:
+    return {"open": _("abierta"), "used": _("usada"), "cancelled": _("cancelada"),
+            "expired": _("vencida")}
 
 
 def _invite_code(args) -> str:
@@ -233,14 +281,51 @@ def _invite_code(args) -> str:
     return getpass.getpass(_("Código de la invitación: "))
 
 
+def _join_hub(args, payload: dict):
+    """The hub the join request goes to now: --hub, or the one in the invitation."""
+    saved = payload.get("hub") or {}
+    url = args.hub or saved.get("url")
+    if not url:
+        return None
+    _no_secret_in_url(url)
+    user = args.user_hub if args.user_hub is not None else (
+        saved.get("user") if saved.get("url") == url else None)
+    password = None
+    if url.startswith(("http://", "https://", "dav://", "davs://")):
+        password = _hub_password(args, saved, url, user)
+    return open_hub(url, user, password)
+
+
+def _send_request(args, vault, payload: dict) -> None:
+    hub = _join_hub(args, payload)
+    if hub is None:
+        print(_("Sincronice con el hub del centro (cpc sync --hub …; una memoria USB sirve) "
+                "para enviar la solicitud."))
+        return
+    try:
+        invitations.exchange(vault, hub)
+    finally:
+        hub.close()
+    print(_("Solicitud enviada al hub {hub}. Cuando la coordinación la apruebe, sincronice "
+            "(cpc sync) para recibir los datos del centro.").format(hub=hub.describe()))
+
+
+def _print_fingerprint(pending) -> None:
+    print(_("HUELLA de este equipo (léala en voz alta a la coordinación, que la escribe para "
+            "aprobarlo):"))
+    print("    " + pending.fingerprint)
+
+
 def cmd_join(args) -> int:
     payload = invitations.read_invitation(args.file, _invite_code(args))
     path = vault_path(args)
     if (path / DB_NAME).exists():
         with open_vault(args) as vault:
-            shelter = invitations.join(vault, payload)
-        print(_("Esta bóveda ahora sincroniza también el centro {shelter}.").format(
-            shelter=shelter))
+            pending = invitations.join(vault, payload)
+            print(_("Solicitud para sincronizar también el centro {shelter}.").format(
+                shelter=pending.shelter))
+            _print_fingerprint(pending)
+            _send_request(args, vault, payload)
         return 0
     first_user = args.user or os.environ.get("CPC_USER")
     if not first_user:
@@ -249,11 +334,15 @@ def cmd_join(args) -> int:
     vault, recovery = invitations.join_new_vault(
         path, payload, user=first_user, passphrase=pw, display_name=args.display_name,
         kdf_seconds=args.kdf_seconds)
-    shelter = vault.shelter_code
-    vault.lock()
-    print(_("Bóveda creada en {path} para el centro {shelter}; sincronice para recibir sus "
-            "datos.").format(path=path, shelter=shelter))
-    print_recovery_key(recovery)
+    try:
+        pending = invitations.pending_joins(vault)[0]
+        print(_("Bóveda creada en {path} para el centro {shelter}.").format(
+            path=path, shelter=vault.shelter_code))
+        print_recovery_key(recovery)
+        _print_fingerprint(pending)
+        _send_request(args, vault, payload)
+    finally:
+        vault.lock()
     return 0
 
 
@@ -377,6 +466,19 @@ def cmd_duplicates(args) -> int:
 
 def cmd_devices(args) -> int:
     with open_vault(args) as vault:
+        if args.approve:
+            if not args.fingerprint:
+                raise UserError(_("Escriba con --fingerprint la huella que le lee la persona "
+                                  "del equipo nuevo."))
+            role = devices.COORDINATOR if args.coordinator_device else devices.MEMBER
+            req = invitations.approve_request(vault, args.approve, args.fingerprint, role=role)
+            print(_("Equipo {device} aprobado. La aprobación viaja con la próxima "
+                    "sincronización (cpc sync).").format(device=req.device[-8:]))
+            return 0
+        if args.refuse:
+            invitations.refuse_request(vault, args.refuse)
+            print(_("Solicitud rechazada; el equipo lo sabrá en la próxima sincronización."))
+            return 0
         if args.revoke:
             epoch = devices.revoke(vault, args.revoke)
             print(_("Equipo revocado. Nueva época de llaves {epoch}: se enviará a los demás "
@@ -384,16 +486,33 @@ def cmd_devices(args) -> int:
                     "recibirá.").format(epoch=epoch))
             return 0
         found = devices.devices(vault)
+        requests = (invitations.list_requests(vault)
+                    if vault.user.can(Action.MANAGE_USERS) else [])
+        pending = invitations.pending_joins(vault)
     if args.json:
-        print_json([dataclasses.asdict(d) for d in found])
+        print_json({"devices": [dataclasses.asdict(d) for d in found],
+                    "requests": [dataclasses.asdict(r) for r in requests],
+                    "waiting_approval": [dataclasses.asdict(p) for p in pending]})
         return 0
-    if not found:
+    if not found and not requests and not pending:
         print(_("Esta bóveda aún no sincroniza con otros equipos."))
+    roles = {devices.COORDINATOR: _("coordinación"), devices.MEMBER: _("equipo")}
     for d in found:
         state = _("revocado") if d.revoked else _("activo")
         mark = _(" (este equipo)") if d.this_device else ""
-        print(_("{shelter}  {device}{mark}  {state}  desde {since}  último lote {seq}").format(
-            shelter=d.shelter, device=d.device, mark=mark, state=state,
-            since=display.format_date(d.added_at[:10]), seq=d.last_seq))
+        print(_("{shelter}  {device}{mark}  {role}  {state}  desde {since}  último lote "
+                "{seq}").format(shelter=d.shelter, device=d.device, mark=mark,
+                                role=roles.get(d.role, d.role), state=state,
+                                since=display.format_date(d.added_at[:10]), seq=d.last_seq))
+    states = {"pending": _("por aprobar"), "approved": _("aprobada"),
+              "refused": _("rechazada")}
+    for r in (r for r in requests if r.state == "pending"):
+        print(_("Solicitud {id}  {shelter}  equipo {device}  {state}").format(
+            id=r.id, shelter=r.shelter, device=r.device[-8:], state=states[r.state]))
+    if any(r.state == "pending" for r in requests):
+        print(_("Para aprobar una, con la huella que le lee la persona del equipo nuevo:"))
+        print("    cpc devices --approve ID --fingerprint " + _("HUELLA"))
+    for p in pending:
+        print(_("Este equipo espera la aprobación para el centro {shelter}; huella "
+                "{fingerprint}.").format(shelter=p.shelter, fingerprint=p.fingerprint))
     return 0
-

@@ -162,3 +162,30 @@ def parse_recovery_key(text: str) -> bytes:
         raise BadRecoveryKey(_("La clave de recuperación tiene un error de escritura: revise cada "
                                "grupo con la hoja impresa."))
     return key
+
+
+# ---------------------------------------------------------------- device identity
+
+DEVICE_ID_CONTEXT = b"cpc-device-v1|"
+
+
+def device_id_for(sign_pub: bytes) -> str:
+    """A device id derived from its Ed25519 public key: UUID-shaped (it ends every clock stamp
+    and names the device's hub folder), version nibble 8 so it never looks like the UUIDv7 ids
+    of vaults made before ids were derived."""
+    h = hashlib.sha256(DEVICE_ID_CONTEXT + sign_pub).hexdigest()[:32]
+    h = h[:12] + "8" + h[13:]
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def new_device_keys() -> tuple[str, str, str]:
+    """(device id, Ed25519 private key, X25519 private key), keys raw and base64."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    raw, priv, none = ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption()
+    sign, kx = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+    pub = sign.public_key().public_bytes(raw, ser.PublicFormat.Raw)
+    return (device_id_for(pub), b64(sign.private_bytes(raw, priv, none)),
+            b64(kx.private_bytes(raw, priv, none)))

@@ -366,9 +366,12 @@ class Vault:
             for version in range(1, SCHEMA_VERSION):
                 MIGRATIONS[version](sqlite_utils.Database(conn))
             now = audit.now_iso()
+            # The device id is derived from the device's signing key (sync's roster binds them).
+            device_id, sign_key, kx_key = crypto.new_device_keys()
             meta = {"schema_version": str(SCHEMA_VERSION), "vault_id": vault_id,
                     "shelter_code": shelter_code, "shelter_name": shelter_name.strip(),
-                    "device_id": uuid7(), "created_at": now, "kdf_seconds": str(kdf_seconds)}
+                    "device_id": device_id, "created_at": now, "kdf_seconds": str(kdf_seconds),
+                    "sync_sign_key": sign_key, "sync_kx_key": kx_key}
             conn.executemany("INSERT INTO meta VALUES (?,?)", meta.items())
             login = normalize_user(user)
             conn.execute("INSERT INTO users VALUES (?,?,?,1,?)",

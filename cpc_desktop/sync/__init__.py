@@ -8,9 +8,12 @@ The API the window and the command line call:
 - `conflicts(vault)`, `resolve(vault, id, KEEP_CURRENT | TAKE_KEPT | value)`
 - `duplicate_residents(vault)`; `joins.join_residents(vault, keep_id, other_id)` (a
   coordinator joins two that are one child), `joins.join_side(vault, id)`
-- `devices.devices(vault)`, `devices.revoke(vault, device_id)`
-- `invitations.create_invitation(vault, path, hub=…)` → one-time code;
-  `invitations.read_invitation(path, code)`, `join(vault, payload)`, `join_new_vault(…)`
+- `devices.devices(vault)`, `devices.revoke(vault, device_id)`, `devices.roster(conn, shelter)`
+- `invitations.create_invitation(vault, path, hub=…, hours=…)` → one-time code;
+  `list_invitations`, `cancel_invitation`; on the new laptop `read_invitation(path, code)`,
+  `join(vault, payload)` / `join_new_vault(…)` → the fingerprint to read out; on the
+  coordinator's `list_requests`, `approve_request(vault, id, fingerprint)`, `refuse_request`;
+  requests and answers travel through the hub at every sync (`invitations.exchange`)
 - `SyncScheduler` decides when to try the hub in the background.
 - `report.notices`: Notice(kind, message, device) — WITHHOLDING (the hub shows less than
   another device saw), CLOCK, HUB; `alerts(report)` are the ones a person must see.

@@ -22,11 +22,11 @@ from ..core.i18n import _
 from ..core.users import Action
 from ..core.vault import Vault
 from . import batch as batchfmt
-from . import clockguard, devices, validate, witness
+from . import clockguard, devices, invitations, restore, validate, witness
 from .changes import decode_payload_full, encode_payload, pending_local
 from .errors import BatchRefused, HubFileTooLarge, HubGarbage, SyncError
 from .merge import DuplicateGroup, Merger, conflicts, duplicate_residents
-from .notices import CLOCK, HUB, WITHHOLDING, Notice
+from .notices import CLOCK, HUB, MEMBERSHIP, WITHHOLDING, Notice
 from .transports import ROOT, CancelToken, Transport
 
 RAW_TARGET = 256 * 1024   # first guess of a payload that compresses to one batch
@@ -134,6 +134,8 @@ class SyncEngine:
         ident = devices.ensure_identity(self.vault)
         made = 0
         with self.vault.transaction() as conn:
+            if devices.joining(conn, self.vault.shelter_code):
+                return 0        # no key yet: what was typed waits for the approval
             wm = int(devices._meta(conn, "sync_exported_seq") or 0)
             top = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
             local = pending_local(conn, ident.device, wm, clockguard.stale_after(self.vault))
@@ -235,6 +237,11 @@ class SyncEngine:
         hub.on_bytes = on_bytes
         tell()
         devices.ensure_identity(self.vault)
+        # Join requests and their answers first (an approval brings the keys to sync with),
+        # then a restored vault takes back from the hub what it wrote after its backup.
+        report.notices.extend(Notice(MEMBERSHIP, text)
+                              for text in invitations.exchange(self.vault, hub))
+        restore.resume_from_hub(self, hub, report)
         exported = False
         try:
             with self.vault._lock:
@@ -315,6 +322,8 @@ class SyncEngine:
             key = devices.find_key(v.conn, shelter, h.epoch, h.kid)
             row = devices.device_row(v.conn, shelter, device)
         if row is not None:
+            if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
+                row = restore.reconsider_revoked(self, parsed, row, key, shelter, device)
             if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
                 raise refuse(_("Un lote está firmado por un equipo revocado ({device}); se "
                                "rechazó.").format(device=device[-8:]))
@@ -559,8 +568,10 @@ class _ShelterRun:
     # ------------------------------------------------------------ receive
     def receive(self) -> None:
         """Batches of every device are fetched in parallel, and applied one device after the
-        other, each in order."""
-        plans = sorted(self.receive_plan.items())
+        other, each in order (the roster's order: coordinators' statements first)."""
+        with self.v._lock:
+            order = devices.receive_order(self.v.conn, self.shelter, list(self.receive_plan))
+        plans = [(dev, self.receive_plan[dev]) for dev in order]
         if len(plans) <= 1:
             for dev, plan in plans:
                 self._receive_device(dev, plan)

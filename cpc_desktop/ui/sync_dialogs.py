@@ -11,13 +11,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from ..core.errors import CpcError
 from ..core.i18n import _
-from ..sync import invitations
+from ..sync import devices, invitations
 from .session import Session
 from .sync_controller import SyncController
 from .tasks import error_text, run_task
@@ -373,9 +373,10 @@ class JoinDialog(QDialog):
         self.setWindowTitle(_("Unirse a un centro con una invitación"))
         self.intro.setText(_(
             "Con el archivo de invitación y el código que le dio la coordinación, esta "
-            "computadora se une al centro: se crea aquí una bóveda nueva que recibe los datos "
-            "del centro en la primera sincronización. Usted será su primera persona "
-            "coordinadora."))
+            "computadora pide unirse al centro: se crea aquí una bóveda nueva y una solicitud "
+            "que viaja por el hub o la memoria USB. La coordinación la aprueba cuando usted "
+            "le lee la huella que verá en «Sincronizar»; después, los datos del centro llegan "
+            "al sincronizar. Usted será la primera persona coordinadora de esta bóveda."))
         self.labels["display"].setText(_("Su nombre &completo:"))
         self.labels["login"].setText(_("Su &usuario (para entrar):"))
         self.labels["folder"].setText(_("Carpeta:"))
@@ -478,9 +479,8 @@ class JoinShelterDialog(QDialog):
         def work(_p):
             return invitations.join(vault, invitations.read_invitation(file, code))
 
-        def done(shelter: str) -> None:
-            self.result_text = _("Esta bóveda ahora sincroniza también el centro "
-                                 "{shelter}.").format(shelter=shelter)
+        def done(pending) -> None:
+            self.result_text = waiting_text(pending)
             self.invitation.code.clear()
             self.accept()
             self.controller.hub_saved()
@@ -491,3 +491,76 @@ class JoinShelterDialog(QDialog):
 
         run_task(self, work, on_success=done, on_failure=failed,
                  label=_("Abriendo la invitación…"))
+
+
+# ====================================================================== join requests
+
+def waiting_text(pending) -> str:
+    """What a laptop waiting for its approval tells its person."""
+    return _("Solicitud para el centro {shelter} lista. Léale a la coordinación esta huella: "
+             "{fingerprint}. Sincronice (hub o memoria USB) para enviarla y, cuando la "
+             "aprueben, para recibir los datos.").format(shelter=pending.shelter,
+                                                        fingerprint=pending.fingerprint)
+
+
+class ApproveDialog(QDialog):
+    """A coordinator approves a join request after typing the fingerprint that the person at
+    the new laptop reads out (so an intercepted invitation cannot slip another laptop in)."""
+
+    def __init__(self, controller: SyncController, request, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("approveDialog")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.controller = controller
+        self.request = request
+        controller.session.locked.connect(self.reject)
+        self.intro = QLabel(wordWrap=True)
+        self.fingerprint = QLineEdit(objectName="approveFingerprint")
+        self.fingerprint.setPlaceholderText("XXXX-XXXX")
+        self.fingerprint.setFont(recovery_font())
+        self.fingerprint_label = QLabel()
+        self.fingerprint_label.setBuddy(self.fingerprint)
+        self.coordinator = QCheckBox(objectName="approveCoordinatorDevice")
+        form = QFormLayout()
+        form.addRow(self.fingerprint_label, self.fingerprint)
+        form.addRow("", self.coordinator)
+        self.message = error_label()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok.setObjectName("approveButton")
+        self.buttons.accepted.connect(self.approve)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(560)
+        self.setWindowTitle(_("Aprobar un equipo"))
+        self.intro.setText(_(
+            "El equipo {device} pide unirse al centro {shelter}. Pida a la persona que está "
+            "frente a ese equipo que le lea la huella que muestra su pantalla y escríbala "
+            "aquí. Si no coincide, no lo apruebe: alguien más pudo usar la invitación.").format(
+            device=request.device[-8:], shelter=request.shelter))
+        self.fingerprint_label.setText(_("&Huella:"))
+        self.coordinator.setText(_("Equipo de &coordinación (podrá invitar y revocar equipos)"))
+        self.ok.setText(_("&Aprobar"))
+        self.result_text = ""
+
+    def approve(self) -> None:
+        session = self.controller.session
+        if not session.is_unlocked:
+            return
+        if not self.fingerprint.text().strip():
+            set_error(self.message, _("Escriba la huella que le leen."))
+            return
+        role = devices.COORDINATOR if self.coordinator.isChecked() else devices.MEMBER
+        try:
+            invitations.approve_request(session.vault, self.request.id, self.fingerprint.text(),
+                                        role=role)
+        except CpcError as exc:
+            set_error(self.message, str(exc))
+            return
+        self.result_text = _("Equipo {device} aprobado. La aprobación viaja con la próxima "
+                             "sincronización.").format(device=self.request.device[-8:])
+        self.accept()

@@ -10,7 +10,7 @@ it. Locking the vault closes the panel: conflict values and names are decrypted 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -26,7 +26,7 @@ from ..core.errors import CpcError, NotFound
 from ..core.i18n import N_, _, ngettext
 from ..core.users import Action
 from ..core.vault import DELETED
-from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices
+from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices, invitations
 from ..sync import JoinSide, alerts, duplicate_residents, join_side, resolve
 from .lang import language_bus
 from .session import Session
@@ -74,6 +74,9 @@ class PanelData:
     devices: list[devices.Device]
     hub_url: str | None            # never the password
     hub_user: str | None
+    requests: list = field(default_factory=list)      # join requests (coordinators)
+    invitations: list = field(default_factory=list)   # invitations made here (coordinators)
+    waiting: list = field(default_factory=list)       # this vault's own requests
 
 
 def _stamp_when(stamp: str) -> str:
@@ -141,7 +144,11 @@ def gather(vault, engine) -> PanelData:
              [_resident_text(vault, rid, names) for rid in ids])
             for ids, why in reasons.items()]
     hub = engine.hub_settings() or {}
-    return PanelData(rows, dups, devices.devices(vault), hub.get("url"), hub.get("user"))
+    coordinator = vault.user.can(Action.MANAGE_USERS)
+    return PanelData(rows, dups, devices.devices(vault), hub.get("url"), hub.get("user"),
+                     invitations.list_requests(vault) if coordinator else [],
+                     invitations.list_invitations(vault) if coordinator else [],
+                     invitations.pending_joins(vault))
 
 
 # ====================================================================== the panel
@@ -328,11 +335,34 @@ class SyncPanel(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.join_button)
         buttons.addWidget(self.invite_button)
+        # Join requests waiting for a coordinator, and the invitations made on this laptop.
+        self.requests_intro = _intro()
+        self.request_tree = _tree("joinRequestList", 3)
+        self.request_tree.itemSelectionChanged.connect(self._update_buttons)
+        for col, width in enumerate((300, 110)):
+            self.request_tree.setColumnWidth(col, width)
+        self.approve_button = QPushButton(objectName="approveRequestButton")
+        self.refuse_button = QPushButton(objectName="refuseRequestButton")
+        self.cancel_invite_button = QPushButton(objectName="cancelInvitationButton")
+        self.approve_button.clicked.connect(self.approve_selected)
+        self.refuse_button.clicked.connect(self.refuse_selected)
+        self.cancel_invite_button.clicked.connect(self.cancel_selected_invitation)
+        request_buttons = QHBoxLayout()
+        request_buttons.addWidget(self.approve_button)
+        request_buttons.addWidget(self.refuse_button)
+        request_buttons.addStretch(1)
+        request_buttons.addWidget(self.cancel_invite_button)
+        self.waiting_label = QLabel(wordWrap=True, objectName="waitingApproval")
+        self.waiting_label.hide()
         layout = QVBoxLayout(page)
         layout.addWidget(self.devices_intro)
-        layout.addWidget(self.device_tree, 1)
+        layout.addWidget(self.waiting_label)
+        layout.addWidget(self.device_tree, 2)
         layout.addWidget(self.devices_hint)
         layout.addLayout(buttons)
+        layout.addWidget(self.requests_intro)
+        layout.addWidget(self.request_tree, 1)
+        layout.addLayout(request_buttons)
         return page
 
     # ------------------------------------------------------------ texts
@@ -376,6 +406,15 @@ class SyncPanel(QWidget):
         self.revoke_button.setText(_("&Revocar el equipo…"))
         self.invite_button.setText(_("&Invitar un equipo…"))
         self.join_button.setText(_("Agregar un &centro con una invitación…"))
+        self.requests_intro.setText(_(
+            "Solicitudes para unirse e invitaciones hechas en este equipo. Apruebe una "
+            "solicitud solo con la huella que le lee la persona frente al equipo nuevo; cada "
+            "invitación sirve para un solo equipo y vence sola."))
+        self.request_tree.setHeaderLabels([_("Solicitud o invitación"), _("Centro"),
+                                           _("Estado")])
+        self.approve_button.setText(_("A&probar…"))
+        self.refuse_button.setText(_("Rec&hazar"))
+        self.cancel_invite_button.setText(_("Cancelar la in&vitación"))
         self._retitle_tabs()
         self._status_changed(self.controller.status)
         self._fill()
@@ -473,12 +512,106 @@ class SyncPanel(QWidget):
             if dev.revoked:
                 tint_item(item, "#777777")
             self.device_tree.addTopLevelItem(item)
+        self._fill_requests(d)
         if not d.devices:
             self._add_empty(self.device_tree, _(
                 "Este equipo aún no ha sincronizado: la lista aparece después de la primera "
                 "sincronización o invitación."))
         self._retitle_tabs()
         self._show_conflict_detail()
+
+    def _fill_requests(self, d: PanelData) -> None:
+        self.request_tree.clear()
+        states = {"pending": _("por aprobar"), "approved": _("aprobada"),
+                  "refused": _("rechazada"), "open": _("abierta"), "used": _("usada"),
+                  "cancelled": _("cancelada"), "expired": _("vencida")}
+        for r in d.requests:
+            if r.state != "pending":
+                continue
+            item = QTreeWidgetItem([_("Solicitud del equipo {device}").format(
+                device=r.device[-8:]), r.shelter, states[r.state]])
+            item.setData(0, ID_ROLE, "request:" + r.id)
+            self.request_tree.addTopLevelItem(item)
+        for i in d.invitations:
+            item = QTreeWidgetItem([_("Invitación {id}, vence {when}").format(
+                id=i.id, when=display.format_moment(i.expires_at)), i.shelter, states[i.state]])
+            item.setData(0, ID_ROLE, "invite:" + i.id)
+            if i.state != "open":
+                tint_item(item, "#777777")
+            self.request_tree.addTopLevelItem(item)
+        from .sync_dialogs import waiting_text
+
+        texts = [waiting_text(p) for p in d.waiting]
+        self.waiting_label.setText("\n".join(texts))
+        self.waiting_label.setVisible(bool(texts))
+
+    def _selected_request(self, kind: str):
+        ref = self._selected(self.request_tree)
+        if not ref or not ref.startswith(kind + ":") or self.data is None:
+            return None
+        ref = ref.split(":", 1)[1]
+        pool = self.data.requests if kind == "request" else self.data.invitations
+        return next((x for x in pool if x.id == ref), None)
+
+    def approve_selected(self):
+        from .sync_dialogs import ApproveDialog
+
+        req = self._selected_request("request")
+        if req is None:
+            return None
+        dialog = ApproveDialog(self.controller, req, self)
+        self.approve_dialog = dialog
+        dialog.accepted.connect(lambda: self.result_label.setText(dialog.result_text))
+        dialog.accepted.connect(self.reload)
+        dialog.accepted.connect(self.controller.scheduler.request)
+        dialog.open()
+        return dialog
+
+    def refuse_selected(self):
+        from .resident_window import confirm
+
+        req = self._selected_request("request")
+        if req is None:
+            return None
+
+        def refuse() -> None:
+            if not self.session.is_unlocked:
+                return
+            try:
+                invitations.refuse_request(self.session.vault, req.id)
+            except CpcError as exc:
+                show_error(self, exc)
+                return
+            self.result_label.setText(_("Solicitud rechazada; el equipo lo sabrá en la "
+                                        "próxima sincronización."))
+            self.reload()
+
+        return confirm(self, _("Rechazar una solicitud"), _(
+            "¿Rechazar la solicitud del equipo {device}? No recibirá nada del centro.").format(
+            device=req.device[-8:]), _("Rechazar"), refuse)
+
+    def cancel_selected_invitation(self):
+        from .resident_window import confirm
+
+        inv = self._selected_request("invite")
+        if inv is None:
+            return None
+
+        def cancel() -> None:
+            if not self.session.is_unlocked:
+                return
+            try:
+                invitations.cancel_invitation(self.session.vault, inv.id)
+            except CpcError as exc:
+                show_error(self, exc)
+                return
+            self.result_label.setText(_("Invitación {id} cancelada: ya no sirve para "
+                                        "unirse.").format(id=inv.id))
+            self.reload()
+
+        return confirm(self, _("Cancelar una invitación"), _(
+            "¿Cancelar la invitación {id}? Quien tenga el archivo y el código ya no podrá "
+            "pedir unirse con ella.").format(id=inv.id), _("Cancelar la invitación"), cancel)
 
     @staticmethod
     def _add_empty(tree: QTreeWidget, text: str) -> None:
@@ -593,6 +726,12 @@ class SyncPanel(QWidget):
                                       and not device.this_device and not device.revoked)
         self.invite_button.setEnabled(coordinator)
         self.join_button.setEnabled(coordinator)
+        req = self._selected_request("request")
+        inv = self._selected_request("invite")
+        self.approve_button.setEnabled(coordinator and req is not None)
+        self.refuse_button.setEnabled(coordinator and req is not None)
+        self.cancel_invite_button.setEnabled(coordinator and inv is not None
+                                             and inv.state == "open")
         self.devices_hint.setText("" if coordinator else _(
             "Solo la coordinación invita, agrega centros o revoca equipos."))
         self.devices_hint.setVisible(not coordinator)

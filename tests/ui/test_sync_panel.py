@@ -26,6 +26,7 @@ from cpc_desktop.ui.settings import Settings
 from cpc_desktop.ui.sync_dialogs import (HubSettingsDialog, InvitationCodeDialog, JoinDialog,
                                          hub_problem)
 from cpc_desktop.ui.sync_panel import ID_ROLE, SyncPanel
+from sync_support import approve
 
 B_USER, B_PASS = "coord.b", "frase ficticia del equipo b"
 CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
@@ -57,10 +58,11 @@ def _pair_template(tmp_path_factory, _ui_vault_template) -> Pair:
     pair.hub.mkdir()
     a = Vault.open(pair.a, t.user, t.passphrase)
     code = invitations.create_invitation(a, base / "inv.cpci")
-    a.lock()
     b, _key = invitations.join_new_vault(pair.b, invitations.read_invitation(base / "inv.cpci",
                                                                              code),
                                          user=B_USER, passphrase=B_PASS, kdf_seconds=0)
+    approve(a, b, base)
+    a.lock()
     b.lock()
     return pair
 
@@ -479,7 +481,7 @@ def test_coordinator_invites_a_device_with_a_large_one_time_code_and_revokes_one
     code = code_dialog.code_label.text()
     assert CODE.match(code), f"the one-time code is not shown as three groups: {code!r}"
     assert code_dialog.code_label.font().pointSizeF() > panel.font().pointSizeF() * 2
-    assert invitations.read_invitation(out, code)["shelter"] == "LOR-01"
+    assert invitations.read_invitation(out, code)["offer"]["shelter"] == "LOR-01"
     code_dialog.accept()
 
     rows = [panel.device_tree.topLevelItem(i) for i in range(panel.device_tree.topLevelItemCount())]
@@ -531,3 +533,110 @@ def test_start_screen_joins_a_shelter_with_an_invitation(qtbot, pair, tmp_path):
     assert vault.shelter_code == "LOR-01" and vault.user.name == "killa"
     assert vault.device_id != founder
     w.session.lock()
+
+
+def test_coordinator_approves_a_join_request_only_with_its_fingerprint(
+        qtbot, monkeypatch, synced, window_on, tmp_path):
+    """A new laptop asks to join through the USB stick; the coordinator's window lists the
+    request, refuses a wrong fingerprint, approves with the right one, and the new laptop
+    (shown its fingerprint while it waits) receives the shelter's data."""
+    a = Vault.open(synced.a, synced.a_user, synced.a_pass)
+    code = invitations.create_invitation(a, tmp_path / "inv.cpci", hours=4)
+    a.lock()
+    new, _key = invitations.join_new_vault(
+        tmp_path / "nueva", invitations.read_invitation(tmp_path / "inv.cpci", code),
+        user="killa", passphrase=B_PASS, kdf_seconds=0)
+    fingerprint = invitations.pending_joins(new)[0].fingerprint
+    SyncEngine(new).sync(FolderHub(synced.hub))          # the request goes onto the stick
+    w = window_on(synced.a, synced.a_user, synced.a_pass)
+    outcome = usb_sync(qtbot, monkeypatch, w, synced.hub)
+    assert any("pide unirse" in n for n in outcome.report.notices)
+    panel = panel_of(w, 3)
+    wait_loaded(qtbot, panel)
+    rows = [panel.request_tree.topLevelItem(i)
+            for i in range(panel.request_tree.topLevelItemCount())]
+    request_row = next(r for r in rows if r.text(0).startswith("Solicitud"))
+    assert request_row.text(2) == "por aprobar"
+    assert any(r.text(2) == "usada" or r.text(2) == "abierta" for r in rows)
+    request_row.setSelected(True)
+    assert panel.approve_button.isEnabled() and panel.refuse_button.isEnabled()
+    dialog = panel.approve_selected()
+    assert dialog.isVisible()
+    wrong = ("0" if fingerprint[0] != "0" else "1") + fingerprint[1:]
+    dialog.fingerprint.setText(wrong)
+    dialog.ok.click()
+    assert "no coincide" in dialog.message.text() and dialog.isVisible()
+    dialog.fingerprint.setText(fingerprint.lower())
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        dialog.ok.click()
+    assert "aprobado" in panel.result_label.text()
+    assert not any(panel.request_tree.topLevelItem(i).text(0).startswith("Solicitud")
+                   for i in range(panel.request_tree.topLevelItemCount()))
+    usb_sync(qtbot, monkeypatch, w, synced.hub)          # the approval goes onto the stick
+    report = SyncEngine(new).sync(FolderHub(synced.hub))
+    assert any("aprobó" in n for n in report.notices)
+    assert not invitations.pending_joins(new)
+    assert new.residents(), "the approved laptop did not receive the shelter's residents"
+    new.lock()
+
+
+def test_refusing_a_request_and_cancelling_an_invitation_from_the_window(
+        qtbot, monkeypatch, synced, window_on, tmp_path):
+    a = Vault.open(synced.a, synced.a_user, synced.a_pass)
+    code = invitations.create_invitation(a, tmp_path / "inv.cpci")
+    invitations.create_invitation(a, tmp_path / "otra.cpci")
+    a.lock()
+    new, _key = invitations.join_new_vault(
+        tmp_path / "nueva", invitations.read_invitation(tmp_path / "inv.cpci", code),
+        user="killa", passphrase=B_PASS, kdf_seconds=0)
+    SyncEngine(new).sync(FolderHub(synced.hub))
+    w = window_on(synced.a, synced.a_user, synced.a_pass)
+    usb_sync(qtbot, monkeypatch, w, synced.hub)
+    panel = panel_of(w, 3)
+    wait_loaded(qtbot, panel)
+
+    def row(prefix: str):
+        return next(panel.request_tree.topLevelItem(i)
+                    for i in range(panel.request_tree.topLevelItemCount())
+                    if panel.request_tree.topLevelItem(i).text(0).startswith(prefix)
+                    and panel.request_tree.topLevelItem(i).text(2) in ("por aprobar",
+                                                                       "abierta"))
+
+    row("Solicitud").setSelected(True)
+    panel.refuse_selected()
+    box = next(b for b in QApplication.topLevelWidgets()
+               if isinstance(b, QMessageBox) and b.objectName() == "confirmBox" and b.isVisible())
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        next(b for b in box.buttons() if b.text() == "Rechazar").click()
+    assert "rechazada" in panel.result_label.text()
+    panel.request_tree.clearSelection()
+    row("Invitación").setSelected(True)
+    assert panel.cancel_invite_button.isEnabled()
+    panel.cancel_invite_button.click()
+    box = next(b for b in QApplication.topLevelWidgets()
+               if isinstance(b, QMessageBox) and b.objectName() == "confirmBox" and b.isVisible())
+    with qtbot.waitSignal(panel.loaded, timeout=10_000):
+        next(b for b in box.buttons() if b.text() == "Cancelar la invitación").click()
+    assert "cancelada" in panel.result_label.text()
+    a = w.session.vault
+    assert sorted(i.state for i in invitations.list_invitations(a)).count("cancelled") == 1
+    usb_sync(qtbot, monkeypatch, w, synced.hub)
+    report = SyncEngine(new).sync(FolderHub(synced.hub))
+    assert any("rechazó" in n for n in report.notices)
+    new.lock()
+
+
+def test_a_laptop_waiting_for_approval_shows_its_fingerprint(qtbot, synced, window_on, tmp_path):
+    a = Vault.open(synced.a, synced.a_user, synced.a_pass)
+    code = invitations.create_invitation(a, tmp_path / "inv.cpci")
+    a.lock()
+    new, _key = invitations.join_new_vault(
+        tmp_path / "nueva", invitations.read_invitation(tmp_path / "inv.cpci", code),
+        user="killa", passphrase=B_PASS, kdf_seconds=0)
+    fingerprint = invitations.pending_joins(new)[0].fingerprint
+    new.lock()
+    w = window_on(tmp_path / "nueva", "killa", B_PASS)
+    panel = panel_of(w, 3)
+    wait_loaded(qtbot, panel)
+    assert panel.waiting_label.isVisible() or not panel.isVisible()
+    assert fingerprint in panel.waiting_label.text()
