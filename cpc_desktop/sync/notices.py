@@ -8,6 +8,7 @@ from dataclasses import dataclass
 WITHHOLDING = "withholding"   # the hub shows less than another device has already seen
 CLOCK = "clock"               # a clock beyond the allowed skew, here or on another device
 HUB = "hub"                   # a damaged or older state file on the hub
+MEMBERSHIP = "membership"     # join requests, approvals, invitations; a restored vault
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from ..core.i18n import _
 from . import batch as batchfmt
 from . import devices
 from .changes import decode_payload
+from .notices import MEMBERSHIP, Notice
 from .errors import SyncError
 from .transports import ROOT
 
@@ -63,9 +64,10 @@ def resume_from_hub(engine, hub, report) -> int:
                 top = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
                 devices._set_meta(conn, "sync_exported_seq", str(top))
     if total:
-        report.notices.append(_("Esta bóveda tenía menos lotes propios que el hub (¿fue "
-                                "restaurada de una copia?): se recuperaron {n} del hub y se "
-                                "continúa desde ahí; no se perdió nada.").format(n=total))
+        report.notices.append(Notice(MEMBERSHIP, _(
+            "Esta bóveda tenía menos lotes propios que el hub (¿fue restaurada de una copia?): "
+            "se recuperaron {n} del hub y se continúa desde ahí; no se perdió nada.").format(
+            n=total)))
     return total
 
 
