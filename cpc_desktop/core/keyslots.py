@@ -163,7 +163,8 @@ class KeySlots:
 
     def to_json(self) -> dict:
         out = {"format": FORMAT, "vault_id": self.vault_id, "slots": list(self.slots.values())}
-        if self.legacy_salt is not None and any(s.get("v") == 1 for s in self.slots.values()):
+        if self.legacy_salt is not None and any(s.get("v") == 1 and not s.get("recovery")
+                                                for s in self.slots.values()):
             out["legacy_salt"] = self.legacy_salt
         return out
 
@@ -334,9 +335,11 @@ class KeySlots:
     def remove(self, slot_id: str) -> None:
         self.slots.pop(slot_id, None)
 
-    def remove_legacy_user(self, slot_id: str) -> None:
-        if self.slots.get(slot_id, {}).get("v") == 1:
-            self.slots.pop(slot_id)
+    def remove_legacy(self, wrapped: str) -> None:
+        """Drops the format-1 slot holding `wrapped` (ids of a format-1 file are made up
+        anew at each load, so the content identifies it)."""
+        self.slots = {k: s for k, s in self.slots.items()
+                      if not (s.get("v") == 1 and s.get("wrapped") == wrapped)}
 
     def prune(self, gen: str, real: set[str]) -> None:
         """Keeps only boxes of the raw key `gen` in the slots registered in the database

@@ -138,8 +138,9 @@ def after_open(v, unlocked: Unlocked, passphrase: str | None) -> None:
     with _slot_mutex(v):
         finish_interrupted(v)
         if unlocked.gen is None and passphrase is not None:
-            _rewrap(v, v.user.name, passphrase, bytes(v._key()), replace={unlocked.slot_id},
-                    action=None)
+            old = v._slots.slots.get(unlocked.slot_id, {}).get("wrapped")
+            _rewrap(v, v.user.name, passphrase, bytes(v._key()),
+                    replace={old} if old else set(), action=None)
         v._slots = fresh(v)
 
 
@@ -220,7 +221,7 @@ def _rewrap(v, login: str, passphrase: str, raw: bytes, replace: set[str],
             audit.append(conn, v.user.name, action, None, {"user": login})
         real = set(registry(conn))
     for old in replace:
-        slots.remove_legacy_user(old)
+        slots.remove_legacy(old)
     slots.repad(gen, real)
     slots.save()
 
