@@ -39,6 +39,9 @@ DB_NAME = "vault.db"
 SLOTS_NAME = "keyslots.json"
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
+# SQLCipher wipes its buffers when freed (decrypted pages, key material); see
+# benchmarks/bench_vault.py --memory-security for its cost.
+MEMORY_SECURITY = True
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
 # A system field of an intake: the resident it was joined into (one child registered twice).
 # It syncs like any field; names starting with "_" are never form fields.
@@ -145,6 +148,8 @@ def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
     try:
         # SQLCipher would print page errors to stderr; damage is reported as VaultDamaged.
         conn.execute("PRAGMA cipher_log_level = NONE")
+        if MEMORY_SECURITY:
+            conn.execute("PRAGMA cipher_memory_security = ON")
         conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA temp_store = MEMORY")
