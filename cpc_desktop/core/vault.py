@@ -1363,9 +1363,10 @@ def _file_salt(db_path: Path) -> str | None:
     return head.hex() if len(head) == 16 else None
 
 
-def db_salt(conn) -> str:
+def db_salt(conn) -> str | None:
     """The database's SQLCipher salt (hex), recorded in key boxes (see _connect_any)."""
-    return conn.execute("PRAGMA cipher_salt").fetchone()[0]
+    row = conn.execute("PRAGMA cipher_salt").fetchone()
+    return row[0] if row else None
 
 
 def _connect_any(db_path: Path, found: list[Unlocked]) -> tuple[sqlcipher3.Connection, Unlocked]:
