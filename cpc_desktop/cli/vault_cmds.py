@@ -385,7 +385,7 @@ def _after_rekey(args, result) -> None:
             "guárdelas bajo llave o destrúyalas, y haga una copia nueva ahora."))
     if result.lost_access:
         print(_("Estos usuarios no abrieron la bóveda desde la actualización del programa y "
-                "necesitan una contraseña nueva (cpc user reset): {users}").format(
+                "necesitan que la coordinación les ponga una contraseña nueva: {users}").format(
             users=", ".join(result.lost_access)))
     print_recovery_key(result.recovery_key)
     print(_("La clave de recuperación anterior ya no sirve: destruya su hoja."))

@@ -45,7 +45,7 @@ class RekeyDialog(QDialog):
         group.addButton(self.routine)
         group.addButton(self.compromised)
         self.hint = QLabel(_("Si una contraseña pudo ser vista, que esa persona la cambie "
-                             "también (Usuarios ▸ Cambiar mi contraseña), o póngale una nueva."),
+                             "también, o póngale una nueva."),
                            wordWrap=True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.ok = self.buttons.addButton(_("&Cambiar la llave"),
@@ -98,8 +98,8 @@ def show_result(parent: QWidget, result) -> RecoveryKeyDialog:
                "destruya su hoja."), backups_notice()]
     if result.lost_access:
         lines.append(_("Estos usuarios no abrieron la bóveda desde la actualización del "
-                       "programa y necesitan una contraseña nueva (Usuarios ▸ Nueva "
-                       "contraseña…): {users}").format(users=", ".join(result.lost_access)))
+                       "programa y necesitan que la coordinación les ponga una contraseña "
+                       "nueva: {users}").format(users=", ".join(result.lost_access)))
     notice = QLabel("\n\n".join(lines), wordWrap=True, objectName="rekeyNotice")
     dialog.layout().insertWidget(1, notice)
     dialog.notice = notice
