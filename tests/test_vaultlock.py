@@ -118,3 +118,19 @@ def test_the_lock_is_released_when_the_holder_is_killed(closed_vault):
     holder.kill()
     holder.wait(timeout=60)
     Vault.open(closed_vault.path, COORDINATOR.user, COORDINATOR.passphrase).lock()
+
+
+def test_restore_waits_for_the_other_program_to_close(closed_vault, tmp_path):
+    with Vault.open(closed_vault.path, COORDINATOR.user, COORDINATOR.passphrase) as v:
+        backup = v.backup(tmp_path / "b.cpcbackup")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(closed_vault.path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        before = sorted(p.name for p in closed_vault.path.parent.iterdir())
+        with pytest.raises(VaultBusy):
+            Vault.restore(backup, closed_vault.path, COORDINATOR.user, COORDINATOR.passphrase)
+        assert sorted(p.name for p in closed_vault.path.parent.iterdir()) == before, (
+            "the vault was replaced under the program that has it open")
+    finally:
+        holder.communicate("\n", timeout=60)

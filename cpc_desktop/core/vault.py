@@ -1283,11 +1283,17 @@ class Vault:
                 with contextlib.suppress(OSError):
                     (work / (DB_NAME + suffix)).unlink()
             kept = None
-            if path.exists():
-                kept = path.with_name(f"{path.name}.before-restore-"
-                                      f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
-                os.replace(path, kept)
-            os.replace(work, path)
+            # Not while another program has the vault open (it would go on with the old one).
+            hold = vaultlock.acquire(path) if path.exists() else None
+            try:
+                if path.exists():
+                    kept = path.with_name(f"{path.name}.before-restore-"
+                                          f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+                    os.replace(path, kept)
+                os.replace(work, path)
+            finally:
+                if hold is not None:
+                    hold.release()
             return kept
         finally:
             if work.exists():
