@@ -28,7 +28,7 @@ import sqlcipher3
 import sqlite_utils
 
 from . import audit, crypto
-from .errors import PermissionDenied, UnknownUser, VaultBusy, VaultError, WrongPassphrase
+from .errors import PermissionDenied, UnknownUser, VaultError, WrongPassphrase
 from .files import sync_folder
 from .i18n import _
 from .keyslots import (KeySlots, Unlocked, new_generation, normalize_user, register, registry,
