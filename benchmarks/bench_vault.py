@@ -122,8 +122,8 @@ def main() -> None:
     ap.add_argument("--residents", type=int, default=10_000)
     ap.add_argument("--services", type=int, default=20, help="services per resident")
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--memory-security", choices=["on", "off"], default="on",
-                    help="SQLCipher cipher_memory_security (the vault's default: on)")
+    ap.add_argument("--memory-security", choices=["on", "off"], default="off",
+                    help="SQLCipher cipher_memory_security (the vault's default: off)")
     args = ap.parse_args()
     vault_mod.MEMORY_SECURITY = args.memory_security == "on"
 

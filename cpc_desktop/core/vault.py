@@ -39,9 +39,10 @@ DB_NAME = "vault.db"
 SLOTS_NAME = "keyslots.json"
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
-# SQLCipher wipes its buffers when freed (decrypted pages, key material); see
-# benchmarks/bench_vault.py --memory-security for its cost.
-MEMORY_SECURITY = True
+# SQLCipher's cipher_memory_security (wipe every freed buffer): off, because it made reads and
+# writes about 3x slower (below the 0.5x targets; benchmarks/README.md, bench_vault.py
+# --memory-security on). Keys are still wiped by SQLCipher on close.
+MEMORY_SECURITY = False
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
 # A system field of an intake: the resident it was joined into (one child registered twice).
 # It syncs like any field; names starting with "_" are never form fields.
