@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cpc_desktop.core import crypto
 from cpc_desktop.core.errors import BadRecoveryKey, UnknownUser, VaultDamaged, WrongPassphrase
-from cpc_desktop.core.keyslots import RECOVERY_SLOT, KeySlots
+from cpc_desktop.core.keyslots import KeySlots
 from cpc_desktop.core.vault import Vault
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -164,6 +164,7 @@ def test_calibrate_stays_within_floors_and_ceilings_on_any_machine(seconds_per_m
 # ---------------------------------------------------------------- key slots
 
 RECOVERY_BYTES, RECOVERY_TEXT = crypto.new_recovery_key()
+GEN = "0" * 32
 
 
 @pytest.fixture(scope="module")
@@ -171,9 +172,10 @@ def slots(tmp_path_factory) -> KeySlots:
     """Slots of one fictional vault: Rosa, Ana, and the recovery key RECOVERY_TEXT."""
     path = tmp_path_factory.mktemp("slots") / "keyslots.json"
     s = KeySlots.new(path, "0190f5a2-0000-7000-8000-0000000000aa")
-    s.set_user("Rosa.Quispe", "frase de rosa ficticia", RAW_KEY)
-    s.set_user("ana.huaman", "frase de ana ficticia", RAW_KEY)
-    s.set_recovery(RECOVERY_BYTES, RAW_KEY)
+    s.add_user("Rosa.Quispe", "frase de rosa ficticia", RAW_KEY, GEN)
+    s.add_user("ana.huaman", "frase de ana ficticia", RAW_KEY, GEN)
+    s.set_recovery(RECOVERY_BYTES, RAW_KEY, GEN)
+    s.pad(GEN)
     s.save()
     return s
 
@@ -205,17 +207,13 @@ def test_unknown_user_and_wrong_passphrase_give_the_same_message(slots):
         "a thief could learn which user names exist in the vault")
 
 
-def test_slot_copied_to_another_user_does_not_open(slots):
-    forged = KeySlots(slots.path, slots.vault_id, slots.user_salt, dict(slots.slots))
-    rosa_id, ana_id = forged.user_slot_id("rosa.quispe"), forged.user_slot_id("ana.huaman")
-    forged.slots[ana_id] = {**forged.slots[rosa_id], "id": ana_id}
+def test_a_passphrase_opens_only_under_its_own_name(slots):
     with pytest.raises(WrongPassphrase):
-        forged.unlock_user("ana.huaman", "frase de rosa ficticia")
+        slots.unlock_user("ana.huaman", "frase de rosa ficticia")
 
 
 def test_slot_copied_to_another_vault_does_not_open(slots):
-    other = KeySlots(slots.path, "0190f5a2-0000-7000-8000-0000000000bb", slots.user_salt,
-                     dict(slots.slots))
+    other = KeySlots(slots.path, "0190f5a2-0000-7000-8000-0000000000bb", dict(slots.slots))
     with pytest.raises(WrongPassphrase):
         other.unlock_user("rosa.quispe", "frase de rosa ficticia")
     with pytest.raises(BadRecoveryKey):
@@ -230,37 +228,31 @@ def test_recovery_slot_refuses_another_vaults_key(slots):
         "the coordinator would not learn she is holding another vault's recovery sheet")
 
 
-def test_kdf_params_of_unknown_user_is_unknown_user(slots):
-    with pytest.raises(UnknownUser):
-        slots.kdf_params("nadie.ficticio")
-
-
-def test_set_user_uses_a_fresh_salt_and_keeps_the_floors(slots):
-    kdf = slots.kdf_params("rosa.quispe")
+def test_user_slots_share_parameters_at_the_floors(slots):
+    kdf = slots.user_kdf()
     assert kdf.memory_kib >= 64 * 1024 and kdf.iterations >= 3
-    assert kdf.salt != slots.kdf_params("ana.huaman").salt, (
-        "two users with the same passphrase would have the same wrapped key")
 
 
 def test_missing_or_damaged_slot_file_is_vault_damaged(tmp_path):
     with pytest.raises(VaultDamaged):
         KeySlots.load(tmp_path / "keyslots.json")
-    for text in ("{", "[]", '{"format": 1}', '{"format": 2, "vault_id": "x", "user_salt": "x",'
-                 ' "slots": []}'):
+    for text in ("{", "[]", '{"format": 1}', '{"format": 3, "vault_id": "x", "slots": []}',
+                 '{"format": 2, "vault_id": "x", "slots": [{"id": 1}]}'):
         (tmp_path / "keyslots.json").write_text(text)
         with pytest.raises(VaultDamaged):
             KeySlots.load(tmp_path / "keyslots.json")
 
 
 def test_save_replaces_the_file_whole(slots, tmp_path):
-    copy = KeySlots(tmp_path / "keyslots.json", slots.vault_id, slots.user_salt,
-                    dict(slots.slots))
+    copy = KeySlots(tmp_path / "keyslots.json", slots.vault_id, dict(slots.slots))
     copy.save()
-    copy.remove_user("ana.huaman")
+    ana = copy.unlock_user_all("ana.huaman", "frase de ana ficticia")[0].slot_id
+    copy.remove(ana)
     copy.save()
-    assert not (tmp_path / "keyslots.json.tmp").exists(), "a half-written slot file is left"
-    assert not KeySlots.load(copy.path).has_user("ana.huaman")
-    assert KeySlots.load(copy.path).has_user("rosa.quispe")
+    assert not list(tmp_path.glob("*.part")), "a half-written slot file is left"
+    with pytest.raises(WrongPassphrase):
+        KeySlots.load(copy.path).unlock_user("ana.huaman", "frase de ana ficticia")
+    assert KeySlots.load(copy.path).unlock_user("rosa.quispe", "frase de rosa ficticia")
 
 
 # ---------------------------------------------------------------- through the vault
@@ -278,9 +270,9 @@ def test_vault_unknown_user_and_wrong_passphrase_are_indistinguishable(created_v
 
 def test_vault_slots_use_calibrated_params_at_the_floor(created_vault):
     slots = json.loads((created_vault.path / "keyslots.json").read_text())
-    kinds = sorted(s["kind"] for s in slots["slots"])
-    assert kinds == ["recovery", "user"]
+    algs = sorted(s["kdf"]["alg"] for s in slots["slots"])
+    # One user and three decoys (the count says nothing), one recovery slot.
+    assert algs == ["argon2id"] * 4 + ["hkdf-sha256"]
     for slot in slots["slots"]:
-        if slot["kind"] == "user":
+        if slot["kdf"]["alg"] == "argon2id":
             assert slot["kdf"]["memory_kib"] >= 64 * 1024 and slot["kdf"]["iterations"] >= 3
-    assert RECOVERY_SLOT in {s["id"] for s in slots["slots"]}

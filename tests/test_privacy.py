@@ -112,3 +112,67 @@ def test_wal_and_shm_hold_no_clear_text_while_open(tmp_path):
         assert header != b"SQLite format 3\x00", "the database header must be encrypted too"
     finally:
         vault.lock()
+
+
+KILL_AT = """
+import os, signal, sys
+from cpc_desktop.core import rekey
+from cpc_desktop.core.vault import Vault
+v = Vault.open(sys.argv[1], "coord", sys.argv[3])
+rekey.rekey(v, on_step=lambda name: name == sys.argv[2] and os.kill(os.getpid(),
+                                                                     signal.SIGKILL))
+"""
+
+
+def test_rekey_leaves_no_clear_text_in_any_file_including_its_copy(tmp_path):
+    home, tmp, vault = tmp_path / "home", tmp_path / "tmp", tmp_path / "home" / "vault"
+    home.mkdir()
+    tmp.mkdir()
+    env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp), "XDG_DATA_HOME": str(home / "d"),
+           "XDG_CONFIG_HOME": str(home / "c"), "XDG_CACHE_HOME": str(home / "k"),
+           "CPC_USER": "coord", "CPC_PASSPHRASE": PASS, "CPC_LANG": "es",
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    logs = []
+
+    def cpc(*args, stdin=None, extra=None):
+        r = subprocess.run([sys.executable, "-m", "cpc_desktop.cli", *map(str, args)],
+                           capture_output=True, text=True, input=stdin,
+                           env={**env, **(extra or {})}, timeout=120)
+        logs.append(r.stderr + r.stdout)
+        assert r.returncode == 0, r.stderr
+        return r
+
+    pw = tmp / "pw"
+    pw.write_text(PASS)
+    cpc("init", "--vault", vault, "--shelter", "LOR-07", "--shelter-name", "Centro Ficticio",
+        "--user", "coord", "--passphrase-file", pw, "--kdf-seconds", "0")
+    pw.unlink()
+    rid = cpc("add", "--vault", vault, "ficha_ingreso", "--json", "-", stdin=json.dumps(
+        {"admission_date": "2025-06-01", "name_first": CANARIES[0], "name_last": CANARIES[1],
+         "name_nickname": CANARIES[2], "sex": "female", "referral_source": "fistrap",
+         "risk_level": "high", "community": CANARIES[3],
+         "health_on_arrival": CANARIES[4]})).stdout.strip()
+    for i in range(10):
+        cpc("add", "--vault", vault, "registro_atenciones", "--json", "-", "--resident", rid,
+            stdin=json.dumps({"service_date": "2025-07-01", "service_area": "legal",
+                              "professional": "Abog. Ficticio", "note": f"{CANARIES[4]} {i}"}))
+    cpc("user", "add", "--vault", vault, "zzyzxpua.ficticia", "--role", "professional",
+        extra={"CPC_NEW_PASSPHRASE": "frase ficticia de la profesional"})
+    cpc("user", "disable", "--vault", vault, "zzyzxpua.ficticia")
+    cpc("rekey", "--vault", vault, "--recovery-sheet", home / "hoja.pdf")
+    # A re-key killed with its copy complete but not swapped in: the copy is on disk.
+    r = subprocess.run([sys.executable, "-c", KILL_AT, str(vault), "slots", PASS], env=env,
+                       capture_output=True, timeout=120)
+    assert r.returncode == -9, r.stderr
+    assert (vault / "vault.db.rekey").exists(), "the test must see the re-key's copy"
+    hits = scan(home) + scan(tmp)
+    assert not hits, f"personal data readable in clear after a re-key: {hits}"
+    assert not any(b"zzyzxpua" in p.read_bytes() for p in vault.iterdir() if p.is_file()), (
+        "a user's name is readable beside the vault")
+    leaked = [c for c in CANARIES for log in logs if c in log]
+    assert not leaked, f"personal data in the output: {leaked}"
+    assert not [p.name for p in tmp.rglob("*")], "temporary files left behind"
+    # The next unlock removes the copy.
+    found = json.loads(cpc("list", "--vault", vault, "--json").stdout)
+    assert [x["id"] for x in found] == [rid]
+    assert not (vault / "vault.db.rekey").exists()

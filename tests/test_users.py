@@ -160,7 +160,8 @@ def test_the_last_coordinator_cannot_be_demoted_or_disabled(staff, coordinator):
     with pytest.raises(PermissionDenied):
         coord.set_active(coordinator.user, False)
     assert state(coord) == before, "the shelter would be left with nobody able to manage it"
-    assert KeySlots.load(created.path / SLOTS_NAME).has_user(coordinator.user), (
+    assert KeySlots.load(created.path / SLOTS_NAME).unlock_user(
+        coordinator.user, coordinator.passphrase), (
         "a refused disable would still have removed the coordinator's key slot")
 
 

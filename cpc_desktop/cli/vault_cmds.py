@@ -1,5 +1,5 @@
 """`cpc` commands on the vault: init, demo, add, update, delete, show, list, history, users,
-passwd, recover, audit, check, restore, forms (backups: backup_cmds.py)."""
+passwd, rekey, recover, audit, check, restore, forms (backups: backup_cmds.py)."""
 from __future__ import annotations
 
 import argparse
@@ -96,10 +96,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("name")
     q.add_argument("role", choices=["coordinator", "professional", "supervisor"])
     q.set_defaults(func=cmd_user_role)
-    q = usub.add_parser("disable", help=_("desactiva un usuario (su contraseña deja de abrir "
-                                          "la bóveda)"))
+    q = usub.add_parser("disable", help=_("desactiva un usuario y cambia la llave de la bóveda "
+                                          "(su contraseña y las copias antiguas del archivo "
+                                          "de llaves dejan de abrirla)"))
     add_vault_args(q)
     q.add_argument("name")
+    _add_sheet_arg(q)
     q.set_defaults(func=cmd_user_disable)
     q = usub.add_parser("reset", help=_("pone una contraseña nueva a un usuario que la olvidó"))
     add_vault_args(q)
@@ -110,7 +112,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("passwd", help=_("cambia su contraseña (no vuelve a cifrar los datos)"))
     add_vault_args(p)
     p.add_argument("--new-passphrase-file", type=Path, default=None)
+    p.add_argument("--compromised", action="store_true",
+                   help=_("la contraseña anterior pudo ser vista: además cambia la llave de la "
+                          "bóveda"))
+    _add_sheet_arg(p)
     p.set_defaults(func=cmd_passwd)
+
+    p = sub.add_parser("rekey", help=_("cambia la llave de la bóveda: vuelve a cifrar los "
+                                       "datos con una llave nueva y da una clave de "
+                                       "recuperación nueva"))
+    add_vault_args(p)
+    p.add_argument("--compromised", action="store_true",
+                   help=_("motivo: una computadora o una contraseña pudo caer en otras manos"))
+    _add_sheet_arg(p)
+    p.set_defaults(func=cmd_rekey)
 
     p = sub.add_parser("recover", help=_("abre con la clave de recuperación y pone una "
                                          "contraseña nueva"))
@@ -340,9 +355,72 @@ def cmd_user_role(args) -> int:
     return 0
 
 
+def _add_sheet_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recovery-sheet", type=Path, default=None, metavar=_("ARCHIVO.pdf"),
+                   help=_("guarda la hoja de la clave de recuperación nueva en este PDF"))
+    p.add_argument("--lang", default="es+qu", choices=["es", "qu", "es+qu"],
+                   help=_("idioma de la hoja de recuperación"))
+
+
+def _progress_printer():
+    import sys
+
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        pct = int(100 * done / total) if total else 100
+        if pct != shown[0] and sys.stderr.isatty():
+            shown[0] = pct
+            print(f"\r{pct:3d} %", end="", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _after_rekey(args, result) -> None:
+    """What every re-key tells the user: the new recovery key, who lost access, backups."""
+    print(_("Llave de la bóveda cambiada en {s:.1f} s: los datos están cifrados con una llave "
+            "nueva.").format(s=result.seconds))
+    print(_("Las copias de seguridad anteriores siguen abriéndose solo con las contraseñas y la "
+            "clave de recuperación de su fecha (también las de usuarios ya desactivados): "
+            "guárdelas bajo llave o destrúyalas, y haga una copia nueva ahora."))
+    if result.lost_access:
+        print(_("Estos usuarios no abrieron la bóveda desde la actualización del programa y "
+                "necesitan que la coordinación les ponga una contraseña nueva: {users}").format(
+            users=", ".join(result.lost_access)))
+    print_recovery_key(result.recovery_key)
+    print(_("La clave de recuperación anterior ya no sirve: destruya su hoja."))
+    if args.recovery_sheet is not None:
+        from .. import printing
+
+        data = printing.render_recovery_sheet(result.shelter_code, result.shelter_name,
+                                              result.recovery_key, lang=args.lang)
+        printing.write_pdf(data, args.recovery_sheet)
+        print(_("PDF guardado: {path}").format(path=args.recovery_sheet))
+
+
+def _check_sheet(args) -> None:
+    # Before the re-key: the folder for the new sheet must be writable.
+    if getattr(args, "recovery_sheet", None) is not None:
+        from .. import printing
+
+        printing.check_destination(args.recovery_sheet)
+
+
 def cmd_user_disable(args) -> int:
+    _check_sheet(args)
     with open_vault(args) as vault:
-        vault.set_active(args.name, False)
+        result = vault.disable_user(args.name, progress=_progress_printer())
+    print(_("Usuario «{name}» desactivado.").format(name=args.name))
+    _after_rekey(args, result)
+    return 0
+
+
+def cmd_rekey(args) -> int:
+    _check_sheet(args)
+    with open_vault(args) as vault:
+        result = vault.rekey("compromised" if args.compromised else "coordinator",
+                             progress=_progress_printer())
+    _after_rekey(args, result)
     return 0
 
 
@@ -353,10 +431,15 @@ def cmd_user_reset(args) -> int:
 
 
 def cmd_passwd(args) -> int:
+    _check_sheet(args)
     old = passphrase(args, prompt=_("Contraseña actual: "))
     with Vault.open(vault_path(args), user_name(args), old) as vault:
         vault.change_passphrase(old, new_passphrase(args))
+        result = vault.rekey("compromised", progress=_progress_printer()) \
+            if args.compromised else None
     print(_("Contraseña cambiada."))
+    if result is not None:
+        _after_rekey(args, result)
     return 0
 
 

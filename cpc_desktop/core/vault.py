@@ -26,19 +26,23 @@ from typing import Any
 import sqlcipher3
 import sqlite_utils
 
-from . import audit, crypto, forms
+from . import audit, crypto, forms, rekey, vaultlock
 from .clock import HybridClock, Stamp
 from .errors import (BackupError, CpcError, NotFound, PermissionDenied, UnknownUser,
                      ValidationError, VaultBusy, VaultDamaged, VaultError, VaultLocked)
 from .i18n import _
 from .ids import uuid7
-from .keyslots import KeySlots, normalize_user
+from .keyslots import KeySlots, Unlocked, normalize_user
 from .users import Action, Role, User, parse_role
 
 DB_NAME = "vault.db"
 SLOTS_NAME = "keyslots.json"
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 5000
+# SQLCipher's cipher_memory_security (wipe every freed buffer): off, because it made reads and
+# writes about 3x slower (below the 0.5x targets; benchmarks/README.md, bench_vault.py
+# --memory-security on). Keys are still wiped by SQLCipher on close.
+MEMORY_SECURITY = False
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
 # A system field of an intake: the resident it was joined into (one child registered twice).
 # It syncs like any field; names starting with "_" are never form fields.
@@ -145,6 +149,8 @@ def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
     try:
         # SQLCipher would print page errors to stderr; damage is reported as VaultDamaged.
         conn.execute("PRAGMA cipher_log_level = NONE")
+        if MEMORY_SECURITY:
+            conn.execute("PRAGMA cipher_memory_security = ON")
         conn.execute(f"PRAGMA key = \"x'{raw_key.hex()}'\"")
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA temp_store = MEMORY")
@@ -321,6 +327,7 @@ class Vault:
         self._lock = threading.RLock()
         self._pending_audit: dict | None = None
         self._damaged = False
+        self._hold: vaultlock.Hold | None = None    # this process's share of the OS lock
         self.user = user
         self.db = sqlite_utils.Database(conn)
         meta = self._meta()
@@ -351,13 +358,28 @@ class Vault:
         if (path / DB_NAME).exists() or (path / SLOTS_NAME).exists():
             raise VaultError(_("Ya existe una bóveda en esa carpeta; no se ha modificado."))
         path.mkdir(parents=True, exist_ok=True)
+        hold = vaultlock.acquire(path)
+        try:
+            vault, recovery_text = cls._create_locked(path, shelter_code, shelter_name, user,
+                                                      passphrase, display_name, kdf_seconds)
+        except BaseException:
+            hold.release()
+            raise
+        vault._hold = hold
+        hold.attach(vault)
+        return vault, recovery_text
+
+    @classmethod
+    def _create_locked(cls, path: Path, shelter_code: str, shelter_name: str, user: str,
+                       passphrase: str, display_name: str | None,
+                       kdf_seconds: float) -> tuple["Vault", str]:
+        if (path / DB_NAME).exists() or (path / SLOTS_NAME).exists():
+            raise VaultError(_("Ya existe una bóveda en esa carpeta; no se ha modificado."))
         raw_key = secrets.token_bytes(crypto.KEY_BYTES)
         vault_id = uuid7()
         slots = KeySlots.new(path / SLOTS_NAME, vault_id)
         params = crypto.calibrate(kdf_seconds)
-        slots.set_user(user, passphrase, raw_key, params)
         recovery_bytes, recovery_text = crypto.new_recovery_key()
-        slots.set_recovery(recovery_bytes, raw_key)
         conn = _connect(path / DB_NAME, raw_key)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -377,6 +399,9 @@ class Vault:
             conn.execute("INSERT INTO users VALUES (?,?,?,1,?)",
                          (login, (display_name or user).strip(), Role.COORDINATOR.value, now))
             audit.append(conn, login, "vault.create", detail={"shelter": shelter_code})
+            slots.db_salt = db_salt(conn)
+            rekey.new_vault_slots(conn, slots, login, passphrase, raw_key, params,
+                                  recovery_bytes)
             conn.execute("COMMIT")
         except BaseException:
             conn.close()
@@ -398,10 +423,18 @@ class Vault:
         (migration_backup_path); a copy being restored needs none (its file is the backup).
         """
         path = Path(path)
-        slots = _load_slots(path)
-        raw_key = slots.unlock_user(user, passphrase)
-        return cls._open_with_key(path, slots, raw_key, user,
-                                  backup_before_migration=backup_before_migration)
+        _require_folder(path)
+        hold = vaultlock.acquire(path)
+        try:
+            slots = _load_slots(path)
+            found = slots.unlock_user_all(user, passphrase)
+            vault = cls._open_with_key(path, slots, found, user,
+                                       backup_before_migration=backup_before_migration,
+                                       passphrase=passphrase, hold=hold)
+        except BaseException:
+            hold.release()
+            raise
+        return vault
 
     @classmethod
     def open_with_recovery(cls, path: Path | str, recovery_key: str, user: str,
@@ -409,9 +442,16 @@ class Vault:
         """Recovery: the printed key unlocks, then the user's slot gets a new passphrase."""
         path = Path(path)
         _check_new_passphrase(new_passphrase)
-        slots = _load_slots(path)
-        raw_key = slots.unlock_recovery(recovery_key)
-        vault = cls._open_with_key(path, slots, raw_key, user, audit_action="vault.recover")
+        _require_folder(path)
+        hold = vaultlock.acquire(path)
+        try:
+            slots = _load_slots(path)
+            found = slots.unlock_recovery_all(recovery_key)
+            vault = cls._open_with_key(path, slots, found, user, audit_action="vault.recover",
+                                       recovery=True, hold=hold)
+        except BaseException:
+            hold.release()
+            raise
         with vault._lock:
             vault._rewrap_user(vault.user.name, new_passphrase)
         return vault
@@ -424,12 +464,13 @@ class Vault:
         of another vault) and writes nothing.
         """
         path = Path(path)
-        raw_key = _load_slots(path).unlock_recovery(recovery_key)
+        found = _load_slots(path).unlock_recovery_all(recovery_key)
         if not (path / DB_NAME).exists():
             raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
                                  "modificado nada; restaure la última copia de seguridad."))
-        conn = _connect(path / DB_NAME, raw_key)
+        conn, unlocked = _connect_any(path / DB_NAME, found)
         try:
+            rekey.accept(conn, unlocked, None)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlcipher3.DatabaseError as exc:
             raise _db_error(exc) from None
@@ -438,24 +479,35 @@ class Vault:
         return meta["shelter_code"], meta["shelter_name"]
 
     @classmethod
-    def _open_with_key(cls, path: Path, slots: KeySlots, raw_key: bytes, user: str,
-                       audit_action: str = "vault.unlock",
-                       backup_before_migration: bool = True) -> "Vault":
+    def _open_with_key(cls, path: Path, slots: KeySlots, raw_key: bytes | list[Unlocked],
+                       user: str, audit_action: str = "vault.unlock",
+                       backup_before_migration: bool = True, *, passphrase: str | None = None,
+                       recovery: bool = False, hold: vaultlock.Hold | None = None) -> "Vault":
         if not (path / DB_NAME).exists():
             raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
                                  "modificado nada; restaure la última copia de seguridad."))
-        conn = _connect(path / DB_NAME, raw_key)
+        found = raw_key if isinstance(raw_key, list) else [Unlocked("", raw_key, "")]
+        conn, unlocked = _connect_any(path / DB_NAME, found)
+        raw_key = unlocked.raw_key
         try:
             login = normalize_user(user)
+            if unlocked.slot_id:
+                rekey.accept(conn, unlocked, None if recovery else login)
             _migrate(conn, (lambda version: _backup_before_migration(
                 path, conn, raw_key, slots, version)) if backup_before_migration else None, login)
             account = _load_user(conn, login)
             if not account.active:
                 raise PermissionDenied(_("Este usuario está desactivado."))
             vault = cls(path, conn, slots, raw_key, account)
+            vault._hold = hold
+            if hold is not None:
+                hold.attach(vault)
             # Written with the first change, or at lock: opening alone writes nothing, so a
             # damaged file is left exactly as it was found.
             vault._pending_audit = {"action": audit_action, "unlocked_at": audit.now_iso()}
+            if unlocked.slot_id and hold is not None:
+                # A format-1 slot is rewritten, an interrupted re-key finished.
+                rekey.after_open(vault, unlocked, passphrase)
         except sqlcipher3.DatabaseError as exc:
             conn.close()
             raise _db_error(exc) from None
@@ -486,6 +538,9 @@ class Vault:
                 for i in range(len(self._raw_key)):
                     self._raw_key[i] = 0
                 self._raw_key = None
+            if self._hold is not None:
+                self._hold.release()
+                self._hold = None
 
     close = lock
 
@@ -1046,20 +1101,15 @@ class Vault:
         with self._lock:
             if self._read("SELECT 1 FROM users WHERE name=?", (login,)):
                 raise VaultError(_("Ya existe un usuario con ese nombre."))
-            params = self._slots.kdf_params(self.user.name)
-            old_slots = self._slots.to_json()
-            self._slots.set_user(login, passphrase, bytes(self._key()), params)
-            try:
-                with self._tx() as conn:
-                    conn.execute("INSERT INTO users VALUES (?,?,?,1,?)",
-                                 (login, (display_name or name).strip(), role.value,
-                                  audit.now_iso()))
-                    audit.append(conn, self.user.name, "user.add", None,
-                                 {"user": login, "role": role.value})
-                    self._slots.save()
-            except BaseException:
-                self._slots = _restore_slots(self._slots, old_slots)
-                raise
+
+            def insert(conn) -> None:
+                conn.execute("INSERT INTO users VALUES (?,?,?,1,?)",
+                             (login, (display_name or name).strip(), role.value,
+                              audit.now_iso()))
+                audit.append(conn, self.user.name, "user.add", None,
+                             {"user": login, "role": role.value})
+
+            rekey.add_user(self, login, passphrase, insert)
         return _load_user(self.conn, login)
 
     def set_role(self, name: str, role: str | Role) -> None:
@@ -1074,28 +1124,31 @@ class Vault:
             audit.append(conn, self.user.name, "user.role", None, {"user": login,
                                                                    "role": role.value})
 
-    def set_active(self, name: str, active: bool) -> None:
-        """Deactivating removes the user's key slot: the passphrase no longer opens the vault."""
+    def set_active(self, name: str, active: bool,
+                   progress: Callable[[int, int], None] | None = None
+                   ) -> "rekey.RekeyResult | None":
+        """Disabling re-keys the vault (see disable_user). Enabling needs a new passphrase
+        afterwards (reset_passphrase): the user's slot was removed when disabled."""
+        if not active:
+            return self.disable_user(name, progress=progress)
         self._require(Action.MANAGE_USERS)
         login = normalize_user(name)
-        with self._lock:
-            old_slots = self._slots.to_json()
-            try:
-                with self._tx() as conn:
-                    if conn.execute("UPDATE users SET active=? WHERE name=?",
-                                    (int(active), login)).rowcount != 1:
-                        raise UnknownUser(_("No hay ningún usuario con ese nombre en esta "
-                                            "bóveda."))
-                    self._keep_a_coordinator(conn)
-                    audit.append(conn, self.user.name,
-                                 "user.enable" if active else "user.disable", None,
-                                 {"user": login})
-                    if not active:
-                        self._slots.remove_user(login)
-                        self._slots.save()
-            except BaseException:
-                self._slots = _restore_slots(self._slots, old_slots)
-                raise
+        with self._tx() as conn:
+            if conn.execute("UPDATE users SET active=1 WHERE name=?", (login,)).rowcount != 1:
+                raise UnknownUser(_("No hay ningún usuario con ese nombre en esta bóveda."))
+            audit.append(conn, self.user.name, "user.enable", None, {"user": login})
+        return None
+
+    def disable_user(self, name: str, progress: Callable[[int, int], None] | None = None
+                     ) -> "rekey.RekeyResult":
+        """Disables a user and re-keys: their passphrase, and every slot file they may have
+        copied (backups included), no longer open today's vault. Returns the new recovery key."""
+        return rekey.rekey(self, reason="user.disable", disable=name, progress=progress)
+
+    def rekey(self, reason: str = "coordinator",
+              progress: Callable[[int, int], None] | None = None) -> "rekey.RekeyResult":
+        """Re-encrypts the vault under a new key ("cambiar la llave de la bóveda")."""
+        return rekey.rekey(self, reason=reason, progress=progress)
 
     def reset_passphrase(self, name: str, new_passphrase: str) -> None:
         """A coordinator sets a new passphrase for a user who forgot theirs."""
@@ -1107,28 +1160,13 @@ class Vault:
 
     def change_passphrase(self, old_passphrase: str, new_passphrase: str) -> None:
         """Rewraps the current user's slot; the data is not re-encrypted."""
-        self._slots.unlock_user(self.user.name, old_passphrase)
+        rekey.fresh(self).unlock_user_all(self.user.name, old_passphrase)
         self._rewrap_user(self.user.name, new_passphrase)
 
     def _rewrap_user(self, login: str, passphrase: str, action: str = "user.passphrase") -> None:
         _check_new_passphrase(passphrase)
         with self._lock:
-            params = self._current_kdf(login)
-            old_slots = self._slots.to_json()
-            self._slots.set_user(login, passphrase, bytes(self._key()), params)
-            try:
-                with self._tx() as conn:
-                    audit.append(conn, self.user.name, action, None, {"user": login})
-                    self._slots.save()
-            except BaseException:
-                self._slots = _restore_slots(self._slots, old_slots)
-                raise
-
-    def _current_kdf(self, login: str) -> crypto.KdfParams:
-        for who in (login, self.user.name):
-            with contextlib.suppress(UnknownUser):
-                return self._slots.kdf_params(who)
-        return crypto.calibrate(float(self._meta().get("kdf_seconds", 0.5)))
+            rekey.rewrap(self, login, passphrase, action)
 
     def _keep_a_coordinator(self, conn) -> None:
         if not conn.execute("SELECT 1 FROM users WHERE role=? AND active=1",
@@ -1196,7 +1234,7 @@ class Vault:
         with _backup_work(out) as work:
             with self._lock:
                 _export_db(self.conn, bytes(self._key()), work / DB_NAME)
-                slots = self._slots.to_json()
+                slots = rekey.fresh(self).to_json()
                 info = {"vault_id": self.vault_id, "shelter": self.shelter_code,
                         "schema_version": self.schema_version}
                 with self._tx() as conn:
@@ -1249,11 +1287,17 @@ class Vault:
                 with contextlib.suppress(OSError):
                     (work / (DB_NAME + suffix)).unlink()
             kept = None
-            if path.exists():
-                kept = path.with_name(f"{path.name}.before-restore-"
-                                      f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
-                os.replace(path, kept)
-            os.replace(work, path)
+            # Not while another program has the vault open (it would go on with the old one).
+            hold = vaultlock.acquire(path) if path.exists() else None
+            try:
+                if path.exists():
+                    kept = path.with_name(f"{path.name}.before-restore-"
+                                          f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+                    os.replace(path, kept)
+                os.replace(work, path)
+            finally:
+                if hold is not None:
+                    hold.release()
             return kept
         finally:
             if work.exists():
@@ -1315,9 +1359,45 @@ def _load_slots(path: Path) -> KeySlots:
     return KeySlots.load(path / SLOTS_NAME)
 
 
-def _restore_slots(current: KeySlots, saved: dict) -> KeySlots:
-    return KeySlots(current.path, saved["vault_id"], saved["user_salt"],
-                    {s["id"]: s for s in saved["slots"]})
+def _require_folder(path: Path) -> None:
+    if not path.exists():
+        raise VaultError(_("No existe ninguna bóveda en esa carpeta."))
+
+
+def _file_salt(db_path: Path) -> str | None:
+    try:
+        with open(db_path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return None
+    return head.hex() if len(head) == 16 else None
+
+
+def db_salt(conn) -> str | None:
+    """The database's SQLCipher salt (hex), recorded in key boxes (see _connect_any)."""
+    row = conn.execute("PRAGMA cipher_salt").fetchone()
+    return row[0] if row else None
+
+
+def _connect_any(db_path: Path, found: list[Unlocked]) -> tuple[sqlcipher3.Connection, Unlocked]:
+    """The database opened with the first candidate key that opens it (more than one only
+    after an interrupted re-key)."""
+    for i, unlocked in enumerate(found):
+        try:
+            return _connect(db_path, unlocked.raw_key), unlocked
+        except VaultDamaged:
+            if i == len(found) - 1:
+                if not unlocked.db_salt or _file_salt(db_path) in (None, unlocked.db_salt):
+                    raise
+                # The passphrase opened a slot, but its key does not open this vault.db.
+                raise VaultError(_(
+                    "La contraseña es correcta, pero la llave que abre no corresponde a este "
+                    "vault.db: el archivo keyslots.json es de otra bóveda o es una copia "
+                    "antigua (de antes de cambiar la llave de la bóveda). No se ha modificado "
+                    "nada. Ponga junto a vault.db el keyslots.json que lo acompaña; una copia "
+                    "de seguridad se abre entera con las contraseñas de su fecha.")) from None
+    raise VaultDamaged(_("El archivo de llaves de la bóveda está dañado. "
+                         "Restaure una copia de seguridad."))
 
 
 def _load_user(conn, login: str) -> User:

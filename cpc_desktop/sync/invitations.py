@@ -681,7 +681,7 @@ def join_new_vault(path: Path | str, payload: dict, *, user: str, passphrase: st
     except BaseException:
         # The vault was made a moment ago for this join only: nothing of anyone's is lost.
         vault.lock()
-        for name_ in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", SLOTS_NAME):
+        for name_ in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", SLOTS_NAME, "vault.lock"):
             with contextlib.suppress(OSError):
                 (Path(path) / name_).unlink()
         with contextlib.suppress(OSError):

@@ -122,4 +122,5 @@ def run(argv: list[str]) -> int:
     window = MainWindow(settings)
     window.start(args.vault)
     window.show()
+    window.session.system_lock.watch_window(window)  # Windows: screen-lock messages
     return app.exec()

@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.act_find = self._action("actFind", self._find, K.Find)
         self.act_users = self._action("actUsers", self.show_users)
         self.act_passwd = self._action("actChangePassphrase", self.change_passphrase)
+        self.act_rekey = self._action("actRekey", self.rekey)
         self.act_bigger = self._action("actFontBigger", lambda: self.scale_font(+1),
                                        [K.ZoomIn, "Ctrl+="])
         self.act_smaller = self._action("actFontSmaller", lambda: self.scale_font(-1), K.ZoomOut)
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         self.menu_users = QMenu(self, objectName="menuUsers")
         self.menu_users.addAction(self.act_users)
         self.menu_users.addAction(self.act_passwd)
+        self.menu_users.addAction(self.act_rekey)
         self.menu_view = QMenu(self, objectName="menuView")
         for a in (self.act_bigger, self.act_smaller, self.act_normal):
             self.menu_view.addAction(a)
@@ -204,6 +206,7 @@ class MainWindow(QMainWindow):
         self.act_find.setText(_("&Buscar"))
         self.act_users.setText(_("&Usuarios de la bóveda…"))
         self.act_passwd.setText(_("Cambiar &mi contraseña…"))
+        self.act_rekey.setText(_("Cambiar la &llave de la bóveda…"))
         self.act_bigger.setText(_("Letra más &grande"))
         self.act_smaller.setText(_("Letra más &pequeña"))
         self.act_normal.setText(_("Tamaño &normal"))
@@ -220,6 +223,7 @@ class MainWindow(QMainWindow):
             a.setEnabled(unlocked)
         self.act_new.setEnabled(self.session.can(Action.WRITE))
         self.act_users.setEnabled(self.session.can(Action.MANAGE_USERS))
+        self.act_rekey.setEnabled(self.session.can(Action.MANAGE_USERS))
         self.residents_view.update_permissions()
         if unlocked:
             v = self.session.vault
@@ -353,6 +357,21 @@ class MainWindow(QMainWindow):
         if not self.session.is_unlocked:
             return None
         dialog = ChangePassphraseDialog(self.session, self)
+        dialog.open()
+        return dialog
+
+    def rekey(self):
+        """Coordinators: asks, then re-keys with a progress bar (see rekey_ui)."""
+        if not self.session.can(Action.MANAGE_USERS):
+            return None
+        from .rekey_ui import RekeyDialog, run_rekey
+
+        dialog = RekeyDialog(self)
+
+        def accepted() -> None:
+            self.rekey_task = run_rekey(self, self.session, reason=dialog.reason)
+
+        dialog.accepted.connect(accepted)
         dialog.open()
         return dialog
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from ..core.vault import Vault
+from .system_lock import SystemLockWatcher
 
 _INPUT_EVENTS = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
                  QEvent.Type.Wheel, QEvent.Type.TouchBegin}
@@ -35,6 +36,9 @@ class Session(QObject):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
+        # Sleep and screen lock lock the vault too (the idle timer stops while asleep).
+        self.system_lock = SystemLockWatcher(self)
+        self.system_lock.lock_requested.connect(self._system_lock)
 
     # ------------------------------------------------------------ state
     @property
@@ -86,6 +90,9 @@ class Session(QObject):
         finally:
             # Views drop decrypted data even if closing the file failed.
             self.locked.emit()
+
+    def _system_lock(self, _reason: str) -> None:
+        self.lock()
 
     def notify(self, records: set[str] | None = None, residents: set[str] | None = None) -> None:
         self.changed.emit(Change(frozenset(records or ()), frozenset(residents or ())))

@@ -167,7 +167,10 @@ class UsersDialog(_VaultDialog):
                          "(botón «Nueva contraseña…»).").format(user=user.name)
         else:
             question = _("¿Desactivar a «{user}»? Ya no podrá abrir la bóveda; su historial se "
-                         "conserva.").format(user=user.name)
+                         "conserva. Además se cambia la llave de la bóveda, para que tampoco "
+                         "la abra con un archivo de llaves copiado antes: las demás "
+                         "contraseñas siguen igual, y tendrá que imprimir una clave de "
+                         "recuperación nueva.").format(user=user.name)
         box = QMessageBox(QMessageBox.Icon.Question, self.windowTitle(), question,
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.setObjectName("confirmActive")
@@ -175,6 +178,12 @@ class UsersDialog(_VaultDialog):
 
         def answered(button) -> None:
             if box.standardButton(button) != QMessageBox.StandardButton.Yes:
+                return
+            if not activate:
+                from .rekey_ui import run_rekey
+
+                self.rekey_task = run_rekey(self, self.session, disable=user.name,
+                                            on_done=lambda *_a: self.refresh())
                 return
             vault = self.session.vault
             run_task(self, lambda _p: vault.set_active(user.name, activate),
