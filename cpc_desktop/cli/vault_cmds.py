@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..core import display, forms
 from ..core.errors import CpcError
-from ..core.i18n import _
-from ..core.vault import Vault, passphrase_strength
+from ..core.i18n import N_, _, ngettext
+from ..core.vault import WITNESS_CHECK, Vault, passphrase_strength
 from .common import (add_vault_args, new_passphrase, open_vault, passphrase,
                      print_json, read_json, read_secret_file, recovery_key, user_name,
                      vault_path)
@@ -376,6 +376,14 @@ def cmd_audit(args) -> int:
             if result.ok:
                 print(_("Registro de auditoría íntegro: {n} entradas verificadas.").format(
                     n=result.checked))
+                if result.unsigned:
+                    print(ngettext("La primera entrada es anterior a las firmas del equipo "
+                                   "(se escribió con una versión anterior): solo se comprueba "
+                                   "su encadenamiento.",
+                                   "Las primeras {n} entradas son anteriores a las firmas del "
+                                   "equipo (se escribieron con una versión anterior): solo se "
+                                   "comprueba su encadenamiento.", result.unsigned).format(
+                        n=result.unsigned))
                 return 0
             raise CpcError(_("El registro de auditoría fue alterado: la entrada {n} no "
                              "encadena con la anterior ({reason}).").format(
@@ -390,8 +398,11 @@ def cmd_audit(args) -> int:
     return 0
 
 
-AUDIT_REASONS = {"missing": "falta una entrada", "reordered": "entradas reordenadas",
-                 "edited": "entrada modificada", "truncated": "faltan las últimas entradas"}
+AUDIT_REASONS = {"missing": N_("falta una entrada"), "reordered": N_("entradas reordenadas"),
+                 "edited": N_("entrada modificada"),
+                 "truncated": N_("faltan las últimas entradas"),
+                 "signature": N_("la firma del equipo no corresponde: se reconstruyó la cadena"),
+                 "unsigned": N_("faltan firmas del equipo")}
 
 
 def cmd_check(args) -> int:
@@ -399,11 +410,20 @@ def cmd_check(args) -> int:
         report = vault.check()
     for name, ok, message in report.items:
         print(f"{'OK   ' if ok else 'ERROR'} {name}{': ' + message if message else ''}")
-    if not report.ok:
-        raise CpcError(_("La comprobación encontró problemas: la bóveda está dañada. No use "
-                         "este equipo para registrar hasta restaurar la última copia de "
-                         "seguridad."))
-    return 0
+    if report.ok:
+        return 0
+    if all(ok or name == WITNESS_CHECK for name, ok, _m in report.items):
+        raise CpcError(_("Esta bóveda está bien, pero el registro de auditoría de otro equipo "
+                         "no coincide con lo que este equipo vio (detalle arriba). No restaure "
+                         "nada aquí: avise a la coordinación para que revise ese equipo."))
+    if all(ok or name in ("audit", WITNESS_CHECK) for name, ok, _m in report.items):
+        raise CpcError(_("Los registros están legibles, pero el registro de auditoría de este "
+                         "equipo fue alterado (detalle arriba): alguien con acceso a la bóveda "
+                         "quitó o cambió entradas. Guarde una copia de la carpeta tal como "
+                         "está y avise a la coordinación."))
+    raise CpcError(_("La comprobación encontró problemas: la bóveda está dañada. No use "
+                     "este equipo para registrar hasta restaurar la última copia de "
+                     "seguridad."))
 
 
 def cmd_restore(args) -> int:

@@ -1169,15 +1169,21 @@ class Vault:
                        _("versión de esquema {v}, se esperaba {e}").format(v=version,
                                                                            e=SCHEMA_VERSION))
             result = audit.verify(self.conn)
-            report.add("audit", result.ok, "" if result.ok else
-                       _("el registro de auditoría está roto en la entrada {n}").format(
-                           n=result.broken_at))
+            report.add("audit", result.ok, "" if result.ok else (
+                _("la entrada {n} del registro de auditoría no tiene una firma válida de este "
+                  "equipo: se quitaron o reescribieron entradas").format(n=result.broken_at)
+                if result.reason in ("signature", "unsigned") else
+                _("el registro de auditoría está roto en la entrada {n}").format(
+                    n=result.broken_at)))
             unknown = [r[0] for r in self.conn.execute("SELECT DISTINCT form FROM records")
                        if r[0] not in self.forms.forms]
             report.add("forms", not unknown, "" if not unknown else
                        _("registros de formularios desconocidos: {f}").format(
                            f=", ".join(unknown)))
-        if not report.ok:
+            # Not this vault's damage: another laptop's log contradicts what this one saw.
+            alarms = audit.witness_problems(self.conn)
+            report.add(WITNESS_CHECK, not alarms, "; ".join(_witness_message(a) for a in alarms))
+        if any(not ok for name, ok, _m in report.items if name != WITNESS_CHECK):
             self._damaged = True
         return report
 
@@ -1287,6 +1293,20 @@ SERVICE_FORM = "registro_atenciones"
 DISCHARGE_FORM = "ficha_egreso"
 
 MIN_PASSPHRASE = 10
+
+
+WITNESS_CHECK = "witness"
+
+
+def _witness_message(alarm: audit.WitnessAlarm) -> str:
+    if alarm.kind == "fewer":
+        return _("el equipo {device} del centro {shelter} mostraba {seen} entradas de auditoría "
+                 "y ahora muestra {now}: se borraron entradas de su registro, o se restauró "
+                 "allí una copia de seguridad más antigua").format(
+            device=alarm.device[-8:], shelter=alarm.shelter, seen=alarm.seen, now=alarm.now)
+    return _("el registro de auditoría del equipo {device} del centro {shelter} ya no coincide "
+             "con las {seen} entradas que este equipo vio: fue reescrito").format(
+        device=alarm.device[-8:], shelter=alarm.shelter, seen=alarm.seen)
 
 
 def _check_new_passphrase(passphrase: str) -> None:

@@ -71,17 +71,25 @@ def pending_local(conn, device: str, after_seq: int) -> list[LocalChange]:
     return out
 
 
-def encode_payload(encoded_changes: list[str], statements: list[dict]) -> bytes:
-    body = '{"v":%d,"c":[%s],"s":%s}' % (
+def encode_payload(encoded_changes: list[str], statements: list[dict],
+                   audit_head: dict | None = None) -> bytes:
+    # "a": the sender's audit head (core/audit.py), witnessed by readers; older ones ignore it.
+    extra = ',"a":%s' % json.dumps(audit_head, separators=(",", ":"), sort_keys=True) \
+        if audit_head is not None else ""
+    body = '{"v":%d,"c":[%s],"s":%s%s}' % (
         PAYLOAD_VERSION, ",".join(encoded_changes),
-        json.dumps(statements, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+        json.dumps(statements, ensure_ascii=False, separators=(",", ":"), sort_keys=True), extra)
     return body.encode("utf-8")
 
 
-def decode_payload(data: bytes, device: str) -> tuple[list[RemoteChange], list[dict]]:
-    """Raises SyncError when the payload is not what this program writes."""
+def decode_payload(data: bytes, device: str, extras: dict | None = None
+                   ) -> tuple[list[RemoteChange], list[dict]]:
+    """Raises SyncError when the payload is not what this program writes. With `extras`,
+    the sender's audit head (if any) is put in extras["a"]."""
     try:
         raw = json.loads(data)
+        if extras is not None:
+            extras["a"] = raw.get("a")
         if raw["v"] != PAYLOAD_VERSION:
             raise ValueError
         changes = []

@@ -155,6 +155,7 @@ class SyncEngine:
     def _pack(self, conn, ident, shelter: str, key, encoded: list[str],
               stmts: list[dict]) -> int:
         limit = self.max_batch_bytes - batchfmt.overhead(shelter, ident.device)
+        head = audit.head_for_batch(conn, shelter)
         chunks: list[tuple[list[str], list[dict]]] = []
         target = RAW_TARGET
         i = 0
@@ -165,11 +166,11 @@ class SyncEngine:
                 size += len(encoded[j]) + 1
                 j += 1
             part, st = encoded[i:j], (stmts if first else [])
-            payload = encode_payload(part, st)
+            payload = encode_payload(part, st, head)
             packed = len(batchfmt.compress(payload, self.codec))
             while packed > limit and len(part) > 1:
                 part = part[:max(1, len(part) // 2)]
-                payload = encode_payload(part, st)
+                payload = encode_payload(part, st, head)
                 packed = len(batchfmt.compress(payload, self.codec))
             if packed > limit:
                 raise SyncError(_("Un registro es demasiado grande para enviarlo en un lote "
@@ -184,7 +185,7 @@ class SyncEngine:
                                "ORDER BY seq DESC LIMIT 1", (shelter, ident.device)).fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, "")
             data = batchfmt.seal(ident, key, shelter=shelter, seq=seq, prev=prev,
-                                 payload=encode_payload(part, st), codec=self.codec)
+                                 payload=encode_payload(part, st, head), codec=self.codec)
             conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                          "received_at, uploaded) VALUES (?,?,?,?,?,?,0)",
                          (shelter, ident.device, seq, batchfmt.sha256(data), data,
@@ -293,8 +294,9 @@ class SyncEngine:
                                "fue alterado. No se aplicó nada de él.").format(
                     device=device[-8:]))
         payload = batchfmt.open_payload(parsed, key)
+        extras: dict = {}
         try:
-            changes, stmts = decode_payload(payload, device)
+            changes, stmts = decode_payload(payload, device, extras)
         except SyncError as exc:
             raise refuse(str(exc)) from None
         if changes:
@@ -315,6 +317,8 @@ class SyncEngine:
                                        "el lote fue alterado. No se aplicó nada de él.").format(
                             device=device[-8:]))
                 stats = Merger(v, conn, shelter).apply(changes)
+                if extras.get("a") is not None and device != v.device_id:
+                    audit.witness(conn, shelter, device, extras["a"])
                 conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                              "received_at, uploaded) VALUES (?,?,?,?,?,?,1)",
                              (shelter, device, h.seq, parsed.digest, data, audit.now_iso()))
