@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ..core import display, forms
+from ..core import backups, display, forms
 from ..core.errors import CpcError
 from ..core.i18n import N_, _, ngettext
 from ..core.vault import WITNESS_CHECK, Vault, passphrase_strength
@@ -138,6 +138,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                          "conserva al lado)"))
     p.add_argument("backup", type=Path)
     add_vault_args(p)
+    p.add_argument("--as-new-vault", action="store_true",
+                   help=_("restaura la copia como bóveda nueva en --vault, una carpeta que aún "
+                          "no tiene bóveda (así se abre la copia de otra bóveda sin reemplazar "
+                          "la propia)"))
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("forms", help=_("lista los formularios y sus campos"))
@@ -427,8 +431,12 @@ def cmd_check(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    kept = Vault.restore(args.backup, vault_path(args), user_name(args), passphrase(args))
-    print(_("Copia restaurada en {path}.").format(path=vault_path(args)))
+    kept = backups.restore(args.backup, vault_path(args), user_name(args), passphrase(args),
+                           as_new=args.as_new_vault)
+    if args.as_new_vault:
+        print(_("Copia restaurada como bóveda nueva en {path}.").format(path=vault_path(args)))
+    else:
+        print(_("Copia restaurada en {path}.").format(path=vault_path(args)))
     if kept:
         print(_("La bóveda anterior se conserva en {path}.").format(path=kept))
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import re
@@ -1196,7 +1197,7 @@ class Vault:
         if out.is_dir():
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = out / f"{self.shelter_code}-{stamp}.cpcbackup"
-        with _backup_work(out) as work:
+        with _backup_work(out, leftover_tag(self.vault_id)) as work:
             with self._lock:
                 _export_db(self.conn, bytes(self._key()), work / DB_NAME)
                 slots = self._slots.to_json()
@@ -1207,60 +1208,13 @@ class Vault:
             return _pack_backup(work, slots, info, out)
 
     @classmethod
-    def restore(cls, backup: Path | str, path: Path | str, user: str, passphrase: str) -> Path | None:
-        """Replaces the vault at `path` with a backup, after proving the backup opens with this
-        user's passphrase and passes `check`. The replaced vault is kept beside it (its folder
-        name is returned); nothing is deleted."""
-        backup, path = Path(backup), Path(path)
-        damaged = BackupError(_("La copia de seguridad está dañada o incompleta; no se ha "
-                                "modificado la bóveda actual."))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".cpc-restore-", dir=path.parent))
-        try:
-            try:
-                with tarfile.open(backup, "r") as tar:
-                    names = set(tar.getnames())
-                    if not {"manifest.json", SLOTS_NAME, DB_NAME} <= names:
-                        raise damaged
-                    for name in ("manifest.json", SLOTS_NAME, DB_NAME):
-                        member = tar.getmember(name)
-                        if not member.isfile():
-                            raise damaged
-                        src = tar.extractfile(member)
-                        with open(work / name, "wb") as dst:
-                            shutil.copyfileobj(src, dst)
-                manifest = json.loads((work / "manifest.json").read_text())
-                for name, digest in manifest["sha256"].items():
-                    if _sha256(work / name) != digest:
-                        raise damaged
-            except FileNotFoundError:
-                raise BackupError(_("No se encuentra el archivo de copia de seguridad.")) from None
-            except (OSError, tarfile.TarError, ValueError, KeyError, TypeError):
-                raise damaged from None
-            (work / "manifest.json").unlink()
-            restored = cls.open(work, user, passphrase, backup_before_migration=False)
-            try:
-                restored._require(Action.RESTORE)
-                report = restored.check()
-                if not report.ok:
-                    raise damaged
-                with restored._tx() as conn:
-                    audit.append(conn, restored.user.name, "vault.restore")
-            finally:
-                restored.lock()
-            for suffix in ("-wal", "-shm"):
-                with contextlib.suppress(OSError):
-                    (work / (DB_NAME + suffix)).unlink()
-            kept = None
-            if path.exists():
-                kept = path.with_name(f"{path.name}.before-restore-"
-                                      f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
-                os.replace(path, kept)
-            os.replace(work, path)
-            return kept
-        finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
+    def restore(cls, backup: Path | str, path: Path | str, user: str, passphrase: str, *,
+                as_new: bool = False) -> Path | None:
+        """Replaces the vault at `path` with a backup checked exactly as verify-backup checks
+        it; see backups.restore (another vault's backup only with as_new)."""
+        from . import backups
+
+        return backups.restore(backup, path, user, passphrase, as_new=as_new)
 
     # ------------------------------------------------------------ info
     def stats(self) -> dict[str, int]:
@@ -1501,21 +1455,52 @@ def _tar_add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 # member), keyslots.json and vault.db (a SQLCipher copy under the same raw key): nothing in it
 # is readable without a passphrase or the recovery key.
 
+def leftover_tag(vault_id: str) -> str:
+    """Names a vault's backup work files without naming the vault (see core/backups.py)."""
+    import hashlib
+
+    return hashlib.sha256(f"cpc-leftover|{vault_id}".encode()).hexdigest()[:12]
+
+
+def disk_full(exc: BaseException) -> bool:
+    """An OSError or a SQLite error saying there is no space left."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return isinstance(exc, sqlcipher3.Error) and "full" in str(exc).lower()
+
+
+def _backup_write_error(exc: BaseException) -> BackupError:
+    if disk_full(exc):
+        return BackupError(_("El disco o la memoria USB de destino está lleno: la copia de "
+                             "seguridad no se guardó y no quedó ningún archivo a medias. La "
+                             "bóveda no se modificó. Libere espacio (o borre copias antiguas) "
+                             "y vuelva a intentarlo."))
+    return BackupError(_("No se pudo escribir la copia de seguridad (¿memoria USB retirada o "
+                         "sin permiso de escritura?). No se dejó ningún archivo a medias y la "
+                         "bóveda no se modificó."))
+
+
 @contextlib.contextmanager
-def _backup_work(out: Path) -> Iterator[Path]:
-    """A temporary folder beside `out` (same disk, so the final rename is atomic); removed
-    afterwards whatever happens. Write errors become one BackupError."""
+def _backup_work(out: Path, tag: str | None = None) -> Iterator[Path]:
+    """A temporary folder beside `out` (same disk, so the final rename is atomic), named with
+    the vault's leftover tag; removed afterwards whatever happens. Write errors (a full disk
+    too, which SQLite reports as its own error) become one BackupError."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".cpc-backup-", dir=out.parent))
-    except OSError:
+        work = Path(tempfile.mkdtemp(prefix=f".cpc-backup-{tag}-" if tag else ".cpc-backup-",
+                                     dir=out.parent))
+    except OSError as exc:
+        if disk_full(exc):
+            raise _backup_write_error(exc) from None
         raise BackupError(_("No se puede escribir en esa carpeta.")) from None
     try:
         yield work
-    except OSError:
-        raise BackupError(_("No se pudo escribir la copia de seguridad (¿disco lleno o "
-                            "memoria USB retirada?). No se dejó ningún archivo a medias.")
-                          ) from None
+    except OSError as exc:
+        raise _backup_write_error(exc) from None
+    except sqlcipher3.Error as exc:
+        if not disk_full(exc) and "unable to open" not in str(exc).lower():
+            raise
+        raise _backup_write_error(exc) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -1556,7 +1541,7 @@ def _backup_before_migration(path: Path, conn, raw_key: bytes, slots: KeySlots,
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     out = migration_backup_path(path, version)
     try:
-        with _backup_work(out) as work:
+        with _backup_work(out, leftover_tag(meta["vault_id"])) as work:
             _export_db(conn, raw_key, work / DB_NAME)
             return _pack_backup(work, slots.to_json(),
                                 {"vault_id": meta["vault_id"], "shelter": meta["shelter_code"],
