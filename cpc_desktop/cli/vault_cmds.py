@@ -39,14 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("add", help=_("agrega un registro desde JSON; imprime su identificador"))
     add_vault_args(p)
     p.add_argument("form", help=_("formulario, p. ej. ficha_ingreso"))
-    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"))
+    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"),
+                   help=_("entrada: archivo JSON (UTF-8) con los valores del registro; «-» los "
+                          "lee de la entrada estándar"))
     p.add_argument("--resident", default=None, help=_("identificador o código del residente"))
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("update", help=_("modifica campos de un registro desde JSON"))
     add_vault_args(p)
     p.add_argument("id")
-    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"))
+    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"),
+                   help=_("entrada: archivo JSON (UTF-8) con los campos que cambian; «-» los "
+                          "lee de la entrada estándar"))
     p.add_argument("--replace", action="store_true",
                    help=_("el JSON es el registro completo (los campos ausentes se vacían)"))
     p.set_defaults(func=cmd_update)

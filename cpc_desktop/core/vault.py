@@ -30,8 +30,9 @@ import sqlite_utils
 from . import audit, crypto, forms
 from .clock import HybridClock, Stamp
 from .errors import (BackupError, CpcError, NotFound, PermissionDenied, UnknownUser,
-                     ValidationError, VaultBusy, VaultDamaged, VaultError, VaultLocked)
-from .i18n import _
+                     ValidationError, VaultBusy, VaultDamaged, VaultDiskFull, VaultError,
+                     VaultLocked, VaultReadOnly)
+from .i18n import N_, _
 from .ids import uuid7
 from .keyslots import KeySlots, normalize_user
 from .users import Action, Role, User, parse_role
@@ -141,8 +142,33 @@ def fold(text: str) -> str:
 # ---------------------------------------------------------------- connection helpers
 
 def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
-    conn = sqlcipher3.connect(str(db_path), isolation_level=None, check_same_thread=False,
-                              timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        return _connect_as(str(db_path), raw_key, uri=False)
+    except sqlcipher3.DatabaseError as exc:
+        if not _read_only_place(db_path) or "locked" in str(exc).lower():
+            raise _db_error(exc, db_path) from None
+    # A folder we may not write to (a read-only USB stick, a copy on a CD, no permission):
+    # SQLite cannot make its WAL files there, so the vault is opened for reading only. A
+    # vault closed cleanly has no WAL left and its file is all there is (immutable); with a
+    # WAL, only the WAL's own read-only mode gives the latest state.
+    wal = Path(str(db_path) + "-wal")
+    mode = "mode=ro" if wal.exists() and wal.stat().st_size else "immutable=1"
+    try:
+        return _connect_as(f"{db_path.absolute().as_uri()}?{mode}", raw_key, uri=True)
+    except sqlcipher3.DatabaseError as exc:
+        err = _db_error(exc, db_path)
+        if isinstance(err, VaultDamaged):
+            raise err from None
+        raise VaultReadOnly(_("La carpeta de la bóveda es de solo lectura y la bóveda no se "
+                              "puede abrir ni para consultar desde allí. La bóveda está "
+                              "intacta y no se ha modificado nada: cópiela a una carpeta con "
+                              "permiso de escritura, o pida ese permiso.")) from None
+
+
+def _connect_as(target: str, raw_key: bytes, *, uri: bool) -> sqlcipher3.Connection:
+    read_only = uri
+    conn = sqlcipher3.connect(target, isolation_level=None, check_same_thread=False,
+                              timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
     try:
         # SQLCipher would print page errors to stderr; damage is reported as VaultDamaged.
         conn.execute("PRAGMA cipher_log_level = NONE")
@@ -153,25 +179,65 @@ def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
         conn.execute("PRAGMA cache_size = -65536")
         # Reading the schema is the first use of the key: a damaged file fails here.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a write reported as saved survives a power cut, not only a crash.
-        conn.execute("PRAGMA synchronous = FULL")
+        if not read_only:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a write reported as saved survives a power cut, not only a crash.
+            conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-    except sqlcipher3.DatabaseError as exc:
+    except BaseException:
         conn.close()
-        raise _db_error(exc) from None
+        raise
     return conn
 
 
-def _db_error(exc: Exception) -> CpcError:
+def _read_only_place(db_path: Path) -> bool:
+    folder = db_path.parent
+    return db_path.is_file() and os.access(db_path, os.R_OK) and not (
+        os.access(folder, os.W_OK) and os.access(db_path, os.W_OK))
+
+
+def _no_space_left(db_path: Path) -> bool:
+    try:
+        return shutil.disk_usage(db_path.parent).free < 256 * 1024
+    except OSError:
+        return False
+
+
+MSG_READ_ONLY = N_("La bóveda está en una carpeta de solo lectura: se puede consultar, pero no "
+                   "guardar cambios. No se perdió nada. Para trabajar en ella, cópiela a una "
+                   "carpeta con permiso de escritura o pida ese permiso.")
+MSG_DISK_FULL = N_("El disco donde está la bóveda está lleno: este cambio no se guardó. No se "
+                   "perdió nada de lo ya guardado y la bóveda está intacta. Libere espacio en "
+                   "ese disco y vuelva a intentarlo.")
+
+
+def _db_error(exc: Exception, db_path: Path | None = None) -> CpcError:
+    """Names the real cause of a SQLite error: only an unreadable file is called damaged."""
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return VaultBusy(_("La bóveda está siendo usada por otro programa. Espere un momento e "
                            "inténtelo de nuevo; si sigue así, cierre las otras ventanas de CPC."))
-    return VaultDamaged(_("No se puede leer la bóveda: el archivo está dañado o incompleto. No se "
-                          "ha modificado nada; restaure la última copia de seguridad."))
+    # Out of space, SQLite may only say it could not open or write its WAL files.
+    if "full" in text or (db_path is not None and ("unable to open" in text or "i/o" in text)
+                          and _no_space_left(db_path)):
+        return VaultDiskFull(_(MSG_DISK_FULL))
+    if "readonly" in text or "read-only" in text or (
+            db_path is not None and "unable to open" in text and _read_only_place(db_path)):
+        return VaultReadOnly(_(MSG_READ_ONLY))
+    if "unable to open" in text or "disk i/o" in text:
+        return VaultError(_("No se pudo leer o escribir el archivo de la bóveda (¿memoria USB "
+                            "retirada, disco desconectado o sin permiso?). No se ha modificado "
+                            "nada. Compruebe el disco y vuelva a intentarlo; si se repite, "
+                            "ejecute «cpc check»."))
+    # The key was proven by its slot, so a file SQLCipher cannot read with it is damaged (or
+    # another vault's vault.db was put here).
+    return VaultDamaged(_("No se puede leer vault.db con la llave de esta bóveda: el archivo "
+                          "está dañado, incompleto o es de otra bóveda. No se ha modificado "
+                          "nada. Guarde una copia de la carpeta tal como está; si tiene una "
+                          "copia de seguridad, restaure la más reciente (la bóveda actual se "
+                          "conserva al lado)."))
 
 
 SCHEMA = """
@@ -349,9 +415,21 @@ class Vault:
                                "(por ejemplo LOR-01)."))
         if not shelter_name.strip() or not user.strip():
             raise VaultError(_("Indique el nombre del centro y el del primer usuario."))
+        if path.exists() and not path.is_dir():
+            raise VaultError(_("«{path}» es un archivo: indique una carpeta nueva o vacía para "
+                               "la bóveda. No se ha modificado nada.").format(path=path))
         if (path / DB_NAME).exists() or (path / SLOTS_NAME).exists():
             raise VaultError(_("Ya existe una bóveda en esa carpeta; no se ha modificado."))
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if not os.access(path, os.W_OK):
+                raise PermissionError(errno.EACCES, "")
+        except OSError as exc:
+            raise VaultError(_("No se puede crear la bóveda en esa carpeta: el disco está "
+                               "lleno. Libere espacio o elija otro lugar.") if disk_full(exc)
+                             else _("No se puede crear la bóveda en esa carpeta (no existe y no "
+                                    "se puede crear, es de solo lectura o no hay permiso). "
+                                    "Elija otra carpeta.")) from None
         raw_key = secrets.token_bytes(crypto.KEY_BYTES)
         vault_id = uuid7()
         slots = KeySlots.new(path / SLOTS_NAME, vault_id)
@@ -376,14 +454,22 @@ class Vault:
                          (login, (display_name or user).strip(), Role.COORDINATOR.value, now))
             audit.append(conn, login, "vault.create", detail={"shelter": shelter_code})
             conn.execute("COMMIT")
-        except BaseException:
+            # Slots are written last: a vault without slots was never usable, so nothing is
+            # lost if this fails.
+            slots.save()
+        except BaseException as exc:
             conn.close()
             for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
                 with contextlib.suppress(OSError):
                     (path / name).unlink()
+            if isinstance(exc, (OSError, sqlcipher3.Error)):
+                raise (VaultDiskFull(_("No se pudo crear la bóveda: el disco está lleno. No "
+                                       "quedó nada a medias; libere espacio o elija otro "
+                                       "lugar.")) if disk_full(exc)
+                       else _db_error(exc) if isinstance(exc, sqlcipher3.Error)
+                       else VaultError(_("No se pudo escribir en esa carpeta; no quedó nada a "
+                                         "medias. Elija otra carpeta."))) from None
             raise
-        # Slots are written last: a vault without slots was never usable, so nothing is lost.
-        slots.save()
         vault = cls(path, conn, slots, raw_key, _load_user(conn, login))
         return vault, recovery_text
 
@@ -445,6 +531,13 @@ class Vault:
         conn = _connect(path / DB_NAME, raw_key)
         try:
             login = normalize_user(user)
+            if _read_only_place(path / DB_NAME) and int(conn.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+                    ) < SCHEMA_VERSION:
+                raise VaultReadOnly(_("Esta bóveda es de una versión anterior y hay que "
+                                      "actualizarla antes de usarla, pero su carpeta es de "
+                                      "solo lectura. No se ha modificado nada: cópiela a una "
+                                      "carpeta con permiso de escritura y ábrala allí."))
             _migrate(conn, (lambda version: _backup_before_migration(
                 path, conn, raw_key, slots, version)) if backup_before_migration else None, login)
             account = _load_user(conn, login)
@@ -544,7 +637,7 @@ class Vault:
             raise self._mark(exc) from None
 
     def _mark(self, exc: Exception) -> CpcError:
-        err = _db_error(exc)
+        err = _db_error(exc, self.path / DB_NAME)
         if isinstance(err, VaultDamaged):
             self._damaged = True
         return err
@@ -1281,9 +1374,22 @@ def passphrase_strength(passphrase: str) -> int:
 
 
 def _load_slots(path: Path) -> KeySlots:
-    if not path.exists():
+    # What is wrong with the place is said before the slot file is read: an unreadable slot
+    # file is not a damaged one.
+    if path.exists() and not path.is_dir():
+        raise VaultError(_("«{path}» es un archivo, no la carpeta de una bóveda. Indique la "
+                           "carpeta que contiene vault.db y keyslots.json; no se ha modificado "
+                           "nada.").format(path=path))
+    if not path.exists() or not ((path / SLOTS_NAME).exists() or (path / DB_NAME).exists()):
         raise VaultError(_("No existe ninguna bóveda en esa carpeta."))
-    return KeySlots.load(path / SLOTS_NAME)
+    slots_file = path / SLOTS_NAME
+    if slots_file.exists() and not (slots_file.is_file() and os.access(slots_file, os.R_OK)
+                                    and os.access(path, os.X_OK)):
+        raise VaultError(_("No hay permiso para leer el archivo de llaves de la bóveda "
+                           "(keyslots.json). La bóveda no se ha modificado: pida permiso de "
+                           "lectura sobre esa carpeta o ábrala con la cuenta del equipo que la "
+                           "creó."))
+    return KeySlots.load(slots_file)
 
 
 def _restore_slots(current: KeySlots, saved: dict) -> KeySlots:
