@@ -504,7 +504,7 @@ def restore(backup: Path | str, path: Path | str, user: str, passphrase: str, *,
         raise BackupError(_("«{path}» es un archivo, no una carpeta: indique la carpeta de la "
                             "bóveda. No se ha modificado nada.").format(path=path))
     here = _vault_at(path)
-    if as_new and here is not False:
+    if as_new and (here is not False or (path.is_dir() and any(path.iterdir()))):
         raise BackupError(_("Ya hay una bóveda en «{path}». Para restaurar la copia como "
                             "bóveda nueva elija una carpeta nueva o vacía; no se ha modificado "
                             "nada.").format(path=path))
@@ -533,6 +533,8 @@ def restore(backup: Path | str, path: Path | str, user: str, passphrase: str, *,
                 (work / (DB_NAME + suffix)).unlink()
         kept = None
         try:
+            if as_new and path.is_dir():
+                path.rmdir()   # the empty folder chosen for it
             if path.exists():
                 kept = path.with_name(f"{path.name}.before-restore-"
                                       f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")

@@ -510,8 +510,10 @@ class Vault:
         path = Path(path)
         raw_key = _load_slots(path).unlock_recovery(recovery_key)
         if not (path / DB_NAME).exists():
-            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
-                                 "modificado nada; restaure la última copia de seguridad."))
+            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db) en «{path}». "
+                                 "No se ha modificado nada. Compruebe que es la carpeta "
+                                 "correcta; si el archivo se perdió, restaure la última copia "
+                                 "de seguridad.").format(path=path))
         conn = _connect(path / DB_NAME, raw_key)
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -526,8 +528,10 @@ class Vault:
                        audit_action: str = "vault.unlock",
                        backup_before_migration: bool = True) -> "Vault":
         if not (path / DB_NAME).exists():
-            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
-                                 "modificado nada; restaure la última copia de seguridad."))
+            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db) en «{path}». "
+                                 "No se ha modificado nada. Compruebe que es la carpeta "
+                                 "correcta; si el archivo se perdió, restaure la última copia "
+                                 "de seguridad.").format(path=path))
         conn = _connect(path / DB_NAME, raw_key)
         try:
             login = normalize_user(user)
