@@ -307,3 +307,26 @@ def test_add_help_calls_json_an_input(capsys):
     flat = " ".join(out.split())
     assert "salida en JSON" not in flat, "--json of add is what it reads, not an output"
     assert "entrada" in flat
+
+
+def test_init_onto_a_full_disk_says_so_and_leaves_nothing(tmp_path, cli, monkeypatch):
+    pw = tmp_path / "pw"
+    pw.write_text(PASS)
+    with tmpfs(tmp_path / "mnt", "1m") as mnt:
+        base = mnt or tmp_path
+        if mnt is not None:
+            filler = fill(mnt)
+        else:
+            from cpc_desktop.core.keyslots import KeySlots
+
+            def full(*_a, **_k):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            monkeypatch.setattr(KeySlots, "save", full)
+        rc, _out, err = cli("init", "--vault", base / "v", "--shelter", "LOR-01",
+                            "--shelter-name", "Casa Ficticia", "--user", "coord",
+                            "--passphrase-file", pw, "--kdf-seconds", "0")
+        assert_one_clear_line(rc, err, "lleno")
+        left = sorted(p.name for p in (base / "v").iterdir()) if (base / "v").exists() else []
+        assert left == [], f"a half-made vault was left (the next init would refuse): {left}"
+        if mnt is not None:
+            filler.unlink()

@@ -437,7 +437,11 @@ class Vault:
         slots.set_user(user, passphrase, raw_key, params)
         recovery_bytes, recovery_text = crypto.new_recovery_key()
         slots.set_recovery(recovery_bytes, raw_key)
-        conn = _connect(path / DB_NAME, raw_key)
+        try:
+            conn = _connect(path / DB_NAME, raw_key)
+        except CpcError:
+            _remove_db_files(path)   # a full disk may fail after creating an empty file
+            raise
         try:
             conn.execute("BEGIN IMMEDIATE")
             for stmt in _statements(SCHEMA + audit.SCHEMA):
@@ -459,9 +463,7 @@ class Vault:
             slots.save()
         except BaseException as exc:
             conn.close()
-            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
-                with contextlib.suppress(OSError):
-                    (path / name).unlink()
+            _remove_db_files(path)
             if isinstance(exc, (OSError, sqlcipher3.Error)):
                 raise (VaultDiskFull(_("No se pudo crear la bóveda: el disco está lleno. No "
                                        "quedó nada a medias; libere espacio o elija otro "
@@ -1375,6 +1377,12 @@ def passphrase_strength(passphrase: str) -> int:
     words = len(passphrase.split())
     score = 1 + (len(passphrase) >= 14) + (len(passphrase) >= 20 or words >= 4) + (classes >= 3)
     return min(score, 4)
+
+
+def _remove_db_files(path: Path) -> None:
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+        with contextlib.suppress(OSError):
+            (path / name).unlink()
 
 
 def _load_slots(path: Path) -> KeySlots:
