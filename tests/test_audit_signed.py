@@ -211,3 +211,27 @@ def test_malformed_heads_are_ignored(vault):
                     {"n": 2, "h": "0" * 64, "p": "zz"}, [], None, {"n": True, "h": "0" * 64}):
             audit.witness(conn, "LOR-01", "dev", bad)
     assert audit.witnessed(vault.conn) == {} and audit.witness_problems(vault.conn) == []
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_real_old_vault_verifies_its_unsigned_past_and_signs_from_now_on(tmp_path, version,
+                                                                           intake_values):
+    import shutil
+    from pathlib import Path
+
+    from cpc_desktop.core.keyslots import KeySlots
+    from cpc_desktop.core.vault import DB_NAME, SLOTS_NAME, Vault, _connect
+
+    path = tmp_path / "vault"
+    shutil.copytree(Path(__file__).parent / "data" / f"vault-schema{version}", path)
+    conn = _connect(path / DB_NAME, KeySlots.load(path / SLOTS_NAME).unlock_user(
+        "coord", "frase de prueba larga"))
+    old = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+    conn.close()
+    assert old > 10
+    with Vault.open(path, "coord", "frase de prueba larga") as v:   # migrates: signed entries
+        v.add("ficha_ingreso", intake_values())
+        result = v.verify_audit()
+        assert result.ok and result.unsigned == old, result
+        assert result.checked > old
+        assert v.check().ok

@@ -89,7 +89,7 @@ def decode_payload(data: bytes, device: str, extras: dict | None = None
     try:
         raw = json.loads(data)
         if extras is not None:
-            extras["a"] = raw.get("a")
+            extras["a"] = raw.get("a") if isinstance(raw, dict) else None
         if raw["v"] != PAYLOAD_VERSION:
             raise ValueError
         changes = []
