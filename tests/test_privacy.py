@@ -79,6 +79,15 @@ def test_canaries_never_reach_disk_logs_or_temp_files(tmp_path):
                            "--json").stdout)
     assert [r["id"] for r in found] == [rid], "the canary resident must be findable (sanity)"
     cpc("backup", "--vault", vault, home / "usb" / "copia.cpcbackup")
+    # Rotated, verified backups to a configured folder, checked again and restored as a new
+    # vault: their work files (.cpc-backup-, .cpc-verify-, .cpc-pending-, .cpc-restore-) sit
+    # beside them while they run and must hold nothing readable either.
+    cpc("backup-settings", "--vault", vault, "--folder", home / "usb2")
+    cpc("backup", "--vault", vault, "--verify")
+    made = next((home / "usb2").glob("*.cpcbackup"))
+    cpc("verify-backup", made)
+    cpc("restore", made, "--vault", home / "copia", "--as-new-vault")
+    cpc("check", "--vault", home / "copia")
     cpc("audit", "--vault", vault, "--verify")
     cpc("check", "--vault", vault)
 
@@ -176,3 +185,35 @@ def test_rekey_leaves_no_clear_text_in_any_file_including_its_copy(tmp_path):
     found = json.loads(cpc("list", "--vault", vault, "--json").stdout)
     assert [x["id"] for x in found] == [rid]
     assert not (vault / "vault.db.rekey").exists()
+
+
+def test_audit_signatures_and_witnessed_heads_hold_no_personal_data(tmp_path):
+    """Inside the vault too: what the audit log signs, the signatures, the heads put in sync
+    batches and those witnessed from other laptops are hashes and counts, never values."""
+    from cpc_desktop.core import audit
+    from cpc_desktop.core.vault import Vault
+
+    vault, _key = Vault.create(tmp_path / "v", shelter_code="CUS-05", shelter_name="Ficticio",
+                               user="coord", passphrase=PASS, kdf_seconds=0)
+    try:
+        rid = vault.add("ficha_ingreso", {"admission_date": "2025-06-01",
+                                          "name_first": CANARIES[0], "name_last": CANARIES[1],
+                                          "sex": "male", "referral_source": "upe",
+                                          "risk_level": "low"})
+        vault.update(rid, {"name_nickname": CANARIES[2]})
+        with vault.transaction() as conn:
+            head = audit.head_for_batch(conn, "CUS-05")
+            audit.witness(conn, "CUS-05", "otro-equipo", head)
+        conn = vault.conn
+        signed = [row for row in conn.execute("SELECT * FROM audit_sig")]
+        assert len(signed) == len(vault.audit_log()) >= 3, "every entry must be signed"
+        rows = [json.dumps(r, ensure_ascii=False) for r in (
+            *conn.execute("SELECT * FROM audit"), *signed,
+            *conn.execute("SELECT key, value FROM meta WHERE key LIKE 'audit%'"))]
+        rows.append(json.dumps(head, ensure_ascii=False))
+        text = "\n".join(rows)
+        leaked = [c for c in CANARIES if c.casefold() in text.casefold()]
+        assert not leaked, f"personal data in the audit log, its signatures or heads: {leaked}"
+        assert set(head) <= {"n", "h", "p"}, head
+    finally:
+        vault.lock()

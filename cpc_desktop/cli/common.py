@@ -154,20 +154,65 @@ def open_vault(args) -> Vault:
     return Vault.open(vault_path(args), user_name(args), passphrase(args))
 
 
+MAX_JSON_DEPTH = 64   # forms nest two levels (a table's rows); deeper is not a record
+
+
 def read_json(source: str):
+    """Input values as JSON, from a file or "-" (standard input). Every way the input can be
+    wrong is one UserError naming it; nothing is read into the vault before this passes."""
     try:
-        if source == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError:
         raise UserError(_("No se puede leer el archivo JSON «{path}».").format(path=source)) \
             from None
     try:
-        return json.loads(text)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(_("El JSON no está en UTF-8 (byte no válido en la posición {pos}). "
+                          "Guárdelo como UTF-8 y vuelva a intentarlo.").format(pos=exc.start)) \
+            from None
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _nesting(text) > MAX_JSON_DEPTH:
+        raise UserError(_("El JSON tiene demasiados niveles anidados (más de {n}); un registro "
+                          "no tiene esa forma.").format(n=MAX_JSON_DEPTH))
+    try:
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(_("El JSON no es válido (línea {line}, columna {col}).").format(
             line=exc.lineno, col=exc.colno)) from None
+    except (ValueError, RecursionError):   # an integer of thousands of digits
+        raise UserError(_("El JSON tiene un número demasiado largo (miles de cifras); ningún "
+                          "campo admite un número así.")) from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(_("El JSON contiene un carácter Unicode no válido (un «\\ud800» suelto, "
+                          "mitad de un par sustituto); corrija ese texto.")) from None
+    return value
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting outside strings (json would recurse that deep)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def print_json(data) -> None:

@@ -6,10 +6,10 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ..core import display, forms
+from ..core import backups, display, forms
 from ..core.errors import CpcError
-from ..core.i18n import _
-from ..core.vault import Vault, passphrase_strength
+from ..core.i18n import N_, _, ngettext
+from ..core.vault import WITNESS_CHECK, Vault, passphrase_strength
 from .common import (add_vault_args, new_passphrase, open_vault, passphrase,
                      print_json, read_json, read_secret_file, recovery_key, user_name,
                      vault_path)
@@ -39,14 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("add", help=_("agrega un registro desde JSON; imprime su identificador"))
     add_vault_args(p)
     p.add_argument("form", help=_("formulario, p. ej. ficha_ingreso"))
-    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"))
+    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"),
+                   help=_("entrada: archivo JSON (UTF-8) con los valores del registro; «-» los "
+                          "lee de la entrada estándar"))
     p.add_argument("--resident", default=None, help=_("identificador o código del residente"))
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("update", help=_("modifica campos de un registro desde JSON"))
     add_vault_args(p)
     p.add_argument("id")
-    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"))
+    p.add_argument("--json", required=True, metavar=_("ARCHIVO|-"),
+                   help=_("entrada: archivo JSON (UTF-8) con los campos que cambian; «-» los "
+                          "lee de la entrada estándar"))
     p.add_argument("--replace", action="store_true",
                    help=_("el JSON es el registro completo (los campos ausentes se vacían)"))
     p.set_defaults(func=cmd_update)
@@ -153,6 +157,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                          "conserva al lado)"))
     p.add_argument("backup", type=Path)
     add_vault_args(p)
+    p.add_argument("--as-new-vault", action="store_true",
+                   help=_("restaura la copia como bóveda nueva en --vault, una carpeta que aún "
+                          "no tiene bóveda (así se abre la copia de otra bóveda sin reemplazar "
+                          "la propia)"))
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("forms", help=_("lista los formularios y sus campos"))
@@ -459,6 +467,14 @@ def cmd_audit(args) -> int:
             if result.ok:
                 print(_("Registro de auditoría íntegro: {n} entradas verificadas.").format(
                     n=result.checked))
+                if result.unsigned:
+                    print(ngettext("La primera entrada es anterior a las firmas del equipo "
+                                   "(se escribió con una versión anterior): solo se comprueba "
+                                   "su encadenamiento.",
+                                   "Las primeras {n} entradas son anteriores a las firmas del "
+                                   "equipo (se escribieron con una versión anterior): solo se "
+                                   "comprueba su encadenamiento.", result.unsigned).format(
+                        n=result.unsigned))
                 return 0
             raise CpcError(_("El registro de auditoría fue alterado: la entrada {n} no "
                              "encadena con la anterior ({reason}).").format(
@@ -473,8 +489,11 @@ def cmd_audit(args) -> int:
     return 0
 
 
-AUDIT_REASONS = {"missing": "falta una entrada", "reordered": "entradas reordenadas",
-                 "edited": "entrada modificada", "truncated": "faltan las últimas entradas"}
+AUDIT_REASONS = {"missing": N_("falta una entrada"), "reordered": N_("entradas reordenadas"),
+                 "edited": N_("entrada modificada"),
+                 "truncated": N_("faltan las últimas entradas"),
+                 "signature": N_("la firma del equipo no corresponde: se reconstruyó la cadena"),
+                 "unsigned": N_("faltan firmas del equipo")}
 
 
 def cmd_check(args) -> int:
@@ -482,16 +501,29 @@ def cmd_check(args) -> int:
         report = vault.check()
     for name, ok, message in report.items:
         print(f"{'OK   ' if ok else 'ERROR'} {name}{': ' + message if message else ''}")
-    if not report.ok:
-        raise CpcError(_("La comprobación encontró problemas: la bóveda está dañada. No use "
-                         "este equipo para registrar hasta restaurar la última copia de "
-                         "seguridad."))
-    return 0
+    if report.ok:
+        return 0
+    if all(ok or name == WITNESS_CHECK for name, ok, _m in report.items):
+        raise CpcError(_("Esta bóveda está bien, pero el registro de auditoría de otro equipo "
+                         "no coincide con lo que este equipo vio (detalle arriba). No restaure "
+                         "nada aquí: avise a la coordinación para que revise ese equipo."))
+    if all(ok or name in ("audit", WITNESS_CHECK) for name, ok, _m in report.items):
+        raise CpcError(_("Los registros están legibles, pero el registro de auditoría de este "
+                         "equipo fue alterado (detalle arriba): alguien con acceso a la bóveda "
+                         "quitó o cambió entradas. Guarde una copia de la carpeta tal como "
+                         "está y avise a la coordinación."))
+    raise CpcError(_("La comprobación encontró problemas: la bóveda está dañada. No use "
+                     "este equipo para registrar hasta restaurar la última copia de "
+                     "seguridad."))
 
 
 def cmd_restore(args) -> int:
-    kept = Vault.restore(args.backup, vault_path(args), user_name(args), passphrase(args))
-    print(_("Copia restaurada en {path}.").format(path=vault_path(args)))
+    kept = backups.restore(args.backup, vault_path(args), user_name(args), passphrase(args),
+                           as_new=args.as_new_vault)
+    if args.as_new_vault:
+        print(_("Copia restaurada como bóveda nueva en {path}.").format(path=vault_path(args)))
+    else:
+        print(_("Copia restaurada en {path}.").format(path=vault_path(args)))
     if kept:
         print(_("La bóveda anterior se conserva en {path}.").format(path=kept))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import re
@@ -27,7 +28,8 @@ from .i18n import _
 from .keyslots import KeySlots, normalize_user
 from .users import Action
 from . import vault as _vault
-from .vault import DB_NAME, SLOTS_NAME, Vault, _connect, _load_user, _sha256
+from .vault import (DB_NAME, SLOTS_NAME, Vault, _connect, _load_user, _sha256, disk_full,
+                    leftover_tag)
 
 SUFFIX = ".cpcbackup"
 DEFAULT_KEEP = 10
@@ -42,8 +44,14 @@ _LAST, _LAST_FILE = "backup_last", "backup_last_file"
 # What backup_now names its files: <shelter>-<YYYYmmdd-HHMMSS>[-n].cpcbackup. Rotation only
 # ever considers files of this shape whose manifest names this vault.
 _NAME = re.compile(r"(?P<shelter>[A-Z0-9][A-Z0-9-]{1,15})-\d{8}-\d{6}(?:-\d+)?\.cpcbackup")
+# Work files of a backup, named "<prefix><tag>-…" with the tag of the vault they belong to
+# (leftover_tag): a backup removes its own vault's leftovers at once (it holds the vault's
+# backup lock, so none of them is in progress) and never another vault's.
 _PENDING_PREFIX = ".cpc-pending-"
-_STALE_SECONDS = 3600  # leftovers of an interrupted backup older than this are ours to remove
+_LEFTOVER_PREFIXES = (_PENDING_PREFIX, ".cpc-backup-", ".cpc-verify-")
+_TAGGED = re.compile(r"[0-9a-f]{12}-")
+_STALE_SECONDS = 3600  # untagged leftovers (older versions) older than this are removed
+_LOCK_NAME = ".cpc-backup.lock"   # in the vault's folder: one backup of a vault at a time
 
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]
@@ -243,26 +251,26 @@ def _write(vault: Vault, target: Path, final_name: Callable[[], Path], verify: b
     step(0, _("Preparando la copia de seguridad…"))
     if target.exists() and not target.is_dir():
         raise BackupError(_("El destino de las copias no es una carpeta."))
-    _remove_stale_leftovers(target)
-    pending = target / f"{_PENDING_PREFIX}{final_name().name}"
-    step(1, _("Copiando la bóveda cifrada…"))
-    vault.backup(pending)
-    try:
-        if verify:
-            step(2, _("Comprobando la copia…"))
-            verify_backup(pending, vault=vault)
-        step(step.total - 1, _("Guardando la copia…"))
+    with _backup_lock(vault):
+        tag = leftover_tag(vault.vault_id)
+        remove_leftovers(target, tag)
+        pending = target / f"{_PENDING_PREFIX}{tag}-{final_name().name}"
+        step(1, _("Copiando la bóveda cifrada…"))
+        vault.backup(pending)
         try:
-            final = final_name()
-            os.replace(pending, final)
-        except OSError:
-            raise BackupError(_("No se pudo escribir la copia de seguridad (¿disco lleno o "
-                                "memoria USB retirada?). No se dejó ningún archivo a "
-                                "medias.")) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            pending.unlink()
-        raise
+            if verify:
+                step(2, _("Comprobando la copia…"))
+                verify_backup(pending, vault=vault)
+            step(step.total - 1, _("Guardando la copia…"))
+            try:
+                final = final_name()
+                os.replace(pending, final)
+            except OSError as exc:
+                raise _vault._backup_write_error(exc) from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                pending.unlink()
+            raise
     _write_meta(vault, {_LAST: audit.now_iso(), _LAST_FILE: final.name}, "backup.done",
                 {"verified": verify})
     step(step.total, _("Copia de seguridad terminada."))
@@ -290,23 +298,65 @@ def _free_name(folder: Path, shelter: str) -> Path:
     return candidate
 
 
-def _remove_stale_leftovers(folder: Path) -> None:
-    """Pending files and work folders of a backup interrupted long ago (power cut): ours by
-    name, encrypted anyway, but they waste a USB stick's space."""
+@contextlib.contextmanager
+def _backup_lock(vault: Vault):
+    """Held while a backup of this vault is written: its leftovers found meanwhile are dead."""
+    import filelock
+
+    lock = filelock.FileLock(str(vault.path / _LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise BackupError(_("Ya se está haciendo otra copia de seguridad de esta bóveda (en otra "
+                            "ventana o programa). Espere a que termine.")) from None
+    except OSError:
+        raise BackupError(_("No se puede escribir en la carpeta de la bóveda, así que tampoco "
+                            "hacer una copia de seguridad desde aquí (¿carpeta de solo "
+                            "lectura?). La bóveda no se modificó.")) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def leftover_names(vault_id: str) -> list[str]:
+    """The names an interrupted backup of this vault leaves (examples, for tests)."""
+    tag = leftover_tag(vault_id)
+    return [f".cpc-backup-{tag}-k1ll3d", f".cpc-verify-{tag}-k1ll3d",
+            f"{_PENDING_PREFIX}{tag}-LOR-01-20240101-000000{SUFFIX}"]
+
+
+def remove_leftovers(folder: Path, tag: str) -> list[str]:
+    """Removes the pending files and work folders of this vault's interrupted backups (call
+    with its backup lock held), and untagged ones of older versions after an hour. Another
+    vault's are left alone: they may be a backup in progress on another laptop. Returns the
+    names removed."""
     try:
         entries = list(folder.iterdir())
     except OSError:
-        return
+        return []
     limit = time.time() - _STALE_SECONDS
+    removed = []
     for p in entries:
-        if not p.name.startswith((_PENDING_PREFIX, ".cpc-backup-")):
+        prefix = next((x for x in _LEFTOVER_PREFIXES if p.name.startswith(x)), None)
+        if prefix is None:
             continue
+        rest = p.name[len(prefix):]
+        if rest.startswith(tag + "-"):
+            pass
+        elif _TAGGED.match(rest):
+            continue
+        else:
+            with contextlib.suppress(OSError):
+                if p.stat().st_mtime >= limit:
+                    continue
         with contextlib.suppress(OSError):
-            if p.stat().st_mtime < limit:
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    p.unlink()
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p.name)
+    return removed
 
 
 def rotate(folder: Path | str, vault_id: str, keep: int) -> list[Path]:
@@ -332,70 +382,185 @@ def verify_backup(path: Path | str, user: str | None = None, passphrase: str | N
     with the key of the open `vault` the backup was made from. Works in a temporary folder
     beside the backup (the database stays encrypted there) and removes it whatever happens.
     Raises BackupError with a sentence for the user when the copy is not good; WrongPassphrase
-    when the passphrase does not open it.
+    when the passphrase does not open it. `restore` runs exactly this check.
     """
     path = Path(path)
-    damaged = BackupError(_("La copia de seguridad «{name}» está dañada o incompleta: no sirve "
-                            "para restaurar. Haga una copia nueva.").format(name=path.name))
-    if not path.is_file():
-        raise BackupError(_("No se encuentra el archivo de copia de seguridad."))
+    info = _readable_info(path)
     if vault is None and (user is None or passphrase is None):
         raise BackupError(_("Para comprobar la copia se necesitan el usuario y la contraseña."))
-    info = read_info(path)
-    if not info.readable:
-        raise damaged
     if vault is not None and info.vault_id != vault.vault_id:
         raise BackupError(_("Esa copia de seguridad es de otra bóveda."))
+    work = _work_folder(path.parent, ".cpc-verify-", info,
+                        _("No se puede escribir en la carpeta de la copia para comprobarla."))
     try:
-        work = Path(tempfile.mkdtemp(prefix=".cpc-verify-", dir=path.parent))
-    except OSError:
-        raise BackupError(_("No se puede escribir en la carpeta de la copia para "
-                            "comprobarla.")) from None
-    try:
-        try:
-            _extract(path, work)
-        except (OSError, tarfile.TarError, ValueError, KeyError, TypeError):
-            raise damaged from None
-        slots = KeySlots.load(work / SLOTS_NAME)
-        if slots.vault_id != info.vault_id:
-            raise damaged
-        if vault is not None:
-            with vault._lock:
-                raw_key = bytes(vault._key())
-        else:
-            raw_key = slots.unlock_user(user, passphrase)
-        try:
-            conn = _connect(work / DB_NAME, raw_key)
-        except CpcError:
-            raise damaged from None
-        # Opened without migrating: an older backup is checked as it is (restore migrates it).
-        try:
-            # With a passphrase the account must exist in the copy (it is who could restore).
-            account = vault.user if vault is not None else _load_user(conn, normalize_user(user))
-            copy = Vault(work, conn, slots, raw_key, account)
-        except CpcError:
-            conn.close()
-            raise
-        except Exception:
-            conn.close()
-            raise damaged from None
-        try:
-            report = copy.check()
-            # An older schema is fine in a backup: restoring migrates it.
-            problems = [msg or name for name, ok, msg in report.items
-                        if not ok and not (name == "schema" and copy_schema_ok(info))]
-            audit_result = None if problems else copy.verify_audit()
-        finally:
-            copy._damaged = True   # nothing more is written to the temporary copy
-            copy.lock()
-        if problems or not audit_result.ok:
-            raise BackupError(_("La copia de seguridad «{name}» no pasó la comprobación "
-                                "({problems}): no sirve para restaurar. Haga una copia "
-                                "nueva.").format(name=path.name,
-                                                 problems="; ".join(problems) or "audit"))
-        return VerifiedBackup(path, info, audit_result.checked)
+        entries = _check_copy(path, info, work, user, passphrase, vault)
+        return VerifiedBackup(path, info, entries)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _damaged(path: Path) -> BackupError:
+    return BackupError(_("La copia de seguridad «{name}» está dañada o incompleta: no sirve "
+                         "para restaurar. Haga una copia nueva.").format(name=path.name))
+
+
+def _readable_info(path: Path) -> BackupInfo:
+    if not path.is_file():
+        raise BackupError(_("No se encuentra el archivo de copia de seguridad."))
+    info = read_info(path)
+    if not info.readable:
+        raise _damaged(path)
+    return info
+
+
+def _work_folder(parent: Path, prefix: str, info: BackupInfo, unwritable: str) -> Path:
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{prefix}{leftover_tag(info.vault_id)}-",
+                                     dir=parent))
+    except OSError as exc:
+        if disk_full(exc):
+            raise _no_space() from None
+        raise BackupError(unwritable) from None
+
+
+def _no_space() -> BackupError:
+    return BackupError(_("No hay espacio libre en el disco para comprobar la copia de "
+                         "seguridad (se necesita algo más que su tamaño). No se ha modificado "
+                         "nada: libere espacio y vuelva a intentarlo."))
+
+
+def _check_copy(path: Path, info: BackupInfo, work: Path, user: str | None,
+                passphrase: str | None, vault: Vault | None) -> int:
+    """Extracts the backup into `work` and checks it as it is (without migrating): digests,
+    slots of the vault the manifest names, the key, cipher pages, SQLite, schema, audit,
+    forms. Returns the number of audit entries; raises BackupError / WrongPassphrase."""
+    damaged = _damaged(path)
+    try:
+        _extract(path, work)
+    except OSError as exc:
+        if disk_full(exc):
+            raise _no_space() from None
+        raise damaged from None
+    except (tarfile.TarError, ValueError, KeyError, TypeError):
+        raise damaged from None
+    slots = KeySlots.load(work / SLOTS_NAME)
+    if slots.vault_id != info.vault_id:
+        raise damaged
+    if vault is not None:
+        with vault._lock:
+            raw_key = bytes(vault._key())
+    else:
+        raw_key = slots.unlock_user(user, passphrase)
+    try:
+        conn = _connect(work / DB_NAME, raw_key)
+    except CpcError:
+        raise damaged from None
+    # Opened without migrating: an older backup is checked as it is (restore migrates it).
+    try:
+        # With a passphrase the account must exist in the copy (it is who could restore).
+        account = vault.user if vault is not None else _load_user(conn, normalize_user(user))
+        copy = Vault(work, conn, slots, raw_key, account)
+    except CpcError:
+        conn.close()
+        raise
+    except Exception:
+        conn.close()
+        raise damaged from None
+    try:
+        report = copy.check()
+        # An older schema is fine in a backup: restoring migrates it. What other laptops'
+        # logs did is not this copy's damage.
+        problems = [msg or name for name, ok, msg in report.items
+                    if not ok and not (name == "schema" and copy_schema_ok(info))
+                    and name != _vault.WITNESS_CHECK]
+        audit_result = None if problems else copy.verify_audit()
+    finally:
+        copy._damaged = True   # nothing more is written to the temporary copy
+        copy.lock()
+    if problems or not audit_result.ok:
+        raise BackupError(_("La copia de seguridad «{name}» no pasó la comprobación "
+                            "({problems}): no sirve para restaurar. Haga una copia "
+                            "nueva.").format(name=path.name,
+                                             problems="; ".join(problems) or "audit"))
+    return audit_result.checked
+
+
+# ---------------------------------------------------------------- restoring one
+
+def restore(backup: Path | str, path: Path | str, user: str, passphrase: str, *,
+            as_new: bool = False) -> Path | None:
+    """Replaces the vault at `path` with a backup, after the same check as verify_backup and
+    with this user's passphrase (who must be allowed to restore). The replaced vault is kept
+    beside it (its folder is returned); nothing is deleted.
+
+    A backup of another vault than the one at `path` is refused: restoring it would put
+    another shelter's or laptop's records in this one's place. With `as_new` it is restored
+    as a vault of its own, into a folder that holds no vault yet.
+    """
+    backup, path = Path(backup), Path(path)
+    info = _readable_info(backup)
+    if path.exists() and not path.is_dir():
+        raise BackupError(_("«{path}» es un archivo, no una carpeta: indique la carpeta de la "
+                            "bóveda. No se ha modificado nada.").format(path=path))
+    here = _vault_at(path)
+    if as_new and (here is not False or (path.is_dir() and any(path.iterdir()))):
+        raise BackupError(_("Ya hay una bóveda en «{path}». Para restaurar la copia como "
+                            "bóveda nueva elija una carpeta nueva o vacía; no se ha modificado "
+                            "nada.").format(path=path))
+    if not as_new and here and here != info.vault_id:
+        raise BackupError(_("Esa copia de seguridad es de otra bóveda (centro {shelter}, copia "
+                            "del {when}), no de la que está en «{path}»; no se ha modificado "
+                            "nada. Para abrirla aparte, restáurela como bóveda nueva en otra "
+                            "carpeta: cpc restore COPIA --vault CARPETA_NUEVA --as-new-vault "
+                            "(en la ventana: Copias de seguridad › Restaurar como bóveda "
+                            "nueva).").format(shelter=info.shelter, path=path,
+                                              when=display.format_moment(info.created) or "?"))
+    work = _work_folder(path.parent, ".cpc-restore-", info,
+                        _("No se puede escribir en la carpeta donde va la bóveda."))
+    try:
+        _check_copy(backup, info, work, user, passphrase, None)
+        restored = Vault.open(work, user, passphrase, backup_before_migration=False)
+        try:
+            restored._require(Action.RESTORE)
+            with restored._tx() as conn:
+                audit.append(conn, restored.user.name, "vault.restore",
+                             detail={"as_new": bool(as_new)})
+        finally:
+            restored.lock()
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                (work / (DB_NAME + suffix)).unlink()
+        kept = None
+        try:
+            if as_new and path.is_dir():
+                path.rmdir()   # the empty folder chosen for it
+            if path.exists():
+                kept = path.with_name(f"{path.name}.before-restore-"
+                                      f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+                os.replace(path, kept)
+            os.replace(work, path)
+        except OSError:
+            if kept is not None and not path.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(kept, path)
+            raise BackupError(_("No se pudo poner la copia en el lugar de la bóveda; la bóveda "
+                                "actual sigue como estaba.")) from None
+        return kept
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _vault_at(path: Path) -> str | bool | None:
+    """The id of the vault at `path`; False when there is none; None when its slot file is
+    unreadable (a damaged vault: restoring over it is what backups are for)."""
+    if not (path / SLOTS_NAME).exists() and not (path / DB_NAME).exists():
+        return False
+    try:
+        return KeySlots.load(path / SLOTS_NAME).vault_id
+    except CpcError:
+        return None
 
 
 def copy_schema_ok(info: BackupInfo) -> bool:

@@ -56,5 +56,13 @@ class VaultLocked(VaultError):
     pass
 
 
+class VaultReadOnly(VaultError):
+    """The vault's folder or file may not be written: intact, readable at most."""
+
+
+class VaultDiskFull(VaultError):
+    """No space left for a write: nothing saved was lost."""
+
+
 class BackupError(CpcError):
     pass

@@ -480,6 +480,21 @@ def is_empty(value) -> bool:
         isinstance(value, str) and not value.strip())
 
 
+# NUL and the other C0 controls but tab and line ends, and lone surrogates: invisible on
+# screen and in print, they cut a name short in other programs or cannot be stored at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _bad_chars(text: str) -> bool:
+    if _CONTROL.search(text):
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def parse_date(value) -> dt.date | None:
     """ISO (aaaa-mm-dd) or dd/mm/aaaa, the way Peruvian forms write it."""
     if isinstance(value, dt.datetime):  # a datetime is a date too, but does not compare as one
@@ -502,6 +517,8 @@ MSG_REQUIRED = N_("es obligatorio.")
 MSG_UNKNOWN_FIELD = N_("este campo no existe en el formulario.")
 MSG_TEXT = N_("debe ser un texto.")
 MSG_TOO_LONG = N_("tiene más de {max} caracteres.")
+MSG_BAD_CHAR = N_("contiene un carácter no permitido (un carácter nulo o de control, o un "
+                  "código Unicode inválido); bórrelo y escriba el texto de nuevo.")
 MSG_PATTERN = N_("no tiene el formato esperado ({expected}).")
 MSG_DATE = N_("no es una fecha válida (use dd/mm/aaaa).")
 MSG_FUTURE = N_("la fecha no puede estar en el futuro.")
@@ -574,6 +591,8 @@ class _Validator:
             if not isinstance(raw, str):
                 return self.error(path, fld, MSG_TEXT)
             text = raw.strip() if t == "text" else raw.rstrip()
+            if _bad_chars(text):
+                return self.error(path, fld, MSG_BAD_CHAR)
             if len(text) > fld.max_length:
                 return self.error(path, fld, MSG_TOO_LONG, max=fld.max_length)
             if fld.pattern and not re.fullmatch(fld.pattern, text):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import re
@@ -29,8 +30,9 @@ import sqlite_utils
 from . import audit, crypto, forms, rekey, vaultlock
 from .clock import HybridClock, Stamp
 from .errors import (BackupError, CpcError, NotFound, PermissionDenied, UnknownUser,
-                     ValidationError, VaultBusy, VaultDamaged, VaultError, VaultLocked)
-from .i18n import _
+                     ValidationError, VaultBusy, VaultDamaged, VaultDiskFull, VaultError,
+                     VaultLocked, VaultReadOnly)
+from .i18n import N_, _
 from .ids import uuid7
 from .keyslots import KeySlots, Unlocked, normalize_user
 from .users import Action, Role, User, parse_role
@@ -144,8 +146,33 @@ def fold(text: str) -> str:
 # ---------------------------------------------------------------- connection helpers
 
 def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
-    conn = sqlcipher3.connect(str(db_path), isolation_level=None, check_same_thread=False,
-                              timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        return _connect_as(str(db_path), raw_key, uri=False)
+    except sqlcipher3.DatabaseError as exc:
+        if not _read_only_place(db_path) or "locked" in str(exc).lower():
+            raise _db_error(exc, db_path) from None
+    # A folder we may not write to (a read-only USB stick, a copy on a CD, no permission):
+    # SQLite cannot make its WAL files there, so the vault is opened for reading only. A
+    # vault closed cleanly has no WAL left and its file is all there is (immutable); with a
+    # WAL, only the WAL's own read-only mode gives the latest state.
+    wal = Path(str(db_path) + "-wal")
+    mode = "mode=ro" if wal.exists() and wal.stat().st_size else "immutable=1"
+    try:
+        return _connect_as(f"{db_path.absolute().as_uri()}?{mode}", raw_key, uri=True)
+    except sqlcipher3.DatabaseError as exc:
+        err = _db_error(exc, db_path)
+        if isinstance(err, VaultDamaged):
+            raise err from None
+        raise VaultReadOnly(_("La carpeta de la bóveda es de solo lectura y la bóveda no se "
+                              "puede abrir ni para consultar desde allí. La bóveda está "
+                              "intacta y no se ha modificado nada: cópiela a una carpeta con "
+                              "permiso de escritura, o pida ese permiso.")) from None
+
+
+def _connect_as(target: str, raw_key: bytes, *, uri: bool) -> sqlcipher3.Connection:
+    read_only = uri
+    conn = sqlcipher3.connect(target, isolation_level=None, check_same_thread=False,
+                              timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
     try:
         # SQLCipher would print page errors to stderr; damage is reported as VaultDamaged.
         conn.execute("PRAGMA cipher_log_level = NONE")
@@ -158,25 +185,65 @@ def _connect(db_path: Path, raw_key: bytes) -> sqlcipher3.Connection:
         conn.execute("PRAGMA cache_size = -65536")
         # Reading the schema is the first use of the key: a damaged file fails here.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a write reported as saved survives a power cut, not only a crash.
-        conn.execute("PRAGMA synchronous = FULL")
+        if not read_only:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a write reported as saved survives a power cut, not only a crash.
+            conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-    except sqlcipher3.DatabaseError as exc:
+    except BaseException:
         conn.close()
-        raise _db_error(exc) from None
+        raise
     return conn
 
 
-def _db_error(exc: Exception) -> CpcError:
+def _read_only_place(db_path: Path) -> bool:
+    folder = db_path.parent
+    return db_path.is_file() and os.access(db_path, os.R_OK) and not (
+        os.access(folder, os.W_OK) and os.access(db_path, os.W_OK))
+
+
+def _no_space_left(db_path: Path) -> bool:
+    try:
+        return shutil.disk_usage(db_path.parent).free < 256 * 1024
+    except OSError:
+        return False
+
+
+MSG_READ_ONLY = N_("La bóveda está en una carpeta de solo lectura: se puede consultar, pero no "
+                   "guardar cambios. No se perdió nada. Para trabajar en ella, cópiela a una "
+                   "carpeta con permiso de escritura o pida ese permiso.")
+MSG_DISK_FULL = N_("El disco donde está la bóveda está lleno: este cambio no se guardó. No se "
+                   "perdió nada de lo ya guardado y la bóveda está intacta. Libere espacio en "
+                   "ese disco y vuelva a intentarlo.")
+
+
+def _db_error(exc: Exception, db_path: Path | None = None) -> CpcError:
+    """Names the real cause of a SQLite error: only an unreadable file is called damaged."""
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return VaultBusy(_("La bóveda está siendo usada por otro programa. Espere un momento e "
                            "inténtelo de nuevo; si sigue así, cierre las otras ventanas de CPC."))
-    return VaultDamaged(_("No se puede leer la bóveda: el archivo está dañado o incompleto. No se "
-                          "ha modificado nada; restaure la última copia de seguridad."))
+    # Out of space, SQLite may only say it could not open or write its WAL files.
+    if "full" in text or (db_path is not None and ("unable to open" in text or "i/o" in text)
+                          and _no_space_left(db_path)):
+        return VaultDiskFull(_(MSG_DISK_FULL))
+    if "readonly" in text or "read-only" in text or (
+            db_path is not None and "unable to open" in text and _read_only_place(db_path)):
+        return VaultReadOnly(_(MSG_READ_ONLY))
+    if "unable to open" in text or "disk i/o" in text:
+        return VaultError(_("No se pudo leer o escribir el archivo de la bóveda (¿memoria USB "
+                            "retirada, disco desconectado o sin permiso?). No se ha modificado "
+                            "nada. Compruebe el disco y vuelva a intentarlo; si se repite, "
+                            "ejecute «cpc check»."))
+    # The key was proven by its slot, so a file SQLCipher cannot read with it is damaged (or
+    # another vault's vault.db was put here).
+    return VaultDamaged(_("No se puede leer vault.db con la llave de esta bóveda: el archivo "
+                          "está dañado, incompleto o es de otra bóveda. No se ha modificado "
+                          "nada. Guarde una copia de la carpeta tal como está; si tiene una "
+                          "copia de seguridad, restaure la más reciente (la bóveda actual se "
+                          "conserva al lado)."))
 
 
 SCHEMA = """
@@ -355,9 +422,21 @@ class Vault:
                                "(por ejemplo LOR-01)."))
         if not shelter_name.strip() or not user.strip():
             raise VaultError(_("Indique el nombre del centro y el del primer usuario."))
+        if path.exists() and not path.is_dir():
+            raise VaultError(_("«{path}» es un archivo: indique una carpeta nueva o vacía para "
+                               "la bóveda. No se ha modificado nada.").format(path=path))
         if (path / DB_NAME).exists() or (path / SLOTS_NAME).exists():
             raise VaultError(_("Ya existe una bóveda en esa carpeta; no se ha modificado."))
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if not os.access(path, os.W_OK):
+                raise PermissionError(errno.EACCES, "")
+        except OSError as exc:
+            raise VaultError(_("No se puede crear la bóveda en esa carpeta: el disco está "
+                               "lleno. Libere espacio o elija otro lugar.") if disk_full(exc)
+                             else _("No se puede crear la bóveda en esa carpeta (no existe y no "
+                                    "se puede crear, es de solo lectura o no hay permiso). "
+                                    "Elija otra carpeta.")) from None
         hold = vaultlock.acquire(path)
         try:
             vault, recovery_text = cls._create_locked(path, shelter_code, shelter_name, user,
@@ -380,7 +459,11 @@ class Vault:
         slots = KeySlots.new(path / SLOTS_NAME, vault_id)
         params = crypto.calibrate(kdf_seconds)
         recovery_bytes, recovery_text = crypto.new_recovery_key()
-        conn = _connect(path / DB_NAME, raw_key)
+        try:
+            conn = _connect(path / DB_NAME, raw_key)
+        except CpcError:
+            _remove_db_files(path)   # a full disk may fail after creating an empty file
+            raise
         try:
             conn.execute("BEGIN IMMEDIATE")
             for stmt in _statements(SCHEMA + audit.SCHEMA):
@@ -403,14 +486,20 @@ class Vault:
             rekey.new_vault_slots(conn, slots, login, passphrase, raw_key, params,
                                   recovery_bytes)
             conn.execute("COMMIT")
-        except BaseException:
+            # Slots are written last: a vault without slots was never usable, so nothing is
+            # lost if this fails.
+            slots.save()
+        except BaseException as exc:
             conn.close()
-            for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
-                with contextlib.suppress(OSError):
-                    (path / name).unlink()
+            _remove_db_files(path)
+            if isinstance(exc, (OSError, sqlcipher3.Error)):
+                raise (VaultDiskFull(_("No se pudo crear la bóveda: el disco está lleno. No "
+                                       "quedó nada a medias; libere espacio o elija otro "
+                                       "lugar.")) if disk_full(exc)
+                       else _db_error(exc) if isinstance(exc, sqlcipher3.Error)
+                       else VaultError(_("No se pudo escribir en esa carpeta; no quedó nada a "
+                                         "medias. Elija otra carpeta."))) from None
             raise
-        # Slots are written last: a vault without slots was never usable, so nothing is lost.
-        slots.save()
         vault = cls(path, conn, slots, raw_key, _load_user(conn, login))
         return vault, recovery_text
 
@@ -466,8 +555,10 @@ class Vault:
         path = Path(path)
         found = _load_slots(path).unlock_recovery_all(recovery_key)
         if not (path / DB_NAME).exists():
-            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
-                                 "modificado nada; restaure la última copia de seguridad."))
+            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db) en «{path}». "
+                                 "No se ha modificado nada. Compruebe que es la carpeta "
+                                 "correcta; si el archivo se perdió, restaure la última copia "
+                                 "de seguridad.").format(path=path))
         conn, unlocked = _connect_any(path / DB_NAME, found)
         try:
             rekey.accept(conn, unlocked, None)
@@ -484,13 +575,22 @@ class Vault:
                        backup_before_migration: bool = True, *, passphrase: str | None = None,
                        recovery: bool = False, hold: vaultlock.Hold | None = None) -> "Vault":
         if not (path / DB_NAME).exists():
-            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db). No se ha "
-                                 "modificado nada; restaure la última copia de seguridad."))
+            raise VaultDamaged(_("Falta el archivo de datos de la bóveda (vault.db) en «{path}». "
+                                 "No se ha modificado nada. Compruebe que es la carpeta "
+                                 "correcta; si el archivo se perdió, restaure la última copia "
+                                 "de seguridad.").format(path=path))
         found = raw_key if isinstance(raw_key, list) else [Unlocked("", raw_key, "")]
         conn, unlocked = _connect_any(path / DB_NAME, found)
         raw_key = unlocked.raw_key
         try:
             login = normalize_user(user)
+            if _read_only_place(path / DB_NAME) and int(conn.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+                    ) < SCHEMA_VERSION:
+                raise VaultReadOnly(_("Esta bóveda es de una versión anterior y hay que "
+                                      "actualizarla antes de usarla, pero su carpeta es de "
+                                      "solo lectura. No se ha modificado nada: cópiela a una "
+                                      "carpeta con permiso de escritura y ábrala allí."))
             if unlocked.slot_id:
                 rekey.accept(conn, unlocked, None if recovery else login)
             _migrate(conn, (lambda version: _backup_before_migration(
@@ -601,7 +701,7 @@ class Vault:
             raise self._mark(exc) from None
 
     def _mark(self, exc: Exception) -> CpcError:
-        err = _db_error(exc)
+        err = _db_error(exc, self.path / DB_NAME)
         if isinstance(err, VaultDamaged):
             self._damaged = True
         return err
@@ -1210,15 +1310,21 @@ class Vault:
                        _("versión de esquema {v}, se esperaba {e}").format(v=version,
                                                                            e=SCHEMA_VERSION))
             result = audit.verify(self.conn)
-            report.add("audit", result.ok, "" if result.ok else
-                       _("el registro de auditoría está roto en la entrada {n}").format(
-                           n=result.broken_at))
+            report.add("audit", result.ok, "" if result.ok else (
+                _("la entrada {n} del registro de auditoría no tiene una firma válida de este "
+                  "equipo: se quitaron o reescribieron entradas").format(n=result.broken_at)
+                if result.reason in ("signature", "unsigned") else
+                _("el registro de auditoría está roto en la entrada {n}").format(
+                    n=result.broken_at)))
             unknown = [r[0] for r in self.conn.execute("SELECT DISTINCT form FROM records")
                        if r[0] not in self.forms.forms]
             report.add("forms", not unknown, "" if not unknown else
                        _("registros de formularios desconocidos: {f}").format(
                            f=", ".join(unknown)))
-        if not report.ok:
+            # Not this vault's damage: another laptop's log contradicts what this one saw.
+            alarms = audit.witness_problems(self.conn)
+            report.add(WITNESS_CHECK, not alarms, "; ".join(_witness_message(a) for a in alarms))
+        if any(not ok for name, ok, _m in report.items if name != WITNESS_CHECK):
             self._damaged = True
         return report
 
@@ -1231,7 +1337,7 @@ class Vault:
         if out.is_dir():
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = out / f"{self.shelter_code}-{stamp}.cpcbackup"
-        with _backup_work(out) as work:
+        with _backup_work(out, leftover_tag(self.vault_id)) as work:
             with self._lock:
                 _export_db(self.conn, bytes(self._key()), work / DB_NAME)
                 slots = rekey.fresh(self).to_json()
@@ -1242,66 +1348,13 @@ class Vault:
             return _pack_backup(work, slots, info, out)
 
     @classmethod
-    def restore(cls, backup: Path | str, path: Path | str, user: str, passphrase: str) -> Path | None:
-        """Replaces the vault at `path` with a backup, after proving the backup opens with this
-        user's passphrase and passes `check`. The replaced vault is kept beside it (its folder
-        name is returned); nothing is deleted."""
-        backup, path = Path(backup), Path(path)
-        damaged = BackupError(_("La copia de seguridad está dañada o incompleta; no se ha "
-                                "modificado la bóveda actual."))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".cpc-restore-", dir=path.parent))
-        try:
-            try:
-                with tarfile.open(backup, "r") as tar:
-                    names = set(tar.getnames())
-                    if not {"manifest.json", SLOTS_NAME, DB_NAME} <= names:
-                        raise damaged
-                    for name in ("manifest.json", SLOTS_NAME, DB_NAME):
-                        member = tar.getmember(name)
-                        if not member.isfile():
-                            raise damaged
-                        src = tar.extractfile(member)
-                        with open(work / name, "wb") as dst:
-                            shutil.copyfileobj(src, dst)
-                manifest = json.loads((work / "manifest.json").read_text())
-                for name, digest in manifest["sha256"].items():
-                    if _sha256(work / name) != digest:
-                        raise damaged
-            except FileNotFoundError:
-                raise BackupError(_("No se encuentra el archivo de copia de seguridad.")) from None
-            except (OSError, tarfile.TarError, ValueError, KeyError, TypeError):
-                raise damaged from None
-            (work / "manifest.json").unlink()
-            restored = cls.open(work, user, passphrase, backup_before_migration=False)
-            try:
-                restored._require(Action.RESTORE)
-                report = restored.check()
-                if not report.ok:
-                    raise damaged
-                with restored._tx() as conn:
-                    audit.append(conn, restored.user.name, "vault.restore")
-            finally:
-                restored.lock()
-            for suffix in ("-wal", "-shm"):
-                with contextlib.suppress(OSError):
-                    (work / (DB_NAME + suffix)).unlink()
-            kept = None
-            # Not while another program has the vault open (it would go on with the old one).
-            hold = vaultlock.acquire(path) if path.exists() else None
-            try:
-                if path.exists():
-                    kept = path.with_name(f"{path.name}.before-restore-"
-                                          f"{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
-                    os.replace(path, kept)
-                os.replace(work, path)
-            finally:
-                if hold is not None:
-                    hold.release()
-            return kept
-        finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
+    def restore(cls, backup: Path | str, path: Path | str, user: str, passphrase: str, *,
+                as_new: bool = False) -> Path | None:
+        """Replaces the vault at `path` with a backup checked exactly as verify-backup checks
+        it; see backups.restore (another vault's backup only with as_new)."""
+        from . import backups
+
+        return backups.restore(backup, path, user, passphrase, as_new=as_new)
 
     # ------------------------------------------------------------ info
     def stats(self) -> dict[str, int]:
@@ -1336,6 +1389,20 @@ DISCHARGE_FORM = "ficha_egreso"
 MIN_PASSPHRASE = 10
 
 
+WITNESS_CHECK = "witness"
+
+
+def _witness_message(alarm: audit.WitnessAlarm) -> str:
+    if alarm.kind == "fewer":
+        return _("el equipo {device} del centro {shelter} mostraba {seen} entradas de auditoría "
+                 "y ahora muestra {now}: se borraron entradas de su registro, o se restauró "
+                 "allí una copia de seguridad más antigua").format(
+            device=alarm.device[-8:], shelter=alarm.shelter, seen=alarm.seen, now=alarm.now)
+    return _("el registro de auditoría del equipo {device} del centro {shelter} ya no coincide "
+             "con las {seen} entradas que este equipo vio: fue reescrito").format(
+        device=alarm.device[-8:], shelter=alarm.shelter, seen=alarm.seen)
+
+
 def _check_new_passphrase(passphrase: str) -> None:
     if len(passphrase) < MIN_PASSPHRASE:
         raise VaultError(_("La contraseña debe tener al menos {n} caracteres; una frase de "
@@ -1353,10 +1420,29 @@ def passphrase_strength(passphrase: str) -> int:
     return min(score, 4)
 
 
+def _remove_db_files(path: Path) -> None:
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+        with contextlib.suppress(OSError):
+            (path / name).unlink()
+
+
 def _load_slots(path: Path) -> KeySlots:
-    if not path.exists():
+    # What is wrong with the place is said before the slot file is read: an unreadable slot
+    # file is not a damaged one.
+    if path.exists() and not path.is_dir():
+        raise VaultError(_("«{path}» es un archivo, no la carpeta de una bóveda. Indique la "
+                           "carpeta que contiene vault.db y keyslots.json; no se ha modificado "
+                           "nada.").format(path=path))
+    if not path.exists() or not ((path / SLOTS_NAME).exists() or (path / DB_NAME).exists()):
         raise VaultError(_("No existe ninguna bóveda en esa carpeta."))
-    return KeySlots.load(path / SLOTS_NAME)
+    slots_file = path / SLOTS_NAME
+    if slots_file.exists() and not (slots_file.is_file() and os.access(slots_file, os.R_OK)
+                                    and os.access(path, os.X_OK)):
+        raise VaultError(_("No hay permiso para leer el archivo de llaves de la bóveda "
+                           "(keyslots.json). La bóveda no se ha modificado: pida permiso de "
+                           "lectura sobre esa carpeta o ábrala con la cuenta del equipo que la "
+                           "creó."))
+    return KeySlots.load(slots_file)
 
 
 def _require_folder(path: Path) -> None:
@@ -1564,21 +1650,52 @@ def _tar_add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 # member), keyslots.json and vault.db (a SQLCipher copy under the same raw key): nothing in it
 # is readable without a passphrase or the recovery key.
 
+def leftover_tag(vault_id: str) -> str:
+    """Names a vault's backup work files without naming the vault (see core/backups.py)."""
+    import hashlib
+
+    return hashlib.sha256(f"cpc-leftover|{vault_id}".encode()).hexdigest()[:12]
+
+
+def disk_full(exc: BaseException) -> bool:
+    """An OSError or a SQLite error saying there is no space left."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return isinstance(exc, sqlcipher3.Error) and "full" in str(exc).lower()
+
+
+def _backup_write_error(exc: BaseException) -> BackupError:
+    if disk_full(exc):
+        return BackupError(_("El disco o la memoria USB de destino está lleno: la copia de "
+                             "seguridad no se guardó y no quedó ningún archivo a medias. La "
+                             "bóveda no se modificó. Libere espacio (o borre copias antiguas) "
+                             "y vuelva a intentarlo."))
+    return BackupError(_("No se pudo escribir la copia de seguridad (¿memoria USB retirada o "
+                         "sin permiso de escritura?). No se dejó ningún archivo a medias y la "
+                         "bóveda no se modificó."))
+
+
 @contextlib.contextmanager
-def _backup_work(out: Path) -> Iterator[Path]:
-    """A temporary folder beside `out` (same disk, so the final rename is atomic); removed
-    afterwards whatever happens. Write errors become one BackupError."""
+def _backup_work(out: Path, tag: str | None = None) -> Iterator[Path]:
+    """A temporary folder beside `out` (same disk, so the final rename is atomic), named with
+    the vault's leftover tag; removed afterwards whatever happens. Write errors (a full disk
+    too, which SQLite reports as its own error) become one BackupError."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".cpc-backup-", dir=out.parent))
-    except OSError:
+        work = Path(tempfile.mkdtemp(prefix=f".cpc-backup-{tag}-" if tag else ".cpc-backup-",
+                                     dir=out.parent))
+    except OSError as exc:
+        if disk_full(exc):
+            raise _backup_write_error(exc) from None
         raise BackupError(_("No se puede escribir en esa carpeta.")) from None
     try:
         yield work
-    except OSError:
-        raise BackupError(_("No se pudo escribir la copia de seguridad (¿disco lleno o "
-                            "memoria USB retirada?). No se dejó ningún archivo a medias.")
-                          ) from None
+    except OSError as exc:
+        raise _backup_write_error(exc) from None
+    except sqlcipher3.Error as exc:
+        if not disk_full(exc) and "unable to open" not in str(exc).lower():
+            raise
+        raise _backup_write_error(exc) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -1619,7 +1736,7 @@ def _backup_before_migration(path: Path, conn, raw_key: bytes, slots: KeySlots,
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     out = migration_backup_path(path, version)
     try:
-        with _backup_work(out) as work:
+        with _backup_work(out, leftover_tag(meta["vault_id"])) as work:
             _export_db(conn, raw_key, work / DB_NAME)
             return _pack_backup(work, slots.to_json(),
                                 {"vault_id": meta["vault_id"], "shelter": meta["shelter_code"],

@@ -107,8 +107,8 @@ def _create_identity(vault, conn) -> Identity:
     ident = load_identity(vault, conn)
     if ident:
         return ident
-    sign, kx = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
-    _set_meta(conn, "sync_sign_key", crypto.b64(sign.private_bytes(_RAW, _PRIV, _NOENC)))
+    # One device key: the audit log may have made it already (core owns it).
+    sign, kx = audit.signing_key(conn), X25519PrivateKey.generate()
     _set_meta(conn, "sync_kx_key", crypto.b64(kx.private_bytes(_RAW, _PRIV, _NOENC)))
     return Identity(vault.device_id, sign, kx)
 

@@ -172,6 +172,7 @@ class SyncEngine:
               stmts: list[dict]) -> int:
         view = witness.view_of(conn, shelter, ident.device)
         extra = clockguard.take_reports(conn, shelter)
+        head = audit.head_for_batch(conn, shelter)
         limit = self.max_batch_bytes - batchfmt.overhead(shelter, ident.device, view)
         chunks: list[tuple[list[str], list[dict]]] = []
         target = RAW_TARGET
@@ -183,7 +184,10 @@ class SyncEngine:
                 size += len(encoded[j]) + 1
                 j += 1
             part, st = encoded[i:j], (stmts if first else [])
-            ex = extra if first else None
+            ex = dict(extra or {}) if first else {}
+            if head is not None:
+                ex["a"] = head      # the audit head, witnessed by the readers
+            ex = ex or None
             payload = encode_payload(part, st, ex)
             packed = len(batchfmt.compress(payload, self.codec))
             while (packed > limit or len(payload) > batchfmt.MAX_PLAIN_BYTES) and len(part) > 1:
@@ -379,6 +383,8 @@ class SyncEngine:
                     devices._set_meta(conn, witness.due_key(shelter), "1")
                 if late:
                     clockguard.add_report(conn, shelter, device, lead, wall)
+                if extra.get("a") is not None and device != v.device_id:
+                    audit.witness(conn, shelter, device, extra["a"])
                 conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                              "received_at, uploaded) VALUES (?,?,?,?,?,?,1)",
                              (shelter, device, h.seq, parsed.digest, data, audit.now_iso()))

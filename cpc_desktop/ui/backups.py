@@ -14,9 +14,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QFormLayout, QFrame, QHBoxLayout, QHeaderView, QInputDialog,
+                               QLabel, QLineEdit, QPushButton, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core import backups as core
 from ..core import display
@@ -233,6 +233,11 @@ class BackupDialog(QDialog):
         self.verify_button = self.buttons.addButton("", QDialogButtonBox.ButtonRole.ActionRole)
         self.verify_button.setObjectName("backupVerifyButton")
         self.verify_button.clicked.connect(lambda: self.verify())
+        self.restore_new_button = self.buttons.addButton(
+            "", QDialogButtonBox.ButtonRole.ActionRole)
+        self.restore_new_button.setObjectName("backupRestoreNewButton")
+        self.restore_new_button.clicked.connect(lambda: self.restore_as_new())
+        self.can_restore = session.can(Action.RESTORE)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.reject)
 
@@ -287,6 +292,9 @@ class BackupDialog(QDialog):
         self.verify_button.setText(_("&Verificar…"))
         self.verify_button.setToolTip(_("Abre la copia elegida con la clave de la bóveda y "
                                         "comprueba que sirve para restaurar."))
+        self.restore_new_button.setText(_("Restaurar como bóveda &nueva…"))
+        self.restore_new_button.setToolTip(_("Pone una copia (también la de otra bóveda) en una "
+                                             "carpeta nueva, sin tocar la bóveda abierta."))
         self.table.setHorizontalHeaderLabels([_("Fecha"), _("Tamaño"), _("Archivo")])
         self.permission.setText(_("Su usuario no puede hacer copias de seguridad; puede ver "
                                   "la lista."))
@@ -352,6 +360,7 @@ class BackupDialog(QDialog):
             widget.setEnabled(ok)
         self.apply_button.setEnabled(ok and (self.keep.value(), self.remind.value())
                                      != self._stored)
+        self.restore_new_button.setEnabled(self.can_restore and not busy)
 
     def selected_backup(self) -> Path | None:
         rows = self.table.selectionModel().selectedRows()
@@ -425,6 +434,58 @@ class BackupDialog(QDialog):
         self.task = run_task(self, lambda _p: core.verify_backup(path, vault=vault),
                              on_success=done, on_failure=failed,
                              label=_("Verificando la copia de seguridad…"))
+        self.task.done.connect(self._update_buttons)
+        self._update_buttons()
+        return self.task
+
+
+    def restore_as_new(self, path: Path | None = None, target: Path | None = None,
+                       passphrase: str | None = None) -> TaskHandle | None:
+        """"Restaurar como bóveda nueva": the chosen backup (of this vault or another) goes
+        into a new, empty folder after the same check as "Verificar"; the open vault is not
+        touched. Asks for what is not given."""
+        vault = self.session.vault
+        if vault is None or not self.can_restore:
+            return None
+        path = path or self.selected_backup()
+        if path is None:
+            chosen, _f = QFileDialog.getOpenFileName(
+                self, _("Elija la copia de seguridad que quiere restaurar como bóveda nueva"),
+                str(self.folder or Path.home()),
+                _("Copias de seguridad (*{suffix})").format(suffix=core.SUFFIX))
+            if not chosen:
+                return None
+            path = Path(chosen)
+        if target is None:
+            chosen = QFileDialog.getExistingDirectory(
+                self, _("Elija una carpeta nueva o vacía para la bóveda restaurada"),
+                str(vault.path.parent))
+            if not chosen:
+                return None
+            target = Path(chosen)
+        user = vault.user.name
+        if passphrase is None:
+            passphrase, ok = QInputDialog.getText(
+                self, _("Restaurar como bóveda nueva"),
+                _("Contraseña de {user} en esa copia:").format(user=user),
+                QLineEdit.EchoMode.Password)
+            if not ok or not passphrase:
+                return None
+
+        def done(_kept) -> None:
+            self.status.setText(_("Copia restaurada como bóveda nueva en {path}. La bóveda "
+                                  "abierta no cambió; para usar la nueva, ábrala eligiendo esa "
+                                  "carpeta.").format(path=target))
+
+        def failed(exc: BaseException) -> None:
+            self.status.setText("")
+            show_error(self, exc)
+
+        self.status.setText(_("Restaurando {name}…").format(name=path.name))
+        self.task = run_task(self, lambda _p: core.restore(path, target, user, passphrase,
+                                                           as_new=True),
+                             on_success=done, on_failure=failed,
+                             label=_("Restaurando la copia como bóveda nueva…"))
         self.task.done.connect(self._update_buttons)
         self._update_buttons()
         return self.task

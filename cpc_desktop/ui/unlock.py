@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, Q
 
 from ..core import demo
 from ..core.errors import (CpcError, PermissionDenied, UnknownUser, VaultBusy,
-                           VaultDamaged, VaultError, WrongPassphrase)
+                           VaultDamaged, VaultDiskFull, VaultError, VaultReadOnly,
+                           WrongPassphrase)
 from ..core.i18n import N_, _
 from ..core.vault import MIN_PASSPHRASE, Vault, passphrase_strength
 from .lang import language_bus
@@ -155,6 +156,9 @@ _ADVICE = {
     VaultDamaged: N_("No se ha modificado nada. Pida al soporte que restaure la última copia "
                      "de seguridad (orden «cpc restore»); mientras tanto puede abrir otra "
                      "bóveda."),
+    # Their message already says the vault is intact and what to do.
+    VaultReadOnly: "",
+    VaultDiskFull: "",
 }
 
 
@@ -163,7 +167,7 @@ def vault_problem_text(exc: BaseException) -> str:
     text = error_text(exc)
     for kind, advice in _ADVICE.items():
         if isinstance(exc, kind):
-            return text + "\n\n" + _(advice)
+            return text + "\n\n" + _(advice) if advice else text
     if isinstance(exc, VaultError):
         return text + "\n\n" + _("Compruebe que la carpeta elegida es la de la bóveda (contiene "
                                  "«keyslots.json» y «vault.db») o abra otra bóveda.")

@@ -112,3 +112,36 @@ def test_professional_may_back_up(main_window, ui_vault, unlock, qtbot):
         pass
     assert dialog.now_button.isEnabled() and dialog.verify_button.isEnabled()
     assert not dialog.permission.isVisible()
+
+
+def test_another_vaults_backup_is_restored_as_a_new_vault(main_window, ui_vault, unlock, qtbot,
+                                                          tmp_path, monkeypatch):
+    """"Restaurar como bóveda nueva": a backup of another vault (a fictional second laptop)
+    goes into an empty folder through the dialogs; the open vault is not touched."""
+    from PySide6.QtWidgets import QInputDialog
+
+    other, _key = Vault.create(tmp_path / "otra", shelter_code="CUS-02",
+                               shelter_name="Otra Casa Ficticia", user=ui_vault.user,
+                               passphrase=ui_vault.passphrase, kdf_seconds=0)
+    theirs = core.backup_to_file(other, tmp_path / "otra.cpcbackup")
+    other.lock()
+    target = tmp_path / "restaurada"
+    target.mkdir()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *_a, **_k: (str(theirs), "")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *_a, **_k: str(target)))
+    monkeypatch.setattr(QInputDialog, "getText",
+                        staticmethod(lambda *_a, **_k: (ui_vault.passphrase, True)))
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    dialog = main_window.backups.open_dialog()
+    with qtbot.waitSignal(dialog.loaded, timeout=10_000):
+        pass
+    assert dialog.restore_new_button.isEnabled()
+    dialog.table.clearSelection()
+    dialog.restore_new_button.click()
+    qtbot.waitUntil(lambda: dialog.task is not None and dialog.task.finished, timeout=60_000)
+    assert "bóveda nueva" in dialog.status.text(), dialog.status.text()
+    with Vault.open(target, ui_vault.user, ui_vault.passphrase) as restored:
+        assert restored.shelter_code == "CUS-02" and restored.check().ok
+    assert main_window.session.vault.path == ui_vault.path
