@@ -96,7 +96,7 @@ def tmpfs(where: Path, size: str):
 
 def fill(folder: Path) -> Path:
     filler = folder / "relleno"
-    with open(filler, "wb") as fh:
+    with open(filler, "wb", buffering=0) as fh:
         with contextlib.suppress(OSError):
             while True:
                 fh.write(b"\0" * 65536)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit, display
+from . import audit, display, vaultlock
 from .errors import BackupError, CpcError
 from .i18n import _
 from .keyslots import KeySlots, normalize_user
@@ -532,6 +532,8 @@ def restore(backup: Path | str, path: Path | str, user: str, passphrase: str, *,
             with contextlib.suppress(OSError):
                 (work / (DB_NAME + suffix)).unlink()
         kept = None
+        # Not while another program has the vault open (it would go on with the old one).
+        hold = vaultlock.acquire(path) if path.is_dir() and not as_new else None
         try:
             if as_new and path.is_dir():
                 path.rmdir()   # the empty folder chosen for it
@@ -546,6 +548,9 @@ def restore(backup: Path | str, path: Path | str, user: str, passphrase: str, *,
                     os.replace(kept, path)
             raise BackupError(_("No se pudo poner la copia en el lugar de la bóveda; la bóveda "
                                 "actual sigue como estaba.")) from None
+        finally:
+            if hold is not None:
+                hold.release()
         return kept
     finally:
         if work.exists():

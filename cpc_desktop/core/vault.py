@@ -443,6 +443,10 @@ class Vault:
                                                       passphrase, display_name, kdf_seconds)
         except BaseException:
             hold.release()
+            # A failed creation leaves the folder as it found it (the lock file included).
+            with contextlib.suppress(OSError):
+                if set(os.listdir(path)) == {vaultlock.LOCK_NAME}:
+                    (path / vaultlock.LOCK_NAME).unlink()
             raise
         vault._hold = hold
         hold.attach(vault)
@@ -605,7 +609,7 @@ class Vault:
             # Written with the first change, or at lock: opening alone writes nothing, so a
             # damaged file is left exactly as it was found.
             vault._pending_audit = {"action": audit_action, "unlocked_at": audit.now_iso()}
-            if unlocked.slot_id and hold is not None:
+            if unlocked.slot_id and hold is not None and not _read_only_place(path / DB_NAME):
                 # A format-1 slot is rewritten, an interrupted re-key finished.
                 rekey.after_open(vault, unlocked, passphrase)
         except sqlcipher3.DatabaseError as exc:

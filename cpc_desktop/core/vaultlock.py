@@ -11,6 +11,7 @@ A vault on a read-only folder or medium cannot be written by anyone, so it opens
 from __future__ import annotations
 
 import errno
+import os
 import threading
 import weakref
 from dataclasses import dataclass
@@ -101,6 +102,10 @@ def acquire(path: Path | str) -> Hold:
         if entry is None:
             lock: FileLock | None = _file_lock(key)
             try:
+                if not os.path.isdir(key):
+                    # No folder (or a file there): the caller says so. filelock would make
+                    # the folder, or fail with an error no person could act on.
+                    raise FileNotFoundError(errno.ENOENT, key)
                 lock.acquire()
             except Timeout:
                 raise VaultBusy(busy_message()) from None
