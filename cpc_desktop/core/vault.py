@@ -1308,26 +1308,32 @@ class Vault:
                 report.add("sqlite", False, _("la base de datos no se puede leer"))
                 self._damaged = True
                 return report
-            version = self.schema_version
-            report.add("schema", version == SCHEMA_VERSION,
-                       "" if version == SCHEMA_VERSION else
-                       _("versión de esquema {v}, se esperaba {e}").format(v=version,
-                                                                           e=SCHEMA_VERSION))
-            result = audit.verify(self.conn)
-            report.add("audit", result.ok, "" if result.ok else (
-                _("la entrada {n} del registro de auditoría no tiene una firma válida de este "
-                  "equipo: se quitaron o reescribieron entradas").format(n=result.broken_at)
-                if result.reason in ("signature", "unsigned") else
-                _("el registro de auditoría está roto en la entrada {n}").format(
-                    n=result.broken_at)))
-            unknown = [r[0] for r in self.conn.execute("SELECT DISTINCT form FROM records")
-                       if r[0] not in self.forms.forms]
-            report.add("forms", not unknown, "" if not unknown else
-                       _("registros de formularios desconocidos: {f}").format(
-                           f=", ".join(unknown)))
-            # Not this vault's damage: another laptop's log contradicts what this one saw.
-            alarms = audit.witness_problems(self.conn)
-            report.add(WITNESS_CHECK, not alarms, "; ".join(_witness_message(a) for a in alarms))
+            try:
+                version = self.schema_version
+                report.add("schema", version == SCHEMA_VERSION,
+                           "" if version == SCHEMA_VERSION else
+                           _("versión de esquema {v}, se esperaba {e}").format(v=version,
+                                                                               e=SCHEMA_VERSION))
+                result = audit.verify(self.conn)
+                report.add("audit", result.ok, "" if result.ok else (
+                    _("la entrada {n} del registro de auditoría no tiene una firma válida de "
+                      "este equipo: se quitaron o reescribieron entradas").format(
+                        n=result.broken_at)
+                    if result.reason in ("signature", "unsigned") else
+                    _("el registro de auditoría está roto en la entrada {n}").format(
+                        n=result.broken_at)))
+                unknown = [r[0] for r in self.conn.execute("SELECT DISTINCT form FROM records")
+                           if r[0] not in self.forms.forms]
+                report.add("forms", not unknown, "" if not unknown else
+                           _("registros de formularios desconocidos: {f}").format(
+                               f=", ".join(unknown)))
+                # Not this vault's damage: another laptop's log contradicts what this one saw.
+                alarms = audit.witness_problems(self.conn)
+                report.add(WITNESS_CHECK, not alarms,
+                           "; ".join(_witness_message(a) for a in alarms))
+            except sqlcipher3.DatabaseError:
+                # A damaged page met while reading the audit log or the records.
+                report.add("sqlite", False, _("la base de datos no se puede leer"))
         if any(not ok for name, ok, _m in report.items if name != WITNESS_CHECK):
             self._damaged = True
         return report
