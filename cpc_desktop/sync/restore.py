@@ -11,7 +11,7 @@
 """
 from __future__ import annotations
 
-from ..core.i18n import _
+from ..core.i18n import _, ngettext
 from . import batch as batchfmt
 from . import devices
 from .changes import decode_payload
@@ -64,10 +64,12 @@ def resume_from_hub(engine, hub, report) -> int:
                 top = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
                 devices._set_meta(conn, "sync_exported_seq", str(top))
     if total:
-        report.notices.append(Notice(MEMBERSHIP, _(
+        report.notices.append(Notice(MEMBERSHIP, ngettext(
             "Esta bóveda tenía menos lotes propios que el hub (¿fue restaurada de una copia?): "
-            "se recuperaron {n} del hub y se continúa desde ahí; no se perdió nada.").format(
-            n=total)))
+            "se recuperó {n} del hub y se continúa desde ahí; no se perdió nada.",
+            "Esta bóveda tenía menos lotes propios que el hub (¿fue restaurada de una copia?): "
+            "se recuperaron {n} del hub y se continúa desde ahí; no se perdió nada.",
+            total).format(n=total)))
     return total
 
 

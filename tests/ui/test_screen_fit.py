@@ -3,6 +3,8 @@ birthplace once changed while a coordinator only scrolled), windows fit a 1280×
 Escape and Ctrl+W close a resident window."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QWheelEvent
@@ -12,6 +14,29 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QPushButton, QScrollArea
 from cpc_desktop.ui import screen_fit
 from cpc_desktop.ui.resident_window import open_resident, open_windows
 from cpc_desktop.ui.session import Session
+
+
+@contextlib.contextmanager
+def opened_resident(qtbot, tmp_path, vault_factory, intake_values, services: int = 0,
+                    service_values=None, new: bool = False):
+    """A resident window on a fresh vault (a new, empty intake with new=True); closed after."""
+    created = vault_factory(tmp_path / "vault")
+    rid = None if new else created.vault.add("ficha_ingreso",
+                                             intake_values(name_first="Nina Prueba"))
+    for _ in range(services):
+        created.vault.add("registro_atenciones", service_values(), rid)
+    session = Session(created.path)
+    session.attach(created.vault)
+    try:
+        window = open_resident(session, rid)
+        if not new:
+            qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+        yield window
+    finally:
+        for w in open_windows():
+            w._force_close = True
+            w.close()
+        session.lock()
 
 
 @pytest.fixture(autouse=True)
@@ -69,16 +94,7 @@ def test_the_wheel_still_changes_the_field_that_has_focus(qtbot):
 
 def test_the_wheel_over_an_existing_residents_birthplace_changes_nothing(
         qtbot, tmp_path, vault_factory, intake_values):
-    created = vault_factory(tmp_path / "vault")
-    values = intake_values(name_first="Nina Prueba")
-    rid = created.vault.add("ficha_ingreso", values)
-    session = Session(created.path)
-    session.attach(created.vault)
-    try:
-        window = open_resident(session, rid)
-        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
-        editor = window.intake_tab.editor
-        before = editor.view.values() if hasattr(editor.view, "values") else None
+    with opened_resident(qtbot, tmp_path, vault_factory, intake_values) as window:
         combos = [c for c in window.findChildren(QComboBox) if c.isEnabled()]
         spins = window.findChildren(QSpinBox)
         assert len(combos) > 10
@@ -88,13 +104,6 @@ def test_the_wheel_over_an_existing_residents_birthplace_changes_nothing(
                 wheel(widget)      # Qt moves a drop-down one item per event, whatever
                 wheel(widget)      # the delta: two events down, never back
         assert not window.dirty, "scrolling marked the record as changed"
-        if before is not None:
-            assert editor.view.values() == before
-    finally:
-        for w in open_windows():
-            w._force_close = True
-            w.close()
-        session.lock()
 
 
 @pytest.mark.parametrize("screen", [(1280, 720), (1366, 768)])
@@ -104,13 +113,7 @@ def test_resident_window_fits_a_small_laptop_screen(
     Guardar and Cerrar buttons inside it."""
     free = QRect(0, 0, screen[0], screen[1] - 40)
     monkeypatch.setattr(screen_fit, "available_geometry", lambda widget=None: free)
-    created = vault_factory(tmp_path / "vault")
-    rid = created.vault.add("ficha_ingreso", intake_values(name_first="Nina Prueba"))
-    session = Session(created.path)
-    session.attach(created.vault)
-    try:
-        window = open_resident(session, rid)
-        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+    with opened_resident(qtbot, tmp_path, vault_factory, intake_values) as window:
         save = window.findChild(QPushButton, "saveButton")
         qtbot.waitUntil(lambda: save is not None and save.isVisible(), timeout=5000)
         frame_w = window.width() + screen_fit.FRAME_MARGIN[0]
@@ -121,30 +124,17 @@ def test_resident_window_fits_a_small_laptop_screen(
         # Buttons of the window itself (Guardar, Cerrar…), not those a form scrolls to.
         buttons = [b for b in window.findChildren(QPushButton)
                    if b.isVisible() and screen_fit._scroll_area(b) is None]
-        assert buttons
         assert any(b.text().replace("&", "") == "Guardar" for b in buttons), \
             [b.text() for b in buttons]
-        inside = window.rect()
         for button in buttons:
             top_left = button.mapTo(window, QPoint(0, 0))
-            assert inside.contains(QRect(top_left, button.size())), button.text()
-    finally:
-        for w in open_windows():
-            w._force_close = True
-            w.close()
-        session.lock()
+            assert window.rect().contains(QRect(top_left, button.size())), button.text()
 
 
 @pytest.mark.parametrize("key", ["escape", "ctrl+w"])
 def test_escape_and_ctrl_w_close_a_resident_window(
         qtbot, tmp_path, vault_factory, intake_values, key):
-    created = vault_factory(tmp_path / "vault")
-    rid = created.vault.add("ficha_ingreso", intake_values(name_first="Nina Prueba"))
-    session = Session(created.path)
-    session.attach(created.vault)
-    try:
-        window = open_resident(session, rid)
-        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+    with opened_resident(qtbot, tmp_path, vault_factory, intake_values) as window:
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow, timeout=3000)
         if key == "escape":
@@ -152,11 +142,6 @@ def test_escape_and_ctrl_w_close_a_resident_window(
         else:
             qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=3000)
-    finally:
-        for w in open_windows():
-            w._force_close = True
-            w.close()
-        session.lock()
 
 
 def test_letters_typed_in_a_number_field_are_explained_not_silently_dropped(qtbot):
@@ -177,14 +162,11 @@ def test_letters_typed_in_a_number_field_are_explained_not_silently_dropped(qtbo
     assert "solo van números" in QToolTip.text()
 
 
-def test_a_corrected_field_loses_its_error_at_once(qtbot, tmp_path, vault_factory):
+def test_a_corrected_field_loses_its_error_at_once(
+        qtbot, tmp_path, vault_factory, intake_values):
     import datetime as dt
 
-    created = vault_factory(tmp_path / "vault")
-    session = Session(created.path)
-    session.attach(created.vault)
-    try:
-        window = open_resident(session, None)
+    with opened_resident(qtbot, tmp_path, vault_factory, intake_values, new=True) as window:
         view = window.intake_tab.editor.view
         tomorrow = (dt.date.today() + dt.timedelta(days=1)).strftime("%d/%m/%Y")
         qtbot.keyClicks(view.editor("admission_date").edit, tomorrow)
@@ -197,23 +179,12 @@ def test_a_corrected_field_loses_its_error_at_once(qtbot, tmp_path, vault_factor
         shown = view.errors_shown()
         assert "admission_date" not in shown and "name_last" in shown, shown
         assert not view.banner.isHidden(), "other fields still need a look"
-    finally:
-        for w in open_windows():
-            w._force_close = True
-            w.close()
-        session.lock()
 
 
 def test_clicking_a_service_shows_it_beside_the_list(
         qtbot, tmp_path, vault_factory, intake_values, service_values):
-    created = vault_factory(tmp_path / "vault")
-    rid = created.vault.add("ficha_ingreso", intake_values(name_first="Nina Prueba"))
-    ids = [created.vault.add("registro_atenciones", service_values(), rid) for _ in range(3)]
-    session = Session(created.path)
-    session.attach(created.vault)
-    try:
-        window = open_resident(session, rid)
-        qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+    with opened_resident(qtbot, tmp_path, vault_factory, intake_values, services=3,
+                         service_values=service_values) as window:
         tab = window.tab_for("registro_atenciones")
         window.tabs.setCurrentWidget(tab)
         qtbot.waitUntil(lambda: tab.built and tab.model.rowCount() == 3, timeout=5000)
@@ -222,9 +193,3 @@ def test_clicking_a_service_shows_it_beside_the_list(
         qtbot.waitUntil(lambda: tab.editor is not None and tab.editor.record is not None,
                         timeout=3000)
         assert tab.editor.record_id == tab.model.records[1].id
-        assert tab.editor.record_id in ids
-    finally:
-        for w in open_windows():
-            w._force_close = True
-            w.close()
-        session.lock()
