@@ -356,6 +356,15 @@ def list_requests(vault: Vault) -> list[JoinRequest]:
                                                       key=lambda kv: kv[1]["received_at"])]
 
 
+def _pending_request(requests: dict, request: str) -> tuple[str, dict]:
+    """(id, record) of a request still waiting for a decision; InvitationError otherwise."""
+    rid = _find(requests, request, _("No hay ninguna solicitud con ese identificador."))
+    rec = requests[rid]
+    if rec["state"] != "pending":
+        raise InvitationError(_("Esa solicitud ya fue aprobada o rechazada."))
+    return rid, rec
+
+
 def approve_request(vault: Vault, request: str, code: str, *,
                     role: str = devices.MEMBER) -> JoinRequest:
     """Enrols the requesting device once `code` matches the fingerprint its person read out.
@@ -364,10 +373,7 @@ def approve_request(vault: Vault, request: str, code: str, *,
     ident = devices.ensure_identity(vault)
     with vault.transaction() as conn:
         requests = _load(conn, _REQUESTS)
-        rid = _find(requests, request, _("No hay ninguna solicitud con ese identificador."))
-        rec = requests[rid]
-        if rec["state"] != "pending":
-            raise InvitationError(_("Esa solicitud ya fue aprobada o rechazada."))
+        rid, rec = _pending_request(requests, request)
         invites = _load(conn, _INVITES)
         inv = invites.get(rec["invite"])
         state = _state(inv) if inv else "cancelled"
@@ -404,10 +410,7 @@ def refuse_request(vault: Vault, request: str) -> JoinRequest:
     vault._require(Action.MANAGE_USERS)
     with vault.transaction() as conn:
         requests = _load(conn, _REQUESTS)
-        rid = _find(requests, request, _("No hay ninguna solicitud con ese identificador."))
-        rec = requests[rid]
-        if rec["state"] != "pending":
-            raise InvitationError(_("Esa solicitud ya fue aprobada o rechazada."))
+        rid, rec = _pending_request(requests, request)
         rec["state"], rec["delivered"] = "refused", False
         _save(conn, _REQUESTS, requests)
         audit.append(conn, vault.user.name, "sync.join.refuse", None, {"request": rid})
@@ -646,8 +649,10 @@ def exchange(vault: Vault, hub) -> list[str]:
                 got = hub.get_optional(f"{_join_dir(shelter)}/{n}")
                 req = receive_request(vault, got) if got else None
                 if req is not None and req.state == "pending":
+                    # Read in the window and in a terminal alike: both ways are named.
                     notices.append(_("Un equipo pide unirse al centro {shelter}: revíselo en "
-                                     "«Equipos».").format(shelter=shelter))
+                                     "Sincronizar ▸ Equipos, o con «cpc devices».").format(
+                        shelter=shelter))
     with vault._lock:
         requests = _load(vault.conn, _REQUESTS)
     for rid, rec in sorted(requests.items()):

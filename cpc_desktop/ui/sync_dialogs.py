@@ -279,6 +279,22 @@ def create_invitation(controller: SyncController, parent: QWidget):
                     label=_("Preparando la invitación cifrada…"))
 
 
+def _frame(dialog: QDialog, form: QFormLayout, ok_name: str, on_accept) -> None:
+    """The intro, the form, an error line and Cancel/OK (the OK's text set by the caller):
+    sets dialog.message, dialog.buttons and dialog.ok."""
+    dialog.message = error_label()
+    dialog.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+    dialog.ok = dialog.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
+    dialog.ok.setObjectName(ok_name)
+    dialog.buttons.accepted.connect(on_accept)
+    dialog.buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(dialog.intro)
+    layout.addLayout(form)
+    layout.addWidget(dialog.message)
+    layout.addWidget(dialog.buttons)
+
+
 class _InvitationFields:
     """The invitation file and its code, shared by both joining dialogs."""
 
@@ -357,18 +373,8 @@ class JoinDialog(QDialog):
         folder_row.addWidget(self.folder_value, 1)
         folder_row.addWidget(self.folder_button)
         form.addRow(self.labels["folder"], folder_row)
-        self.message = error_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok.setObjectName("joinButton")
+        _frame(self, form, "joinButton", self.join)
         self.ok.setDefault(True)
-        self.buttons.accepted.connect(self.join)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.intro)
-        layout.addLayout(form)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
         self.setMinimumWidth(640)
         self.setWindowTitle(_("Unirse a un centro con una invitación"))
         self.intro.setText(_(
@@ -444,17 +450,7 @@ class JoinShelterDialog(QDialog):
         self.intro = QLabel(wordWrap=True)
         form = QFormLayout()
         self.invitation = _InvitationFields(self, form)
-        self.message = error_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok.setObjectName("joinShelterButton")
-        self.buttons.accepted.connect(self.join)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.intro)
-        layout.addLayout(form)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
+        _frame(self, form, "joinShelterButton", self.join)
         self.setMinimumWidth(600)
         self.setWindowTitle(_("Agregar un centro con una invitación"))
         self.intro.setText(_(
@@ -524,17 +520,7 @@ class ApproveDialog(QDialog):
         form = QFormLayout()
         form.addRow(self.fingerprint_label, self.fingerprint)
         form.addRow("", self.coordinator)
-        self.message = error_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.ok = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.ok.setObjectName("approveButton")
-        self.buttons.accepted.connect(self.approve)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.intro)
-        layout.addLayout(form)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
+        _frame(self, form, "approveButton", self.approve)
         self.setMinimumWidth(560)
         self.setWindowTitle(_("Aprobar un equipo"))
         self.intro.setText(_(
