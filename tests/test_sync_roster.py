@@ -474,3 +474,25 @@ def test_join_through_a_webdav_hub_with_the_password_given_apart(tmp_path, intak
             v.lock()
     finally:
         server.stop()
+
+
+def test_a_revoked_laptop_is_told_so_once_and_stops_writing_batches(trio, intake_values):
+    a, b, t, hub = trio
+    devices.revoke(a, t.device_id)
+    b.add("ficha_ingreso", intake_values(name_first="Otra Ficticia"))
+    _sync(hub, a, b)
+    t.add("ficha_ingreso", intake_values(name_first="Tras Revocar Ficticia"))
+    (report,) = _sync(hub, t)
+    texts = [str(r) for r in report.refused]
+    assert len(texts) == 1, texts
+    assert "revocó este equipo" in texts[0] and "llave" not in texts[0]
+    # What it wrote stays in its vault, and nothing more goes up that the others would refuse.
+    assert "Tras Revocar Ficticia" in json.dumps(snapshot(t)["records"])
+    with t._lock:
+        mine = t.conn.execute("SELECT count(*) FROM sync_batches WHERE device=?",
+                              (t.device_id,)).fetchone()[0]
+    (again,) = _sync(hub, t)
+    with t._lock:
+        assert t.conn.execute("SELECT count(*) FROM sync_batches WHERE device=?",
+                              (t.device_id,)).fetchone()[0] == mine
+    assert [str(r) for r in again.refused] == texts

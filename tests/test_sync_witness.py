@@ -4,6 +4,7 @@ signed view of the heads it has seen, so a laptop served less than another lapto
 seen says so — in the sync report and in `cpc sync --json`."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ def test_an_honest_hub_gives_no_withholding_notice(world):
     _a_writes_and_c_sees(w)
     report = w.sync(w.b)
     assert report.ok and not _notices(report, "withholding"), _notices(report)
+    assert not _notices(report, "silence"), _notices(report)
     assert "Testigo Ficticia" in _names(w.b)
 
 
@@ -140,6 +142,35 @@ def test_coordinator_folder_rolled_back_to_hide_a_revocation_is_noticed(world, t
     shutil.copytree(before, w.folder(w.a))
     report = w.sync(w.b)
     _assert_withheld(report, w)
+
+
+def _weeks_pass(v: Vault, days: int) -> None:
+    """What the vault received was received `days` ago (the clock moved on)."""
+    with v._lock, v.transaction() as conn:
+        for dev, seq, at in conn.execute("SELECT device, seq, received_at FROM sync_batches"
+                                         ).fetchall():
+            moved = (dt.datetime.fromisoformat(at) - dt.timedelta(days=days)).isoformat()
+            conn.execute("UPDATE sync_batches SET received_at=? WHERE device=? AND seq=?",
+                         (moved, dev, seq))
+
+
+def test_a_frozen_hub_is_named_after_two_weeks_of_silence(world, tmp_path):
+    w = world
+    # The hub operator serves laptop b a copy frozen today; the others go on working.
+    frozen = tmp_path / "frozen"
+    shutil.copytree(w.hub, frozen)
+    _a_writes_and_c_sees(w)
+    report = SyncEngine(w.b).sync(FolderHub(frozen))
+    assert not _notices(report), "nothing can be seen yet: a frozen copy is consistent"
+    _weeks_pass(w.b, 15)
+    report = SyncEngine(w.b).sync(FolderHub(frozen))
+    text = _notices(report, "silence")
+    assert "Hace 15 días que no llega nada nuevo" in text and "memoria USB" in text, \
+        f"a hub frozen for two weeks went unnoticed: {_notices(report)!r}"
+    # The honest hub brings the news, and the notice goes away.
+    report = w.sync(w.b)
+    assert "Testigo Ficticia" in _names(w.b)
+    assert not _notices(report, "silence"), _notices(report)
 
 
 def test_cli_sync_json_carries_the_notices(world, monkeypatch, capsys):

@@ -21,7 +21,7 @@ The API the window and the command line call:
 from .engine import Progress, SyncEngine, SyncReport, SyncStatus
 from .errors import (BatchRefused, Cancelled, HubAuthError, HubError, HubFull, HubGarbage,
                      HubUnreachable, InvitationError, SyncError)
-from .notices import CLOCK, HUB, WITHHOLDING, Notice
+from .notices import CLOCK, HUB, SILENCE, WITHHOLDING, Notice
 from .merge import (KEEP_CURRENT, TAKE_KEPT, Conflict, DuplicateGroup, conflicts,
                     duplicate_residents, resolve)
 from .joins import JoinResult, JoinSide, find_for_join, join_residents, join_side
@@ -42,4 +42,4 @@ def alerts(report) -> list[Notice]:
     """The notices a person must see (the hub hides something, a clock is wrong)."""
     if report is None:
         return []
-    return [n for n in report.notices if getattr(n, "kind", "") in (WITHHOLDING, CLOCK)]
+    return [n for n in report.notices if getattr(n, "kind", "") in (WITHHOLDING, CLOCK, SILENCE)]

@@ -241,6 +241,11 @@ def device_row(conn, shelter: str, device: str) -> dict | None:
             "revoked_after": row[4]}
 
 
+def revoked_in(conn, shelter: str, device: str) -> bool:
+    row = device_row(conn, shelter, device)
+    return row is not None and row["revoked_after"] is not None
+
+
 def store_statement(conn, stmt: dict, *, trusted: bool = False) -> bool:
     """Keeps a well-formed statement (whether it counts is decided by `evaluate`, over all of
     them); a genesis only when this vault made it or was handed it with its approval. True if

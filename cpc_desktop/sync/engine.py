@@ -144,6 +144,8 @@ class SyncEngine:
                 by_shelter.setdefault(ch.shelter, []).append(ch.encoded)
             for shelter in sorted(set(by_shelter) | set(devices.shelters(conn))):
                 encoded = by_shelter.get(shelter, [])
+                if devices.revoked_in(conn, shelter, ident.device):
+                    continue    # the others refuse it: what it writes stays in this vault
                 due = devices._meta(conn, witness.due_key(shelter)) == "1"
                 if not encoded and not devices.has_pending(conn, shelter) and not due:
                     continue
@@ -341,6 +343,9 @@ class SyncEngine:
                 # kept from a new key epoch is told what the hub hides from it).
                 with v._lock, v.transaction() as conn:
                     witness.record(conn, shelter, device, v.device_id, h.view)
+            with v._lock:
+                if devices.revoked_in(v.conn, shelter, v.device_id):
+                    raise refuse(revoked_text(shelter))
             raise refuse(_("Un lote está cifrado con una llave que este equipo no tiene (de "
                            "otro centro, o de una época de llaves nueva que aún no llegó; un "
                            "equipo revocado ya no la recibe). No se aplicó nada."))
@@ -396,6 +401,13 @@ class SyncEngine:
         stats.notices = clockguard.read_reports(extra, device, v.device_id)
         return stats
 
+
+
+def revoked_text(shelter: str) -> str:
+    return _("La coordinación revocó este equipo en el centro {shelter}: ya no recibe los "
+             "cambios de los demás equipos y lo que se escriba aquí ya no se acepta. Lo que "
+             "esta bóveda tiene sigue aquí. Si cree que es un error, hable con la coordinación: "
+             "volver a sincronizar requiere una invitación nueva.").format(shelter=shelter)
 
 
 @dataclass
@@ -611,6 +623,7 @@ class _ShelterRun:
                     self._receive_device(dev, todo)
         with self.v._lock:
             self.report.notices += witness.check(self.v.conn, self.shelter, self.me)
+            self.report.notices += witness.silence(self.v.conn, self.shelter, self.me)
 
     def _prefetch(self, dev: str, plan) -> tuple[list, dict]:
         """(the batches to apply, those already fetched): from the head back by each batch's
@@ -664,7 +677,9 @@ class _ShelterRun:
                                                         device=dev, name=name))
                 break
             except BatchRefused as refusal:
-                self.report.refused.append(refusal)
+                # A revoked laptop is told once, not once per device folder.
+                if str(refusal) not in map(str, self.report.refused):
+                    self.report.refused.append(refusal)
                 break
             self.report.received_batches += 1
             self.report.received_changes += stats.changes

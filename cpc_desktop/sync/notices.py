@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 WITHHOLDING = "withholding"   # the hub shows less than another device has already seen
 CLOCK = "clock"               # a clock beyond the allowed skew, here or on another device
+SILENCE = "silence"           # nothing new from any other device for weeks (a frozen hub?)
 HUB = "hub"                   # a damaged or older state file on the hub
 MEMBERSHIP = "membership"     # join requests, approvals, invitations; a restored vault
 

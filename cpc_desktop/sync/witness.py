@@ -13,16 +13,21 @@ next sync makes a batch even with nothing else to send (flag `sync_view_due|<she
 batch that only carries a view does not set it, so views do not echo back and forth).
 
 What this cannot see: a hub that hides the same things from every laptop and shows each a
-consistent world (a full partition), until some laptop meets another through a second hub
-(a USB stick) — which is what the notice advises.
+consistent world (a full partition, or a frozen copy), until some laptop meets another
+through a second hub (a USB stick) — which is what the notices advise. The one sign left is
+silence: when nothing new has come from any other device of the shelter for SILENT_DAYS, the
+sync says so (it cannot tell a frozen hub from laptops left unused).
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from ..core.i18n import _
+from ..core.i18n import _, ngettext
 from . import batch as batchfmt
-from .notices import WITHHOLDING, Notice
+from .notices import SILENCE, WITHHOLDING, Notice
+
+SILENT_DAYS = 14
 
 
 def _key(shelter: str) -> str:
@@ -95,3 +100,28 @@ def check(conn, shelter: str, me: str) -> list[Notice]:
                 "llaves en otras manos?). Avise a la coordinación.").format(
                 by=short(by), n=seq, device=short(dev)), dev, by))
     return out
+
+
+def silence(conn, shelter: str, me: str, now: dt.datetime | None = None) -> list[Notice]:
+    """A notice when other active devices exist but none has sent anything new for
+    SILENT_DAYS (what a hub showing this laptop a frozen copy looks like)."""
+    others = conn.execute("SELECT count(*) FROM sync_devices WHERE shelter=? AND device<>? AND "
+                          "revoked_after IS NULL", (shelter, me)).fetchone()[0]
+    last = conn.execute("SELECT max(received_at) FROM sync_batches WHERE shelter=? AND "
+                        "device<>?", (shelter, me)).fetchone()[0]
+    if not others or not last or conn.execute(
+            "SELECT 1 FROM sync_devices WHERE shelter=? AND device=? AND revoked_after IS NOT "
+            "NULL", (shelter, me)).fetchone():
+        return []       # alone, never reached, or revoked (which it is told instead)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    days = (now - dt.datetime.fromisoformat(last)).days
+    if days < SILENT_DAYS:
+        return []
+    return [Notice(SILENCE, ngettext(
+        "Hace {n} día que no llega nada nuevo de ningún otro equipo del centro. Si los demás "
+        "equipos sí trabajaron, el hub podría estar mostrando a este equipo una copia vieja: "
+        "sincronice una vez con otro equipo por memoria USB para comprobarlo.",
+        "Hace {n} días que no llega nada nuevo de ningún otro equipo del centro. Si los demás "
+        "equipos sí trabajaron, el hub podría estar mostrando a este equipo una copia vieja: "
+        "sincronice una vez con otro equipo por memoria USB para comprobarlo.", days).format(
+        n=days))]
