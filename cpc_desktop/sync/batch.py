@@ -140,16 +140,19 @@ def _batch_key(key: ShelterKey, header: Header) -> bytes:
 
 
 def seal(ident: Identity, key: ShelterKey, *, shelter: str, seq: int, prev: str,
-         payload: bytes, codec: str = DEFAULT_CODEC, view=()) -> bytes:
+         payload: bytes, codec: str = DEFAULT_CODEC, view=(),
+         compressed: bytes | None = None) -> bytes:
     """A signed, encrypted batch of an already-serialized payload; `view` is what its author
-    has seen of the other devices, [(device, seq, hash)…] (hashes are cut here)."""
+    has seen of the other devices, [(device, seq, hash)…] (hashes are cut here).
+    `compressed`: the payload already compressed with `codec` (zstd -19 is slow to redo)."""
     header = Header(FORMAT, shelter, ident.device, seq, prev, key.epoch, key.kid,
                     crypto.b64(os.urandom(16)), codec,
                     tuple(sorted((d, s, h[:VIEW_HASH_CHARS]) for d, s, h in view)))
     hbytes = canonical(header.fields())
     head = MAGIC + bytes([FORMAT]) + len(hbytes).to_bytes(2, "big") + hbytes
     nonce = os.urandom(NONCE_BYTES)
-    ct = AESGCM(_batch_key(key, header)).encrypt(nonce, compress(payload, codec), head)
+    ct = AESGCM(_batch_key(key, header)).encrypt(
+        nonce, compressed if compressed is not None else compress(payload, codec), head)
     signed = head + nonce + ct
     return signed + ident.sign(signed)
 

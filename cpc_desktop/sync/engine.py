@@ -191,26 +191,28 @@ class SyncEngine:
                 ex["a"] = head      # the audit head, witnessed by the readers
             ex = ex or None
             payload = encode_payload(part, st, ex)
-            packed = len(batchfmt.compress(payload, self.codec))
-            while (packed > limit or len(payload) > batchfmt.MAX_PLAIN_BYTES) and len(part) > 1:
+            compressed = batchfmt.compress(payload, self.codec)
+            while (len(compressed) > limit or len(payload) > batchfmt.MAX_PLAIN_BYTES) \
+                    and len(part) > 1:
                 part = part[:max(1, len(part) // 2)]
                 payload = encode_payload(part, st, ex)
-                packed = len(batchfmt.compress(payload, self.codec))
+                compressed = batchfmt.compress(payload, self.codec)
+            packed = len(compressed)
             if packed > limit:
                 raise SyncError(_("Un registro es demasiado grande para enviarlo en un lote "
                                   "(más de 64 KiB comprimido). Acorte sus textos largos."))
-            chunks.append((part, st, ex))
+            chunks.append((payload, compressed))
             # Aim the next chunk at about 90 % of the limit, from this one's ratio.
             target = max(4096, int(len(payload) * limit * 0.9 / max(packed, 1)))
             i += len(part)
             first = False
-        for part, st, ex in chunks:
+        for payload, compressed in chunks:
             row = conn.execute("SELECT seq, hash FROM sync_batches WHERE shelter=? AND device=? "
                                "ORDER BY seq DESC LIMIT 1", (shelter, ident.device)).fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, "")
             data = batchfmt.seal(ident, key, shelter=shelter, seq=seq, prev=prev,
-                                 payload=encode_payload(part, st, ex), codec=self.codec,
-                                 view=view)
+                                 payload=payload, codec=self.codec, view=view,
+                                 compressed=compressed)
             conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                          "received_at, uploaded) VALUES (?,?,?,?,?,?,0)",
                          (shelter, ident.device, seq, batchfmt.sha256(data), data,
@@ -247,30 +249,36 @@ class SyncEngine:
         # then a restored vault takes back from the hub what it wrote after its backup.
         report.notices.extend(Notice(MEMBERSHIP, text)
                               for text in invitations.exchange(self.vault, hub))
-        restore.resume_from_hub(self, hub, report)
-        exported = False
+        runs: list[_ShelterRun] = []
         try:
             with self.vault._lock:
                 shelters = devices.shelters(self.vault.conn)
             for shelter in shelters:
                 hub.cancel.check()
-                run = _ShelterRun(self, hub, shelter, report, counts, tell)
-                run.read_heads()
-                if not exported:
-                    # The first answers of the hub tell whether this clock can be trusted
-                    # before anything new is stamped into a batch.
-                    report.notices += clockguard.before_export(
-                        self.vault, hub, [hh.head.at for hh in run.heads.values()
-                                          if hh.head is not None and hh.trusted])
-                    self.export()
-                    exported = True
-                run.plan()
+                runs.append(_ShelterRun(self, hub, shelter, report, counts, tell))
+                runs[-1].ask_heads()
+            for run in runs:
+                run.wait_known_heads()
+            # The heads this vault knows are back (the folder lists may not be): a restored
+            # vault takes back from the hub what it wrote after its backup, and the hub's
+            # answers tell whether this clock can be trusted, before anything new is stamped
+            # into a batch.
+            restore.resume_from_hub(self, hub, report, {r.shelter: r.own.raw for r in runs})
+            report.notices += clockguard.before_export(
+                self.vault, hub, [hh.head.at for r in runs for hh in r.known.values()
+                                  if hh.head is not None and hh.trusted])
+            self.export()
+            for run in runs:
+                hub.cancel.check()
+                run.plan_send()
                 counts["phase"] = "send"
-                # This device's batches go up while the others' come down.
+                # This device's batches go up while the others' heads and batches come down.
                 with ThreadPoolExecutor(max_workers=1) as pool:
                     sending = pool.submit(run.send_own)
                     counts["phase"] = "receive"
                     try:
+                        run.read_heads()
+                        run.plan_receive()
                         run.receive()
                     finally:
                         sending.result()
@@ -279,6 +287,8 @@ class SyncEngine:
             counts["phase"] = "done"
             tell()
         finally:
+            for run in runs:
+                run.close()
             report.bytes_moved = moved[0]
             hub.on_bytes = None
             report.finished_at = audit.now_iso()
@@ -426,7 +436,12 @@ class _ShelterRun:
         self.e, self.v, self.hub, self.shelter = engine, engine.vault, hub, shelter
         self.me = engine.vault.device_id
         self.report, self.counts, self.tell = report, counts, tell
-        self.heads: dict[str, _HubHead] = {}
+        self.heads: dict[str, _HubHead] = {}     # every device folder on the hub
+        self.known: dict[str, _HubHead] = {}     # the heads of devices this vault knows
+        self.own = _HubHead()
+        self._pool: ThreadPoolExecutor | None = None
+        self._asked: dict = {}
+        self._folders = None
         self.listings: dict[str, dict[str, int]] = {}
         self.send: list[tuple[int, str, bytes, bool]] = []
         self.receive_plan: dict[str, list[tuple[int, str]] | tuple[int, str]] = {}
@@ -440,32 +455,56 @@ class _ShelterRun:
         return self.listings[dev]
 
     # ------------------------------------------------------------ heads
-    def read_heads(self) -> None:
-        """The folder list and the heads, in parallel: the heads of the devices this vault
-        knows are asked for with the list, those of new folders right after it."""
-        def head(dev: str) -> bytes | None:
-            try:
-                return self.hub.get_optional(_head_path(self.shelter, dev))
-            except HubFileTooLarge:
-                return b"?"      # said to be damaged, like any unreadable head
+    def _head(self, dev: str) -> bytes | None:
+        try:
+            return self.hub.get_optional(_head_path(self.shelter, dev))
+        except HubFileTooLarge:
+            return b"?"      # said to be damaged, like any unreadable head
+
+    def ask_heads(self) -> None:
+        """Asks for the folder list and, beside it, the heads of the devices this vault
+        knows; returns once those heads are back (this device's own among them)."""
         known = {d for (d,) in self.v._read(
             "SELECT DISTINCT device FROM sync_batches WHERE shelter=? UNION SELECT device FROM "
             "sync_heads WHERE shelter=?", (self.shelter, self.shelter))} | {self.me}
-        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-            listing = pool.submit(self.hub.folders, f"{ROOT}/{self.shelter}")
-            asked = {dev: pool.submit(head, dev) for dev in sorted(known)}
-            try:
-                folders = listing.result()
-            finally:
-                if not listing.done() or listing.exception() is not None:
-                    for f in asked.values():
-                        f.cancel()
+        self._pool = ThreadPoolExecutor(max_workers=PARALLEL)
+        self._folders = self._pool.submit(self.hub.folders, f"{ROOT}/{self.shelter}")
+        self._asked = {dev: self._pool.submit(self._head, dev) for dev in sorted(known)}
+
+    def wait_known_heads(self) -> None:
+        for dev, fut in self._asked.items():
+            raw = fut.result()
+            if raw is not None:
+                self.known[dev] = self._parse_head(dev, raw)
+        self.own = self.known.get(self.me, _HubHead())
+        if self.own.raw is not None:
+            # Its head came from its folder: uploads need not wait for the folder list to
+            # know that the folder exists.
+            self.hub.assume_folder(self.folder(self.me))
+
+    def read_heads(self) -> None:
+        """The folder list, and the heads of folders this vault did not know."""
+        try:
+            folders = self._folders.result()
             for dev in folders:
-                if dev not in asked:
-                    asked[dev] = pool.submit(head, dev)
-            raws = {dev: asked[dev].result() for dev in folders}
-        for dev in folders:
-            self.heads[dev] = self._parse_head(dev, raws[dev])
+                if dev not in self._asked:
+                    self._asked[dev] = self._pool.submit(self._head, dev)
+            for dev in folders:
+                if dev in self.known:
+                    self.heads[dev] = self.known[dev]
+                else:
+                    raw = self._asked[dev].result()
+                    self.heads[dev] = self._parse_head(dev, raw)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for f in [self._folders, *self._asked.values()]:
+                if f is not None:
+                    f.cancel()
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _parse_head(self, dev: str, raw: bytes | None) -> _HubHead:
         if raw is None:
@@ -482,9 +521,9 @@ class _ShelterRun:
         return _HubHead(raw, head, row is not None)
 
     # ------------------------------------------------------------ plan
-    def plan(self) -> None:
+    def plan_send(self) -> None:
         mine = self.e.batches_of(self.shelter, self.me)
-        own = self.heads.get(self.me, _HubHead())
+        own = self.own
         known = {seq: h for seq, h, _d in mine}
         # A local folder is listed anyway (it costs nothing): a stick pulled mid-write may
         # have kept a head but a half batch, which its author then puts back whole.
@@ -497,10 +536,13 @@ class _ShelterRun:
             self.send = [(s, h, d, False) for s, h, d in mine
                          if s > own.head.seq or s in waiting]
         elif mine:
-            on_hub = self.listing(self.me) if self.me in self.heads else {}
+            # No head (or one not ours): the folder says what is there (none: nothing).
+            on_hub = self.listing(self.me)
             self.send = [(s, h, d, batchfmt.batch_name(s, h) in on_hub) for s, h, d in mine
                          if on_hub.get(batchfmt.batch_name(s, h)) != len(d)]
         self.counts["total"] += len(self.send)
+
+    def plan_receive(self) -> None:
         for dev, hh in sorted(self.heads.items()):
             if dev == self.me:
                 continue
@@ -549,7 +591,7 @@ class _ShelterRun:
         with self.v._lock:
             ident = devices.load_identity(self.v)
         mine = self.e.batches_of(self.shelter, self.me)
-        own = self.heads.get(self.me, _HubHead()).head
+        own = self.own.head
         head = None
         if mine and (self.send or own is None or own.seq != mine[-1][0]):
             seq, digest, _data = mine[-1]
@@ -562,19 +604,7 @@ class _ShelterRun:
             heading = pool.submit(self.hub.replace, _head_path(self.shelter, self.me),
                                   head) if head is not None else None
             try:
-                for seq, digest, data, replace in self.send:
-                    self.hub.cancel.check()
-                    path = _batch_path(self.shelter, self.me, seq, digest)
-                    if replace:      # a half-written copy (pulled stick): replaced
-                        self.hub.replace(path, data)
-                    else:
-                        self.hub.put_if_absent(path, data)
-                    with self.v.transaction() as conn:
-                        conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND "
-                                     "device=? AND seq=?", (self.shelter, self.me, seq))
-                    self.report.sent_batches += 1
-                    self.counts["done"] += 1
-                    self.tell()
+                self._upload(self.send)
             finally:
                 if heading is not None:
                     heading.result()
@@ -582,6 +612,21 @@ class _ShelterRun:
             with self.v.transaction() as conn:
                 conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND device=?",
                              (self.shelter, self.me))
+
+    def _upload(self, batches) -> None:
+        for seq, digest, data, replace in batches:
+            self.hub.cancel.check()
+            path = _batch_path(self.shelter, self.me, seq, digest)
+            if replace:      # a half-written copy (pulled stick): replaced
+                self.hub.replace(path, data)
+            else:
+                self.hub.put_if_absent(path, data)
+            with self.v.transaction() as conn:
+                conn.execute("UPDATE sync_batches SET uploaded=1 WHERE shelter=? AND "
+                             "device=? AND seq=?", (self.shelter, self.me, seq))
+            self.report.sent_batches += 1
+            self.counts["done"] += 1
+            self.tell()
 
     # ------------------------------------------------------------ receive
     def receive(self) -> None:

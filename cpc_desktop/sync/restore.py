@@ -20,19 +20,17 @@ from .errors import SyncError
 from .transports import ROOT
 
 
-def resume_from_hub(engine, hub, report) -> int:
+def resume_from_hub(engine, hub, report, own_heads: dict[str, bytes | None]) -> int:
     """Applies this device's own batches that the hub has and this vault lacks; returns how
-    many. Raises SyncError (and writes nothing) when the hub's chain of them has a gap."""
+    many. `own_heads`: per shelter, this device's head file as the hub served it. Raises
+    SyncError (and writes nothing) when the hub's chain of them has a gap."""
     v = engine.vault
     ident = devices.load_identity(v)
     if ident is None:
         return 0
-    with v._lock:
-        shelters = devices.shelters(v.conn)
     total = 0
-    for shelter in shelters:
+    for shelter, raw in sorted(own_heads.items()):
         folder = f"{ROOT}/{shelter}/{ident.device}"
-        raw = hub.get_optional(f"{folder}/{batchfmt.HEAD_NAME}")
         if raw is None:
             continue
         head = batchfmt.parse_head(raw, ident.sign_pub)

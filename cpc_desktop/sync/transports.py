@@ -143,6 +143,9 @@ class Transport:
     def close(self) -> None:
         pass
 
+    def assume_folder(self, folder: str) -> None:
+        """The folder is known to exist (no need to make it before a first upload)."""
+
     def _list(self, folder: str) -> dict[str, int]:
         raise NotImplementedError
 
@@ -440,6 +443,11 @@ class WebDavHub(Transport):
             left = self._size(path)
             if left is not None and left != size:
                 self._request("DELETE", path)
+
+    def assume_folder(self, folder: str) -> None:
+        # A 404/409 on the upload still makes it (the body then goes twice).
+        parts = PurePosixPath(folder.strip("/")).parts
+        self._made.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
 
     def _mkdirs(self, folder: str) -> None:
         parts = PurePosixPath(folder).parts
