@@ -640,3 +640,20 @@ def test_a_laptop_waiting_for_approval_shows_its_fingerprint(qtbot, synced, wind
     wait_loaded(qtbot, panel)
     assert panel.waiting_label.isVisible() or not panel.isVisible()
     assert fingerprint in panel.waiting_label.text()
+
+
+def test_a_revoked_laptop_is_told_so_in_the_panel(qtbot, monkeypatch, synced, window_on):
+    a = Vault.open(synced.a, synced.a_user, synced.a_pass)
+    b = open_b(synced)
+    devices.revoke(a, b.device_id)
+    SyncEngine(a).sync(FolderHub(synced.hub))
+    a.lock()
+    b.lock()
+    w = window_on(synced.b, B_USER, B_PASS)
+    outcome = usb_sync(qtbot, monkeypatch, w, synced.hub)
+    assert outcome.report is not None and not outcome.report.ok
+    panel = w.sync_controller.panel
+    shown = [panel.messages.item(i).text() for i in range(panel.messages.count())]
+    revoked = [t for t in shown if "revocó este equipo" in t]
+    assert len(revoked) == 1 and not any("llave que este equipo no tiene" in t for t in shown), \
+        shown
