@@ -38,6 +38,7 @@ from ..reports.model import (COMPLEMENT_NOTE, FULL_COUNTS_NOTE, PROTECTION_NOTE,
 from ..reports.pdf import TITLE, period_text
 from ..reports.suppression import COMPLEMENT, PRIMARY, WITHHELD
 from .lang import language_bus
+from .screen_fit import fit_to_screen
 from .session import Session
 from .tasks import TaskHandle, error_text, run_task
 from .widgets.fields import DateEditor, tint
@@ -439,7 +440,7 @@ class ReportWindow(QWidget):
         language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()
         self._update_buttons()
-        self.resize(1280, 760)
+        fit_to_screen(self, 1280, 760)
 
     # ------------------------------------------------------------ building
     def _period_row(self) -> QHBoxLayout:
