@@ -101,8 +101,11 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
     if ax.SERVICES in reg.forms:
         since = services_since.isoformat() if services_since else None
         until = services_until.isoformat() if services_until else None
-        services = list(vault.iter_values(ax.SERVICES, ax.fields_needed(ax.SERVICES, reg),
-                                          shelter=shelter, since=since, until=until))
+        # The service date is the record date iter_values gives: not decoded again.
+        date_field = reg.get(ax.SERVICES).date_field
+        fields = [f for f in ax.fields_needed(ax.SERVICES, reg) if f != date_field]
+        services = list(vault.iter_values(ax.SERVICES, fields, shelter=shelter, since=since,
+                                          until=until))
     plans: dict[str, list] = defaultdict(list)
     if ax.PTI in reg.forms:
         since = (services_since - dt.timedelta(days=PLAN_VALID_DAYS)).isoformat() \
