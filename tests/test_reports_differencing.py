@@ -203,6 +203,50 @@ def test_the_release_log_survives_a_restart_and_sees_what_sync_brought(tmp_path)
     a.lock()
 
 
+@pytest.mark.parametrize("part_chars", [40_000, 300])
+def test_another_laptops_shared_export_counts_after_sync(tmp_path, monkeypatch, part_chars):
+    """Laptop A shares the first quarter and syncs; a child is entered on B; B's export of
+    the same quarter (one child more) is refused, and so is any table of it. With small parts
+    the release crosses in several batches, as a large shelter's does."""
+    from cpc_desktop.core import release_log
+    from cpc_desktop.reports import ReportRequest, releases
+    from cpc_desktop.sync.engine import SyncEngine
+    from cpc_desktop.sync.transports import FolderHub
+    from sync_support import join_new
+
+    monkeypatch.setattr(release_log, "PART_CHARS", part_chars)
+    a = _steady_shelter(tmp_path / "a")
+    b = join_new(a, tmp_path / "b")
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    SyncEngine(a).sync(FolderHub(hub))
+    SyncEngine(b).sync(FolderHub(hub))
+    q1 = ReportRequest(dt.date(2026, 1, 1), dt.date(2026, 3, 31), SHELTER)
+    shared, _r = releases.export(a, q1, tmp_path / "a-q1.zip", "csv")
+    made = SyncEngine(a).export()
+    assert made >= (2 if part_chars < 1000 else 1)
+    SyncEngine(a).sync(FolderHub(hub))
+    _passing_child(b, "2026-03-02")           # entered on B only
+    SyncEngine(b).sync(FolderHub(hub))
+    assert [r.id for r in releases.releases(b)] == [r.id for r in releases.releases(a)]
+    b.lock()
+    b = Vault.open(tmp_path / "b", "coord", PASS)    # and across a restart of B
+    for table in (None, "ingreso_sex"):
+        out = tmp_path / f"b-q1-{table}.csv"
+        with pytest.raises(releases.ReleaseRefused) as refused:
+            releases.export(b, q1, out, "csv", table_id=table)
+        assert refused.value.family in ("served", "admitted")
+        assert "01/01/2026 al 31/03/2026" in str(refused.value)
+        assert not out.exists()
+    # Nothing half-received stays behind, and A's own release is not sent again.
+    parts = b.conn.execute("SELECT count(*) FROM meta WHERE key LIKE 'report_release_part:%'")
+    assert parts.fetchone()[0] == 0
+    queued = a.conn.execute("SELECT count(*) FROM meta WHERE key LIKE 'report_release_outbox:%'")
+    assert queued.fetchone()[0] == 0
+    a.lock()
+    b.lock()
+
+
 def test_a_late_entered_child_is_not_revealed_by_exporting_the_month_again(tmp_path, cli):
     path = tmp_path / "late" / "vault"
     vault, _key = Vault.create(path, shelter_code=SHELTER, shelter_name="Casa Ficticia Tardía",

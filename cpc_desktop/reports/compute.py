@@ -23,11 +23,14 @@ Definitions (printed as notes in the report, relied on by the tests):
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import gc
 import hashlib
+import operator
 import statistics
+import weakref
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
@@ -36,6 +39,7 @@ from .. import __version__
 from ..core import forms, ubigeo
 from ..core.forms import parse_date
 from ..core.i18n import N_
+from ..core.users import Action
 from ..core.vault import Vault
 from . import axes as ax
 from . import suppression
@@ -97,8 +101,11 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
     if ax.SERVICES in reg.forms:
         since = services_since.isoformat() if services_since else None
         until = services_until.isoformat() if services_until else None
-        services = list(vault.iter_values(ax.SERVICES, ax.fields_needed(ax.SERVICES, reg),
-                                          shelter=shelter, since=since, until=until))
+        # The service date is the record date iter_values gives: not decoded again.
+        date_field = reg.get(ax.SERVICES).date_field
+        fields = [f for f in ax.fields_needed(ax.SERVICES, reg) if f != date_field]
+        services = list(vault.iter_values(ax.SERVICES, fields, shelter=shelter, since=since,
+                                          until=until))
     plans: dict[str, list] = defaultdict(list)
     if ax.PTI in reg.forms:
         since = (services_since - dt.timedelta(days=PLAN_VALID_DAYS)).isoformat() \
@@ -114,6 +121,54 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
     return ReportData(shelter, intakes, discharges, services, dict(plans), followups,
                       (services_since and services_since.isoformat(),
                        services_until and services_until.isoformat()), since)
+
+
+# What the last reports of each open vault read, kept while the vault has not changed: a
+# PDF after the screen view, or the same report again, does not read and decode it twice.
+_KEPT: "weakref.WeakKeyDictionary[Vault, tuple[tuple, list[ReportData]]]" = \
+    weakref.WeakKeyDictionary()
+_KEEP = 2
+
+
+def vault_state(vault: Vault) -> tuple:
+    """Changes whenever anything is written to the vault: by this connection (any row it
+    inserts, updates or deletes counts, meta included) or by another one (data_version)."""
+    conn = vault.conn
+    with vault._lock:
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        return id(conn), conn.total_changes, version
+
+
+def _covers(data: ReportData, shelter: str | None, since: str | None,
+            until: str | None) -> bool:
+    lo, hi = data.services_range
+    plans = None if since is None else \
+        (dt.date.fromisoformat(since) - dt.timedelta(days=PLAN_VALID_DAYS)).isoformat()
+    return (data.shelter == shelter
+            and (lo is None or (since is not None and lo <= since))
+            and (hi is None or (until is not None and hi >= until))
+            and (data.plans_since is None or (plans is not None and data.plans_since <= plans)))
+
+
+def load_kept(vault: Vault, shelter: str | None = None, *,
+              services_since: dt.date | None = None,
+              services_until: dt.date | None = None) -> ReportData:
+    """load(), or what an earlier load of the same vault state read when it covers the
+    request. The vault's permission check runs every time (a read through iter_values)."""
+    vault._require(Action.READ)
+    since = services_since and services_since.isoformat()
+    until = services_until and services_until.isoformat()
+    state = vault_state(vault)
+    kept_state, kept = _KEPT.get(vault, (None, []))
+    if kept_state == state:
+        for data in kept:
+            if _covers(data, shelter, since, until):
+                return data
+    else:
+        kept = []
+    data = load(vault, shelter, services_since=services_since, services_until=services_until)
+    _KEPT[vault] = (vault_state(vault), ([data] + kept)[:_KEEP])
+    return data
 
 
 def _existing(reg, form_id: str, ids: Iterable[str]) -> list[str]:
@@ -158,8 +213,8 @@ def build_report(vault: Vault, request: ReportRequest, *, purpose: str = "screen
     role = vault.user.role
     with _quiet_gc():
         if data is None:
-            data = load(vault, request.shelter, services_since=request.start,
-                         services_until=request.end)
+            data = load_kept(vault, request.shelter, services_since=request.start,
+                             services_until=request.end)
         if request.shelter is not None and request.shelter != vault.shelter_code \
                 and not data.intakes:
             raise ReportError(_t(N_("Esta bóveda no tiene registros del centro «{code}».")
@@ -255,8 +310,11 @@ def _count_axis(fld: forms.Field, records) -> Counter:
     """Records per category; a multichoice record counts once in each of its choices."""
     per: Counter = Counter()
     if fld.show_when is None and fld.type == "choice":   # the common case, made cheap
-        fid = fld.id
-        per.update(v.get(fid) or NR for v in records)
+        get = operator.methodcaller("get", fld.id)
+        per.update(map(get, records))                    # counted in C, then None/"" → NR
+        missing = per.pop(None, 0) + per.pop("", 0)
+        if missing:
+            per[NR] += missing
         return per
     for values in records:
         cat = _value_of(fld, values)
@@ -335,11 +393,12 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
     # ------------------------------------------------------------ intake axes
     intake_axes = ax.axes(intake.form, reg)
     axis_ids = {a.field.id for a in intake_axes}
+    served_records = [data.intakes[r] for r in served_sorted]
     for axis in intake_axes:
-        _axis_table(b, axis, [data.intakes[r] for r in served_sorted], served_key,
-                    "ingreso", SECTIONS.PROFILE, Label(SERVED_NOTE), axis_ids)
+        _axis_table(b, axis, served_records, served_key, "ingreso", SECTIONS.PROFILE,
+                    Label(SERVED_NOTE), axis_ids)
     # ------------------------------------------------------------ origin
-    _origin(b, intake, [data.intakes[r] for r in served_sorted], served_key)
+    _origin(b, intake, served_records, served_key)
 
     # ------------------------------------------------------------ services
     _services(b, data, start, end, pops)
@@ -569,13 +628,21 @@ def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
     lo, hi = data.services_range
     if (lo is not None and lo > s) or (hi is not None and hi < e):
         raise ValueError("the loaded services do not cover the period")
-    rows_in = [(rid, v) for rid, day, v in data.services
-               if day is not None and s <= day <= e and rid in data.intakes]
+    intakes = data.intakes
+    # Services are sorted by date (iter_values): the period is one slice, found by bisection.
+    days = [day or "" for _r, day, _v in data.services]
+    lo_i, hi_i = bisect.bisect_left(days, s), bisect.bisect_right(days, e)
+    if days != sorted(days):
+        lo_i, hi_i = 0, len(days)
+    span = [(rid, day, v) for rid, day, v in data.services[lo_i:hi_i]
+            if day is not None and s <= day <= e and rid in intakes]
+    rows_in = [(rid, v) for rid, _day, v in span]
     total_key, kids_key = ("svc_total",), ("svc_children",)
-    kids_total = len({rid for rid, _v in rows_in})
-    pops.add_all("svc_children", {rid for rid, _v in rows_in})
-    for rid, day, _v in data.services:
-        if day is not None and s <= day <= e and rid in data.intakes:
+    kid_ids = {rid for rid, _v in rows_in}
+    kids_total = len(kid_ids)
+    pops.add_all("svc_children", kid_ids)
+    if pops.enabled:
+        for rid, day, _v in span:
             pops.add("services", f"{rid}|{day}")
     reg = forms.registry()
     for axis in ax.axes(ax.SERVICES, reg):

@@ -19,8 +19,9 @@ export E and an earlier release R cover two populations; A = in E only, B = in R
 
 Families that one of the two does not break down (only their total is printed: how many,
 no attribute) are not compared. The log lives in the vault's meta table (one
-entry per release, compressed JSON), so it is encrypted with the vault, survives a restart,
-is kept by backups, and is never touched by sync.
+entry per release, compressed JSON; core/release_log.py), so it is encrypted with the vault,
+survives a restart, is kept by backups, and travels to the shelter's other laptops in sync
+batches: their exports are checked against it too.
 """
 from __future__ import annotations
 
@@ -33,13 +34,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core import release_log
 from ..core.i18n import N_
 from ..core.vault import Vault
 from . import periods, suppression
 from .compute import _t, family_of, hashed, problem_of, protect
 from .model import Report, ReportError, ReportRequest
 
-PREFIX = "report_release:"
+PREFIX = release_log.PREFIX
 T = suppression.THRESHOLD
 SAME, NESTED, OVERLAP = "same", "nested", "overlap"
 
@@ -93,9 +95,17 @@ class ReleaseRefused(ReportError):
 
 def releases(vault: Vault) -> list[Release]:
     """Every release recorded in this vault, oldest first."""
-    rows = vault._read("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key",
-                       (PREFIX, PREFIX[:-1] + ";"))
-    return [_decode(key, value) for key, value in rows]
+    with vault._lock:
+        rows = release_log.entries(vault.conn)
+    out = []
+    for rid, value in rows:
+        try:
+            out.append(_decode(PREFIX + rid, value))
+        except (ValueError, KeyError, TypeError, zlib.error):
+            # Only a damaged or foreign entry (one from another laptop's batch that this
+            # version cannot read): it must not stop every later export.
+            continue
+    return out
 
 
 def _decode(key: str, value: str) -> Release:
@@ -163,10 +173,9 @@ def record(vault: Vault, report: Report, fmt: str,
                  "tables": _table_ids(report, table_ids), "digest": digest, "v": 1})
     rid = f"{now}:{digest}"
     with vault.transaction() as conn:
-        if conn.execute("SELECT 1 FROM meta WHERE key LIKE ?",
-                        (f"{PREFIX}%:{digest}",)).fetchone():
+        if release_log.has_digest(conn, digest):
             return rid
-        conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (PREFIX + rid, _encode(body)))
+        release_log.add(conn, rid, _encode(body))
     return rid
 
 

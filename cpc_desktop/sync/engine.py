@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..core import audit
+from ..core import audit, release_log
 from ..core.clock import ClockDrift
 from ..core.errors import PermissionDenied
 from ..core.i18n import _
@@ -147,7 +147,11 @@ class SyncEngine:
                 if devices.revoked_in(conn, shelter, ident.device):
                     continue    # the others refuse it: what it writes stays in this vault
                 due = devices._meta(conn, witness.due_key(shelter)) == "1"
-                if not encoded and not devices.has_pending(conn, shelter) and not due:
+                # Shared report releases go to the laptops of this vault's own shelter.
+                releases = (list(release_log.take_outgoing(conn))
+                            if shelter == self.vault.shelter_code else [])
+                if not encoded and not devices.has_pending(conn, shelter) and not due \
+                        and not releases:
                     continue
                 keys = devices.shelter_keys(conn, shelter)
                 if not keys:
@@ -166,14 +170,16 @@ class SyncEngine:
                     # A batch with nothing else still carries this device's view (and the
                     # clock reports it owes): the others learn what it has seen.
                     made += self._pack(conn, ident, shelter, keys[-1], encoded, stmts)
+                for part in releases:      # each part of a release in a batch of its own
+                    made += self._pack(conn, ident, shelter, keys[-1], [], [], {"r": part})
                 conn.execute("DELETE FROM meta WHERE key=?", (witness.due_key(shelter),))
             devices._set_meta(conn, "sync_exported_seq", str(top))
         return made
 
     def _pack(self, conn, ident, shelter: str, key, encoded: list[str],
-              stmts: list[dict]) -> int:
+              stmts: list[dict], more: dict | None = None) -> int:
         view = witness.view_of(conn, shelter, ident.device)
-        extra = clockguard.take_reports(conn, shelter)
+        extra = {**(clockguard.take_reports(conn, shelter) or {}), **(more or {})} or None
         head = audit.head_for_batch(conn, shelter)
         limit = self.max_batch_bytes - batchfmt.overhead(shelter, ident.device, view)
         chunks: list[tuple[list[str], list[dict]]] = []
@@ -400,6 +406,8 @@ class SyncEngine:
                     clockguard.add_report(conn, shelter, device, lead, wall)
                 if extra.get("a") is not None and device != v.device_id:
                     audit.witness(conn, shelter, device, extra["a"])
+                if extra.get("r") is not None and device != v.device_id:
+                    release_log.receive(conn, extra["r"])
                 conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                              "received_at, uploaded) VALUES (?,?,?,?,?,?,1)",
                              (shelter, device, h.seq, parsed.digest, data, audit.now_iso()))

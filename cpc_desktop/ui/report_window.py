@@ -38,6 +38,7 @@ from ..reports.model import (COMPLEMENT_NOTE, FULL_COUNTS_NOTE, PROTECTION_NOTE,
 from ..reports.pdf import TITLE, period_text
 from ..reports.suppression import COMPLEMENT, PRIMARY, WITHHELD
 from .lang import language_bus
+from .screen_fit import fit_to_screen
 from .session import Session
 from .tasks import TaskHandle, error_text, run_task
 from .widgets.fields import DateEditor, tint
@@ -439,7 +440,7 @@ class ReportWindow(QWidget):
         language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()
         self._update_buttons()
-        self.resize(1280, 760)
+        fit_to_screen(self, 1280, 760)
 
     # ------------------------------------------------------------ building
     def _period_row(self) -> QHBoxLayout:
@@ -692,6 +693,16 @@ class ReportWindow(QWidget):
         self.period_combo.setCurrentIndex(max(index, 0))
         self.period_combo.blockSignals(False)
 
+    def _show_preset(self, start: dt.date, end: dt.date) -> None:
+        """The choice names the dates typed when a preset has them (else "Otras fechas"), so
+        the list never says "other dates" over the last semester."""
+        for index in range(self.period_combo.count()):
+            pid = self.period_combo.itemData(index)
+            p = periods.preset(pid, self.today) if pid else None
+            if p is None or (p.start, p.end) == (start, end):
+                self.period_combo.setCurrentIndex(index)
+                return
+
     def choose_period(self, preset_id: str) -> None:
         """Sets the dates of a preset (periods.PRESETS id) and computes."""
         index = self.period_combo.findData(preset_id)
@@ -783,6 +794,7 @@ class ReportWindow(QWidget):
         request = self._request()
         if request is None:
             return
+        self._show_preset(request.start, request.end)
         today = self.today
         try:
             check_request(request, today)

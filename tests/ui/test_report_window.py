@@ -436,3 +436,19 @@ def test_an_export_the_release_log_refuses_shows_why_and_writes_nothing(
         window.close()
     finally:
         session.lock()
+
+
+def test_the_period_choice_names_the_dates_shown_not_other_dates(open_window,
+                                                                 demo_vault_path, qtbot):
+    """The window opened on the last semester with "Otras fechas" in the choice."""
+    from cpc_desktop.reports import periods
+
+    window = open_window(demo_vault_path, demo.DEMO_USER, demo.DEMO_PASSPHRASE)
+    pid = window.period_combo.currentData()
+    assert pid, window.period_combo.currentText()
+    p = periods.preset(pid, TODAY)
+    assert (p.start, p.end) == (window.report.request.start, window.report.request.end)
+    _set_period(window, "03/02/2026", "17/03/2026")
+    with qtbot.waitSignal(window.computed, timeout=10_000):
+        window.compute()
+    assert window.period_combo.currentData() == ""

@@ -193,3 +193,28 @@ def test_clicking_a_service_shows_it_beside_the_list(
         qtbot.waitUntil(lambda: tab.editor is not None and tab.editor.record is not None,
                         timeout=3000)
         assert tab.editor.record_id == tab.model.records[1].id
+
+
+@pytest.mark.parametrize("screen", [(1280, 720), (1366, 768)])
+def test_report_window_fits_a_small_laptop_screen(qtbot, ui_vault, monkeypatch, screen):
+    """The report window asked for 1280×760 whatever the screen: on a 1280×720 laptop its
+    export and close buttons fell below the taskbar."""
+    from cpc_desktop.core.vault import Vault
+    from cpc_desktop.ui.report_window import ReportWindow
+
+    free = QRect(0, 0, screen[0], screen[1] - 40)
+    monkeypatch.setattr(screen_fit, "available_geometry", lambda widget=None: free)
+    session = Session(ui_vault.path)
+    session.attach(Vault.open(ui_vault.path, ui_vault.user, ui_vault.passphrase))
+    try:
+        window = ReportWindow(session)
+        window.show()
+        qtbot.waitExposed(window)
+        assert window.width() + screen_fit.FRAME_MARGIN[0] <= free.width(), window.size()
+        assert window.height() + screen_fit.FRAME_MARGIN[1] <= free.height(), window.size()
+        for button in (window.pdf_button, window.csv_button, window.close_button):
+            top_left = button.mapTo(window, QPoint(0, 0))
+            assert window.rect().contains(QRect(top_left, button.size())), button.text()
+        window.close()
+    finally:
+        session.lock()
