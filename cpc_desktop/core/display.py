@@ -37,11 +37,6 @@ def format_moment(value: dt.datetime | str | None) -> str:
     return value.strftime("%d/%m/%Y %H:%M")
 
 
-def format_size(n: int) -> str:
-    """A file's size: 850 kB, 12.4 MB."""
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
-
-
 def format_value(fld: Field, value, tr: Callable[[str], str] = _) -> str:
     if value is None or value == "" or value == []:
         return ""

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QTabWidget, QToolButton, QWidget)
 
-from ..core import display, forms
+from ..core import display, forms, wording
 from ..core.errors import ValidationError, VaultLocked
 from ..core.forms import Field, Form, is_empty
 from ..core.i18n import N_, _
@@ -176,12 +176,12 @@ class HistoryPanel(QWidget):
         self._fill()
 
     def _describe(self, field_id: str, value) -> tuple[str, str]:
-        if field_id == "_deleted":
-            return _("Registro eliminado"), ""
+        label = wording.change_field(forms.registry(), self.form.form, field_id)
+        if value is None or field_id == wording.DELETED_FIELD:
+            return label, ""
         if self.form.has_field(field_id):
-            fld = self.form.field(field_id)
-            return _(fld.label), display.format_value(fld, value) if value is not None else ""
-        return field_id, "" if value is None else str(value)
+            return label, display.format_value(self.form.field(field_id), value)
+        return label, str(value)
 
     def _fill(self) -> None:
         self.table.setRowCount(len(self._rows))

@@ -325,7 +325,7 @@ def test_sync_progress_line_is_in_quechua():
     reads the same in Spanish and Quechua was never translated (the phase names once were
     not marked for translation)."""
     from cpc_desktop.sync.engine import Progress
-    from cpc_desktop.ui.sync_controller import progress_text
+    from cpc_desktop.core.wording import progress_text
 
     def lines(code: str) -> list[str]:
         lang.set_language(code)
