@@ -30,7 +30,7 @@ from reportlab.lib.units import mm  # noqa: E402
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate  # noqa: E402
 
 from cpc_desktop import printing  # noqa: E402
-from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop import demo  # noqa: E402
 from cpc_desktop.printing import fonts  # noqa: E402
 
 PACKET_FORMS = ["ficha_ingreso", "pti", "registro_atenciones"]

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import cpc_desktop.ui  # noqa: E402,F401 — its PySide6 guard first
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop import demo  # noqa: E402
 from cpc_desktop.core.vault import Vault  # noqa: E402
 from cpc_desktop.ui.lang import set_language  # noqa: E402
 from cpc_desktop.ui.report_window import ReportWindow  # noqa: E402

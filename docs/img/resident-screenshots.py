@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer
 app = QApplication([])
-from cpc_desktop.core import demo
+from cpc_desktop import demo
 from cpc_desktop.ui.session import Session
 from cpc_desktop.ui.resident_window import open_resident
 from cpc_desktop.ui.lang import set_language

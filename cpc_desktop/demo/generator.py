@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import forms, profile, ubigeo
-from .users import Role
-from .vault import Vault
+from ..core import forms, profile, ubigeo
+from ..core.users import Role
+from ..core.vault import Vault
 
 DEMO_USER = "demo"
 DEMO_PASSPHRASE = "demo-cpc-2026"
