@@ -24,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpc_desktop import demo  # noqa: E402
-from cpc_desktop.core.vault import Vault  # noqa: E402
-from cpc_desktop.reports import (ReportRequest, build_report, load, protect,  # noqa: E402
+from cpc_desktop import demo
+from cpc_desktop.core.vault import Vault
+from cpc_desktop.reports import (ReportRequest, build_report, load, protect,
                                  render_pdf, releases)
-from cpc_desktop.reports.compute import compute  # noqa: E402
-from cpc_desktop.reports.periods import containing  # noqa: E402
-from cpc_desktop.reports.model import Label  # noqa: E402
+from cpc_desktop.reports.compute import compute
+from cpc_desktop.reports.periods import containing
+from cpc_desktop.reports.model import Label
 
 PASS = "frase de referencia larga"
 TODAY = dt.date(2026, 6, 30)

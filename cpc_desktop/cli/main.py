@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         # The type only: messages of unexpected errors could carry record values.
         if os.environ.get("CPC_DEBUG"):
             raise

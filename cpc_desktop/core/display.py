@@ -31,7 +31,7 @@ def format_moment(value: dt.datetime | str | None) -> str:
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if value.tzinfo is not None:
         value = value.astimezone()
     return value.strftime("%d/%m/%Y %H:%M")

@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..paths import resource_path
 from .errors import FormDefinitionError, UnknownForm, ValidationError
@@ -240,7 +240,7 @@ class _Where:
     def __init__(self, path: Path):
         self.path = path
 
-    def fail(self, where: str, message: str):
+    def fail(self, where: str, message: str) -> NoReturn:
         raise FormDefinitionError(f"{self.path.name}: {where}: {message}")
 
 
@@ -691,7 +691,7 @@ class _Validator:
             text = raw.strip() if t == "text" else raw.rstrip()
             if _bad_chars(text):
                 return self.error(path, fld, MSG_BAD_CHAR)
-            if len(text) > fld.max_length:
+            if fld.max_length is not None and len(text) > fld.max_length:
                 return self.error(path, fld, MSG_TOO_LONG, max=fld.max_length)
             if fld.pattern and not re.fullmatch(fld.pattern, text):
                 return self.error(path, fld, MSG_PATTERN, expected=_(fld.pattern_help))

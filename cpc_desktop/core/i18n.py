@@ -32,7 +32,8 @@ def catalog_file(lang: str, suffix: str = ".po") -> Path:
 def available_languages() -> list[str]:
     """Source language first, then every language with a catalog folder."""
     root = i18n_path()
-    found = sorted(p.name for p in root.iterdir() if (p / "LC_MESSAGES").is_dir()) if root.is_dir() else []
+    found = sorted(p.name for p in root.iterdir()
+                   if (p / "LC_MESSAGES").is_dir()) if root.is_dir() else []
     return [SOURCE_LANGUAGE] + [lang for lang in found if lang != SOURCE_LANGUAGE]
 
 
@@ -43,8 +44,9 @@ def _load(lang: str) -> gettext.NullTranslations:
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as fh:
             return gettext.GNUTranslations(fh)
-    if po.exists():
-        return gettext.GNUTranslations(io.BytesIO(compile_po(po, lang)))
+    data = compile_po(po, lang)
+    if data is not None:
+        return gettext.GNUTranslations(io.BytesIO(data))
     return gettext.NullTranslations()
 
 

@@ -135,7 +135,7 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
                         items.append(Item(due.kind, state, when.isoformat(), rid,
                                           resident.internal_code, owner, form.form, day,
                                           fld.id))
-    consent = reg.by_role("consent")
+    consent, log = reg.by_role("consent"), reg.by_role("services_log")
     consented = latest.residents("consent") if consent else set()
     for r in residents.values():
         if r.status != IN_CARE or r.id not in intake_owner:
@@ -144,9 +144,9 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
         here = dict(resident_id=r.id, internal_code=r.internal_code, owner=owner)
         last = forms.parse_date(r.last_service)
         since = last or forms.parse_date(r.admission_date)
-        if reg.by_role("services_log") and since and (today - since).days >= quiet_days:
+        if log and since and (today - since).days >= quiet_days:
             items.append(Item(NO_SERVICE, OVERDUE, (since + dt.timedelta(days=quiet_days))
-                              .isoformat(), form=reg.by_role("services_log").form, **here))
+                              .isoformat(), form=log.form, **here))
         if consent and r.id not in consented:
             admitted = forms.parse_date(r.admission_date) or today
             items.append(Item(NO_CONSENT, OVERDUE, admitted.isoformat(), form=consent.form,

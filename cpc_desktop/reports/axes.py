@@ -2,9 +2,10 @@
 
 Every choice and multiple-choice field of the intake, the discharge and the services log is
 an axis, in form order, except fields the form marks "tabulate": false (about staff or
-paperwork, not about the child). Forms are found by their declared role, never by id. Choice columns of the care plan's tables (objective area × status) give its
-2-D table. Labels, choices and their order all come from the definitions, so a field added
-to a form appears in the report without code.
+paperwork, not about the child). Forms are found by their declared role, never by id.
+Choice columns of the care plan's tables (objective area × status) give its 2-D table.
+Labels, choices and their order all come from the definitions, so a field added to a form
+appears in the report without code.
 """
 from __future__ import annotations
 

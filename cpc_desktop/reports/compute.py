@@ -31,6 +31,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from .. import __version__
 from ..core import forms, profile, ubigeo
@@ -39,8 +40,21 @@ from ..core.i18n import N_
 from ..core.vault import Vault
 from . import axes as ax
 from . import suppression
-from .model import (FULL_COUNT_ROLES, NOT_APPLICABLE, NOT_RECORDED, SECTIONS, TOTAL, Cell,
-                    Column, Label, Report, ReportError, ReportRequest, Row, Table)
+from .model import (
+    FULL_COUNT_ROLES,
+    NOT_APPLICABLE,
+    NOT_RECORDED,
+    SECTIONS,
+    TOTAL,
+    Cell,
+    Column,
+    Label,
+    Report,
+    ReportError,
+    ReportRequest,
+    Row,
+    Table,
+)
 
 NR = "__not_recorded__"
 NA = "__not_applicable__"
@@ -112,8 +126,8 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
                                            ax.FOLLOWUP_NEXT_NEEDED, ax.FOLLOWUP_NEXT_DATE])
         followups = list(vault.iter_values(followup, fields, shelter=shelter))
     return ReportData(shelter, intakes, discharges, services, dict(plans), followups,
-                      (services_since and services_since.isoformat(),
-                       services_until and services_until.isoformat()), since)
+                      (services_since.isoformat() if services_since else None,
+                       services_until.isoformat() if services_until else None), since)
 
 
 def _existing(reg, form_id: str, ids: Iterable[str]) -> list[str]:
@@ -762,7 +776,7 @@ def _stays(b: _Builder, admission, leave, discharged, at_end, end: dt.date) -> N
         days = [d for d in days if d >= 0]
         if days:
             med = statistics.median(days)
-            cells = (Cell(int(med) if med == int(med) else med), Cell(min(days)),
+            cells: tuple[Cell, ...] = (Cell(int(med) if med == int(med) else med), Cell(min(days)),
                      Cell(max(days)))
         else:
             cells = (Cell(None), Cell(None), Cell(None))
@@ -792,7 +806,7 @@ def problem_of(report: Report) -> suppression.Problem:
         for r in t.rows:
             for c, col in zip(r.cells, t.columns):
                 if col.kind == "count" and c.key is not None:
-                    p.add(c.key, int(c.value))
+                    p.add(c.key, int(cast(float, c.value)))   # a count cell holds a number
     for total, parts in report.sums:
         p.add_sum(total, parts)
     p.links.extend(report.links)

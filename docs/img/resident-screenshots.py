@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import cpc_desktop.ui  # noqa: E402,F401 — its PySide6 guard first
+import cpc_desktop.ui  # noqa: F401 — its PySide6 guard first
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer
