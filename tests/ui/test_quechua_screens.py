@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, 
                                QGroupBox, QHeaderView, QLabel, QLineEdit, QMenu, QMenuBar,
                                QTabBar, QWidget)
 
-from cpc_desktop.core import i18n, translations
+from cpc_desktop.core import i18n
+from cpc_desktop.i18n_tools import translations
 from cpc_desktop.ui import lang, report_window
 from cpc_desktop.ui.main_window import MainWindow
 from cpc_desktop.ui.resident_window import open_resident
