@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpc_desktop.core import audit  # noqa: E402
-from cpc_desktop.core.vault import Vault  # noqa: E402
+from cpc_desktop.core import audit
+from cpc_desktop.core.vault import Vault
 
 PASS = "frase de referencia larga"
 INTAKE = {"admission_date": "2024-03-01", "name_first": "Niña Referencia",

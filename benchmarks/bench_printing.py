@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate  # noqa: E402
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
-from cpc_desktop import printing  # noqa: E402
-from cpc_desktop.core import demo  # noqa: E402
-from cpc_desktop.printing import fonts  # noqa: E402
+from cpc_desktop import printing
+from cpc_desktop import demo
+from cpc_desktop.printing import fonts
 
 PACKET_FORMS = ["ficha_ingreso", "pti", "registro_atenciones"]
 WORDS = ("atención niña corazón q'ipi ch'aska k'anchay phuyu qhatu Ñuñoa registro "

@@ -22,15 +22,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import cpc_desktop.ui  # noqa: E402,F401 — its PySide6 guard first
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import cpc_desktop.ui  # noqa: F401 — its PySide6 guard first
+from PySide6.QtWidgets import QApplication
 
-from bench_reports import PASS, SEMESTER, TODAY, ensure_vault  # noqa: E402
-from cpc_desktop.core.vault import Vault  # noqa: E402
-from cpc_desktop.reports import ReportRequest, build_report  # noqa: E402
-from cpc_desktop.ui.lang import set_language  # noqa: E402
-from cpc_desktop.ui.report_window import ReportWindow  # noqa: E402
-from cpc_desktop.ui.session import Session  # noqa: E402
+from bench_reports import PASS, SEMESTER, TODAY, ensure_vault
+from cpc_desktop.core.vault import Vault
+from cpc_desktop.reports import ReportRequest, build_report
+from cpc_desktop.ui.lang import set_language
+from cpc_desktop.ui.report_window import ReportWindow
+from cpc_desktop.ui.session import Session
 
 
 def wait(app, window) -> None:

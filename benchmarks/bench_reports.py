@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_reports.py [--residents 10000] [--services 20]
 
-The vault is built once with core.demo.populate (about 2 minutes at full size) and cached in
+The vault is built once with demo.populate (about 2 minutes at full size) and cached in
 <tmp>/cpc-bench-reports/, reused by later runs. Each figure is compared, in the same run and
 on the same open vault, with two single SQL counts of the services: one the index answers
 alone, and one that must read every service row (the floor for anything that looks inside
@@ -24,13 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpc_desktop.core import demo, i18n  # noqa: E402
-from cpc_desktop.core.vault import Vault  # noqa: E402
-from cpc_desktop.reports import (ReportRequest, build_report, load, protect,  # noqa: E402
+from cpc_desktop import demo
+from cpc_desktop.core import i18n
+from cpc_desktop.core.vault import Vault
+from cpc_desktop.reports import (ReportRequest, build_report, load, protect,
                                  render_pdf, releases)
-from cpc_desktop.reports import compute as report_compute  # noqa: E402
-from cpc_desktop.reports.compute import compute  # noqa: E402
-from cpc_desktop.reports.periods import containing  # noqa: E402
+from cpc_desktop.reports import compute as report_compute
+from cpc_desktop.reports.compute import compute
+from cpc_desktop.reports.model import Label
+from cpc_desktop.reports.periods import containing
 
 PASS = "frase de referencia larga"
 TODAY = dt.date(2026, 6, 30)

@@ -25,13 +25,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import cpc_desktop.ui  # noqa: E402,F401 — PySide6 6.12.0 guard first
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import cpc_desktop.ui  # noqa: F401 — PySide6 6.12.0 guard first
+from PySide6.QtWidgets import QApplication
 
-from cpc_desktop.core import demo  # noqa: E402
-from cpc_desktop.core.vault import SERVICE_FORM, Vault  # noqa: E402
-from cpc_desktop.ui.resident_window import open_resident  # noqa: E402
-from cpc_desktop.ui.session import Session  # noqa: E402
+from cpc_desktop import demo
+from cpc_desktop.core.vault import SERVICE_FORM, Vault
+from cpc_desktop.ui.resident_window import open_resident
+from cpc_desktop.ui.session import Session
 
 PASS = "frase de referencia larga"
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop import demo  # noqa: E402
 from cpc_desktop.core.errors import CpcError  # noqa: E402
 from cpc_desktop.sync import SyncEngine, WebDavHub  # noqa: E402
 from cpc_desktop.sync import batch as batchfmt  # noqa: E402

@@ -21,9 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_reports import PASS, ensure_vault, timed  # noqa: E402
-from cpc_desktop.core.vault import Vault  # noqa: E402
-from cpc_desktop.sync import FolderHub, SyncEngine  # noqa: E402
+from bench_reports import PASS, ensure_vault, timed
+from cpc_desktop.core.vault import Vault
+from cpc_desktop.sync import FolderHub, SyncEngine
 
 
 def main() -> None:

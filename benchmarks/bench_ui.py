@@ -110,7 +110,7 @@ def time_child(code: str, *args: str, runs: int = 5) -> float:
 # ====================================================================== the vault
 
 def build_vault(path: Path, residents: int, services: int) -> None:
-    from cpc_desktop.core import demo
+    from cpc_desktop import demo
 
     if (path / "keyslots.json").exists():
         return
@@ -279,7 +279,7 @@ def main() -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMainWindow, QTableView
 
-    from cpc_desktop.core import demo
+    from cpc_desktop import demo
     from cpc_desktop.core.keyslots import KeySlots
     from cpc_desktop.core.vault import SLOTS_NAME, Vault
     from cpc_desktop.ui.app import configure

@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpc_desktop.core import demo, vault as vault_mod  # noqa: E402
-from cpc_desktop.core.keyslots import KeySlots  # noqa: E402
-from cpc_desktop.core.vault import Vault  # noqa: E402
+from cpc_desktop import demo
+from cpc_desktop.core import vault as vault_mod
+from cpc_desktop.core.keyslots import KeySlots
+from cpc_desktop.core.vault import Vault
 
 PASS = "frase de referencia larga"
 

@@ -7,13 +7,7 @@ from __future__ import annotations
 import os
 import sys
 
-
-def has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+from .screen import has_display
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,20 +35,20 @@ def main(argv: list[str] | None = None) -> int:
         from .ui.app import run
     except ImportError:
         return _cli_demo()
-    return run(argv)
+    return run(argv, no_screen=_cli_demo)
 
 
 def _cli_demo() -> int:
     """Creates the demo vault if there is none, then lists its residents."""
     from .cli import main as cli
-    from .core import demo
     from .core.vault import default_vault_path
+    from .demo import DEMO_PASSPHRASE, DEMO_USER
 
     path = default_vault_path().with_name("demo")
     if not (path / "keyslots.json").exists():
         code = cli(["demo", "--vault", str(path)])
         if code:
             return code
-    os.environ.setdefault("CPC_USER", demo.DEMO_USER)
-    os.environ.setdefault("CPC_PASSPHRASE", demo.DEMO_PASSPHRASE)
+    os.environ.setdefault("CPC_USER", DEMO_USER)
+    os.environ.setdefault("CPC_PASSPHRASE", DEMO_PASSPHRASE)
     return cli(["list", "--vault", str(path)])

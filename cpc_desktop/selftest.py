@@ -104,7 +104,7 @@ def _create(state) -> str:
 
 
 def _write_read(state) -> str:
-    from .core import demo
+    from . import demo
 
     vault = state["vault"]
     resident = next(demo.generate(seed=7, residents=1, services_per_resident=1,

@@ -8,7 +8,8 @@ from collections import Counter
 
 import pytest
 
-from cpc_desktop.core import demo, forms, ubigeo
+from cpc_desktop import demo
+from cpc_desktop.core import forms, ubigeo
 from cpc_desktop.core.users import Role
 from cpc_desktop.core.vault import Vault, fold
 

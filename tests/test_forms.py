@@ -150,7 +150,37 @@ def _pattern_without_help(d):
     _fields(d)[2]["pattern"] = "[0-9]{8}"
 
 
+def _unknown_role(d):
+    d["role"] = "diary"
+
+
+def _second_intake_role(d):
+    d["role"] = "intake"
+
+
+def _due_on_a_choice(d):
+    _fields(d)[1]["due"] = {"kind": "plan_review"}
+
+
+def _due_of_unknown_kind(d):
+    _fields(d)[0]["due"] = {"kind": "birthday_party"}
+
+
+def _due_done_by_a_form_id(d):
+    _fields(d)[0]["due"] = {"kind": "plan_review", "done_by": "servicio"}
+
+
+def _identity_unknown_field(d):
+    d["identity"] = ["fecha", "no_existe"]
+
+
 @pytest.mark.parametrize("mutate, where, says", [
+    (_unknown_role, "top", "'role' is one of"),
+    (_second_intake_role, "top", "role 'intake'"),
+    (_due_on_a_choice, "(tipo)", "only a date can be 'due'"),
+    (_due_of_unknown_kind, "(fecha)", "due 'kind'"),
+    (_due_done_by_a_form_id, "(fecha)", "'done_by' is a role"),
+    (_identity_unknown_field, "top", "'identity'"),
     (_unknown_type, "(tipo)", "colour"),
     (_duplicate_id, "section 0", "duplicate field id 'tipo'"),
     (_show_when_later, "(detalle)", "not an earlier field"),
@@ -592,3 +622,47 @@ def test_junk_never_raises_anything_but_validation_error(every_type):
         else:
             assert isinstance(out, dict), "a save would store something that is not a record"
     check()
+
+
+# ---------------------------------------------------------------- roles
+
+def test_shipped_forms_declare_their_roles(registry):
+    roles = {role: registry.by_role(role) for role in sorted(forms.ROLES)}
+    assert all(roles.values()), f"a shipped form lost its role: {roles}"
+    assert roles["intake"] is registry.intake
+    assert len({f.form for f in roles.values()}) == len(roles), "two roles on one form"
+    log = roles["services_log"]
+    assert [f.id for f in log.columns][0] == log.date_field, "the log's table starts undated"
+    assert "date_of_birth" in registry.intake.identity
+
+
+def test_due_dates_are_declared_in_the_forms(registry):
+    kinds = {(table.id if table else None, fld.id): fld.due.kind
+             for form in registry for table, fld in form.due_fields}
+    assert set(kinds.values()) == forms.DUE_KINDS, f"a kind of due date is declared nowhere: {kinds}"
+    plan = registry.by_role("care_plan")
+    (table, deadline), = [(t, f) for t, f in plan.due_fields if t is not None]
+    assert deadline.due.done_when.field == "status" and table.type == "table"
+
+
+def test_a_due_column_may_be_cleared_by_a_later_column(tmp_path):
+    definition = good_form("servicio")
+    _fields(definition)[3]["columns"] = [
+        {"id": "plazo", "type": "date", "label": "Plazo", "not_future": False,
+         "due": {"kind": "objective_deadline", "done_when": {"field": "estado", "equals": "uno"}}},
+        {"id": "estado", "type": "choice", "label": "Estado", "choices": "@tipos"}]
+    definition["role"] = "care_plan"
+    reg = forms.load_registry(*write_definitions(tmp_path, definition))
+    (table, col), = reg.get("servicio").due_fields
+    assert (table.id, col.id, col.due.done_when.value) == ("filas", "plazo", "uno")
+    assert reg.by_role("care_plan").form == "servicio" and reg.by_role("discharge") is None
+
+
+def test_a_role_declared_twice_is_refused(tmp_path):
+    definition = good_form("servicio")
+    definition["role"] = "consent"
+    forms_dir, choices = write_definitions(tmp_path, definition)
+    other = dict(definition, form="otro")
+    (forms_dir / "otro.json").write_text(json.dumps(other), encoding="utf-8")
+    with pytest.raises(FormDefinitionError, match="role 'consent'"):
+        forms.load_registry(forms_dir, choices)

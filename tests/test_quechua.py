@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from cpc_desktop.core import i18n, translations
+from cpc_desktop.core import i18n
+from cpc_desktop.i18n_tools import translations
 
 REPO = Path(__file__).resolve().parent.parent
 GLOSSARY = REPO / "i18n" / "glossary-qu.md"

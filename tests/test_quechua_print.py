@@ -15,7 +15,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from cpc_desktop import printing
-from cpc_desktop.core import translations
+from cpc_desktop.i18n_tools import translations
 from cpc_desktop.core.i18n import gettext_for
 
 from printing_helpers import need_poppler, norm, pdf_pages, pdf_text, registry

@@ -13,7 +13,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from cpc_desktop.core import demo, forms, i18n
+from cpc_desktop import demo
+from cpc_desktop.core import forms, i18n
 from cpc_desktop.core.errors import PermissionDenied
 from cpc_desktop.core.users import Role
 from cpc_desktop.core.vault import Vault

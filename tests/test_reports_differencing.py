@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from cpc_desktop.cli.main import main
-from cpc_desktop.core import demo
+from cpc_desktop import demo
 from cpc_desktop.core.vault import Vault
 
 PASS = "frase ficticia de prueba 2024"

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from cpc_desktop.cli.main import main
-from cpc_desktop.core import demo
+from cpc_desktop import demo
 from cpc_desktop.core.i18n import gettext_for
 from cpc_desktop.core.vault import Vault
 from cpc_desktop.reports import (ReportRequest, build_report, chart_of, chart_specs, chart_svg,

@@ -86,7 +86,7 @@ def test_kill_9_mid_apply_leaves_a_consistent_vault_and_resync_completes(tmp_pat
             ready, _w, _x = select.select([proc.stderr], [], [], 0.5)
             if ready:
                 seen += os.read(proc.stderr.fileno(), 65536)
-                if b"recibiendo: 5/" in seen or b"recibiendo: 6/" in seen:
+                if b"Recibiendo: 5 de " in seen or b"Recibiendo: 6 de " in seen:
                     break
         assert proc.poll() is None, "the sync ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)

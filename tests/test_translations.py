@@ -1,4 +1,4 @@
-"""The translation pipeline (cpc_desktop.core.translations).
+"""The translation pipeline (cpc_desktop.i18n_tools.translations).
 
 Tests that write catalogs work on a copy of the repository in tmp_path (the functions take a
 `root`); the real catalogs are only read — except by the check that they are in step with the
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from cpc_desktop.core import i18n, translations
-from cpc_desktop.core.translations import Problem
+from cpc_desktop.core import i18n
+from cpc_desktop.i18n_tools import translations
+from cpc_desktop.i18n_tools.translations import Problem
 
 REPO = Path(__file__).resolve().parent.parent
 INTAKE = REPO / "resources" / "forms" / "ficha_ingreso.json"

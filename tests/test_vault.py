@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cpc_desktop.core import demo
+from cpc_desktop import demo
 from cpc_desktop.core import vault as vault_module
 from cpc_desktop.core.errors import (BackupError, BadRecoveryKey, NotFound, ValidationError,
                                      VaultBusy, VaultDamaged, VaultError, VaultLocked,

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/make_report_samples.py
 
-The demo shelter is fictional (core.demo, fixed seed and date); the reports are the exported,
+The demo shelter is fictional (cpc_desktop.demo, fixed seed and date); the reports are the exported,
 protected kind: first half of 2026.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop import demo  # noqa: E402
 from cpc_desktop.reports import ReportRequest, build_report, write_pdf  # noqa: E402
 
 TODAY = dt.date(2026, 6, 30)

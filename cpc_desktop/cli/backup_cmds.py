@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..core import backups, display
+from ..core import backups, display, wording
 from ..core.i18n import _
 from .common import UserError, add_vault_args, open_vault, passphrase, print_json, user_name
 
@@ -99,7 +99,8 @@ def cmd_backups(args) -> int:
     else:
         print(_("Carpeta de copias: sin elegir (cpc backup-settings --folder CARPETA)"))
     if last:
-        print(_("Última copia: {when} ({name})").format(when=_local(last[0]), name=last[1]))
+        print(_("Última copia: {when} ({name})").format(when=wording.moment(last[0]),
+                                                      name=last[1]))
     else:
         print(_("Última copia: ninguna"))
     if due:
@@ -111,7 +112,7 @@ def cmd_backups(args) -> int:
         if not ours:
             print(_("No hay copias de esta bóveda en la carpeta."))
         for b in ours:
-            print(f"  {_local(b.created)}  {display.format_size(b.size):>9}  {b.path.name}")
+            print(f"  {wording.moment(b.created)}  {wording.format_size(b.size):>9}  {b.path.name}")
         for b in unreadable:
             print(_("  ¡Dañada o no es una copia!  {name}").format(name=b.path.name))
     return 0
@@ -134,10 +135,9 @@ def cmd_settings(args) -> int:
 def cmd_verify(args) -> int:
     checked = backups.verify_backup(args.backup, user_name(args), passphrase(args))
     print(_("Copia comprobada: {name} (del {when}, {n} entradas de auditoría íntegras). Sirve "
-            "para restaurar.").format(name=checked.path.name, when=_local(checked.info.created),
+            "para restaurar.").format(name=checked.path.name,
+                                      when=wording.moment(checked.info.created),
                                       n=checked.audit_entries))
     return 0
 
 
-def _local(moment) -> str:
-    return display.format_moment(moment) or "?"

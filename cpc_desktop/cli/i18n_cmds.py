@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_extract(args) -> int:
-    from ..core import translations
+    from ..i18n_tools import translations
 
     for lang, (added, obsolete) in translations.update_catalogs().items():
         print(_("{lang}: {added} nuevos, {obsolete} obsoletos").format(
@@ -41,7 +41,7 @@ def cmd_extract(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from ..core import translations
+    from ..i18n_tools import translations
 
     for path in translations.compile_catalogs():
         print(path)
@@ -49,7 +49,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from ..core import translations
+    from ..i18n_tools import translations
 
     problems = translations.check(args.lang)
     counted = [p for p in problems if args.strict or p.kind != "missing"]
@@ -64,7 +64,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_missing(args) -> int:
-    from ..core import translations
+    from ..i18n_tools import translations
 
     for msgid in translations.missing(args.lang):
         print(msgid)
@@ -72,7 +72,7 @@ def cmd_missing(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ..core import translations
+    from ..i18n_tools import translations
 
     translations.export_csv(args.out)
     return 0

@@ -13,7 +13,7 @@ from .common import finish_parser
 
 # Each module adds its subcommands with register(subparsers).
 COMMAND_MODULES = ["vault_cmds", "backup_cmds", "print_cmds", "report_cmds", "sync_cmds",
-                   "selftest_cmds", "i18n_cmds"]
+                   "pending_cmds", "selftest_cmds", "i18n_cmds"]
 
 # argparse speaks English through gettext; its user-facing texts are given Spanish msgids here
 # so usage errors reach people in Spanish or Quechua like every other message.
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         # The type only: messages of unexpected errors could carry record values.
         if os.environ.get("CPC_DEBUG"):
             raise

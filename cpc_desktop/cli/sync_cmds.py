@@ -15,10 +15,10 @@ import os
 import sys
 from pathlib import Path
 
-from ..core import display
+from ..core import display, wording
 from ..core.i18n import _
 from ..core.users import Action
-from ..core.vault import DB_NAME, DELETED
+from ..core.vault import DB_NAME
 from ..sync import (KEEP_CURRENT, TAKE_KEPT, SyncEngine, conflicts, devices,
                     duplicate_residents, find_for_join, invitations, join_residents,
                     join_side, open_hub, resolve)
@@ -182,13 +182,8 @@ def cmd_sync(args) -> int:
         hub = open_hub(url, user, password, **({"ca_pem": ca_pem} if ca_pem else {}))
         progress = None
         if args.progress:
-            phases = {"prepare": _("preparando"), "send": _("enviando"),
-                      "receive": _("recibiendo"), "done": _("listo")}
-
             def progress(p):
-                line = _("{phase}: {done}/{total} lotes, {kib} KiB").format(
-                    phase=phases[p.phase], done=p.batches_done, total=p.batches_total,
-                    kib=p.bytes_done // 1024)
+                line = wording.progress_text(p)
                 # Padded: a shorter line must not leave the end of the previous one.
                 print("\r" + line.ljust(50), end="", file=sys.stderr, flush=True)
         try:
@@ -346,26 +341,6 @@ def cmd_join(args) -> int:
     return 0
 
 
-def _field_label(vault, form_id: str, field_id: str) -> str:
-    if field_id == DELETED:
-        return _("eliminado")
-    try:
-        return _(vault.forms.get(form_id).field(field_id).label)
-    except Exception:  # noqa: BLE001 - a field of another version of the form
-        return field_id
-
-
-def _show(vault, form_id: str, field_id: str, value) -> str:
-    if value is None or value == "" or value == []:
-        return _("(vacío)")
-    if field_id == DELETED:
-        return _("sí")
-    try:
-        return display.format_value(vault.forms.get(form_id).field(field_id), value)
-    except Exception:  # noqa: BLE001 - a field of another version of the form
-        return str(value)
-
-
 def _internal_code(vault, resident_id: str) -> str:
     from ..core.errors import NotFound
 
@@ -404,21 +379,15 @@ def cmd_conflicts(args) -> int:
             print(_("[{n}] {code} — {form}, «{field}»: valor actual {current}; valor "
                     "sobrescrito {kept} (de {user}, {when})").format(
                 n=c.id, code=code, form=_(vault.forms.get(c.form).title),
-                field=_field_label(vault, c.form, c.field),
-                current=_show(vault, c.form, c.field, c.current_value),
-                kept=_show(vault, c.form, c.field, c.kept_value), user=c.kept_user,
+                field=wording.change_field(vault.forms, c.form, c.field),
+                current=wording.change_value(vault.forms, c.form, c.field, c.current_value),
+                kept=wording.change_value(vault.forms, c.form, c.field, c.kept_value),
+                user=c.kept_user,
                 when=display.format_date(c.detected_at[:10])))
-        reasons = _reasons()
         for d in dups:
             print(_("Posible duplicado ({reason}): {codes}").format(
-                reason=reasons[d.reason], codes=", ".join(d.internal_codes)))
+                reason=wording.duplicate_reason(d.reason), codes=", ".join(d.internal_codes)))
     return 0
-
-
-def _reasons() -> dict[str, str]:
-    return {"document": _("mismo documento"),
-            "name_birth": _("mismos nombres y fecha de nacimiento"),
-            "code": _("mismo código interno")}
 
 
 def cmd_duplicates(args) -> int:
@@ -434,10 +403,11 @@ def cmd_duplicates(args) -> int:
                 other=_internal_code(vault, other), keep=_internal_code(vault, keep)))
             if result.filled:
                 print(_("Campos vacíos completados: {fields}.").format(fields=", ".join(
-                    _field_label(vault, vault.forms.intake.form, f) for f in result.filled)))
+                    wording.change_field(vault.forms, vault.forms.intake.form, f)
+                    for f in result.filled)))
             if result.review:
                 print(_("Valores distintos por revisar en «cpc conflicts»: {fields}.").format(
-                    fields=", ".join(_field_label(vault, vault.forms.intake.form, f)
+                    fields=", ".join(wording.change_field(vault.forms, vault.forms.intake.form, f)
                                      for f in result.review)))
             return 0
         groups = [(g, [join_side(vault, rid) for rid in g.resident_ids])
@@ -449,9 +419,8 @@ def cmd_duplicates(args) -> int:
         return 0
     if not groups:
         print(_("No hay posibles residentes duplicados."))
-    reasons = _reasons()
     for g, sides in groups:
-        print(_("Posible duplicado ({reason}):").format(reason=reasons[g.reason]))
+        print(_("Posible duplicado ({reason}):").format(reason=wording.duplicate_reason(g.reason)))
         for side in sides:
             print("  " + _("{id}  {code}  {names}  nac. {birth}  ingreso {admission}  "
                            "{n} registros").format(

@@ -196,7 +196,7 @@ def print_recovery_key(recovery: str) -> None:
 
 
 def cmd_demo(args) -> int:
-    from ..core import demo
+    from .. import demo
 
     path = vault_path(args)
     if not (path / "keyslots.json").exists():

@@ -141,7 +141,8 @@ def entries(conn, record_id: str | None = None, limit: int | None = None) -> lis
         args.append(record_id)
     sql += " ORDER BY seq"
     if limit:
-        sql = f"SELECT * FROM ({sql.replace('ORDER BY seq', 'ORDER BY seq DESC')} LIMIT ?) ORDER BY seq"
+        newest = sql.replace("ORDER BY seq", "ORDER BY seq DESC")
+        sql = f"SELECT * FROM ({newest} LIMIT ?) ORDER BY seq"
         args.append(limit)
     return [Entry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7])
             for r in conn.execute(sql, args)]

@@ -48,7 +48,8 @@ class KdfParams:
     @classmethod
     def from_json(cls, raw: dict) -> "KdfParams":
         params = cls(**raw)
-        if params.alg != "argon2id" or params.iterations < 1 or params.memory_kib < 8 * params.lanes:
+        if params.alg != "argon2id" or params.iterations < 1 \
+                or params.memory_kib < 8 * params.lanes:
             raise ValueError("bad KDF parameters")
         return params
 

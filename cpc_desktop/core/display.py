@@ -31,15 +31,10 @@ def format_moment(value: dt.datetime | str | None) -> str:
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if value.tzinfo is not None:
         value = value.astimezone()
     return value.strftime("%d/%m/%Y %H:%M")
-
-
-def format_size(n: int) -> str:
-    """A file's size: 850 kB, 12.4 MB."""
-    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
 
 
 def format_value(fld: Field, value, tr: Callable[[str], str] = _) -> str:

@@ -11,9 +11,9 @@ import functools
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..paths import resource_path
 from .errors import FormDefinitionError, UnknownForm, ValidationError
@@ -32,12 +32,18 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 VALUE_RE = re.compile(r"^[a-z0-9_]+$")
 
 _FORM_KEYS = {"form", "code", "version", "title", "description", "per_resident", "opens_resident",
-              "date_field", "sections"}
+              "date_field", "role", "identity", "list_columns", "owner_field", "sections"}
+# What a form is for, declared in its JSON so code asks by_role() instead of naming form ids.
+ROLES = {"intake", "discharge", "services_log", "care_plan", "followup", "consent"}
+# What a declared date means when it makes something due (core/pending.py labels them).
+DUE_KINDS = {"plan_review", "objective_deadline", "followup_visit", "post_discharge_followup",
+             "protection_measure_review"}
+_DUE_KEYS = {"kind", "done_by", "done_when", "repeat_days"}
 _SECTION_KEYS = {"id", "title", "help", "fields"}
 _FIELD_KEYS = {"id", "type", "label", "help", "required", "show_when", "search", "print",
                "max_length", "pattern", "pattern_help", "not_future", "not_before_field",
                "min", "max", "integer", "unit", "choices", "level", "columns", "min_rows",
-               "max_rows"}
+               "max_rows", "due", "tabulate"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,15 @@ class Condition:
         if self.op == "in":
             return current in self.value
         return isinstance(current, list) and self.value in current
+
+
+@dataclass(frozen=True)
+class Due:
+    """A date that makes something due: see docs/forms-format.md, "due"."""
+    kind: str
+    done_by: str | None = None         # a role: a later record of that form clears it
+    done_when: Condition | None = None  # on the same record (or table row): cleared
+    repeat_days: int | None = None     # recurs every n days from the date; never overdue
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,8 @@ class Field:
     columns: tuple[Field, ...] = ()
     min_rows: int = 0
     max_rows: int | None = None
+    due: Due | None = None
+    tabulate: bool = True   # False: about staff or paperwork, never a report axis
 
     def choice_label(self, value: str) -> str:
         """The Spanish msgid of a choice value (the value itself if unknown)."""
@@ -117,6 +134,10 @@ class Form:
     opens_resident: bool
     date_field: str
     sections: tuple[Section, ...]
+    role: str | None = None
+    identity: tuple[str, ...] = ()      # fields telling one child from another (joins, duplicates)
+    list_columns: tuple[str, ...] = ()  # shown as a table of records, these columns
+    owner_field: str | None = None      # the field naming who is responsible for the record
 
     @functools.cached_property
     def fields(self) -> tuple[Field, ...]:
@@ -131,6 +152,21 @@ class Form:
 
     def has_field(self, field_id: str) -> bool:
         return field_id in self._by_id
+
+    @property
+    def columns(self) -> tuple[Field, ...]:
+        """The declared list columns, as fields, in declared order."""
+        return tuple(self._by_id[c] for c in self.list_columns)
+
+    @functools.cached_property
+    def due_fields(self) -> tuple[tuple[Field | None, Field], ...]:
+        """(table or None, field) for every date declared "due", in form order."""
+        out: list[tuple[Field | None, Field]] = []
+        for fld in self.fields:
+            if fld.due is not None:
+                out.append((None, fld))
+            out += [(fld, col) for col in fld.columns if col.due is not None]
+        return tuple(out)
 
     def facts(self, values: dict) -> dict:
         """The values reports count — dates, numbers, choices, yes/no, places, and those
@@ -188,6 +224,12 @@ class FormRegistry:
     def intake(self) -> Form:
         return next(f for f in self.forms.values() if f.opens_resident)
 
+    def by_role(self, role: str) -> Form | None:
+        """The form declaring this role (see ROLES), or None if this deployment has none."""
+        if role not in ROLES:
+            raise KeyError(role)
+        return next((f for f in self.forms.values() if f.role == role), None)
+
     def __iter__(self):
         return iter(self.forms.values())
 
@@ -198,7 +240,7 @@ class _Where:
     def __init__(self, path: Path):
         self.path = path
 
-    def fail(self, where: str, message: str):
+    def fail(self, where: str, message: str) -> NoReturn:
         raise FormDefinitionError(f"{self.path.name}: {where}: {message}")
 
 
@@ -268,6 +310,26 @@ def _parse_condition(raw, earlier: dict[str, Field], w: _Where, where: str) -> C
     return Condition(raw["field"], op, tuple(value) if op == "in" else value)
 
 
+def _parse_due(raw, earlier: dict[str, Field], w: _Where, where: str) -> Due:
+    if not isinstance(raw, dict):
+        w.fail(where, "'due' is {\"kind\": …, \"done_by\"?, \"done_when\"?, \"repeat_days\"?}")
+    _check_keys(raw, _DUE_KEYS, w, f"{where} due")
+    kind = raw.get("kind")
+    if kind not in DUE_KINDS:
+        w.fail(where, f"due 'kind' is one of {sorted(DUE_KINDS)}")
+    done_by = raw.get("done_by")
+    if done_by is not None and done_by not in ROLES:
+        w.fail(where, f"due 'done_by' is a role, one of {sorted(ROLES)}")
+    repeat = raw.get("repeat_days")
+    if repeat is not None and (not isinstance(repeat, int) or isinstance(repeat, bool)
+                               or repeat < 1):
+        w.fail(where, "due 'repeat_days' is a whole number of days ≥ 1")
+    when = None
+    if "done_when" in raw:
+        when = _parse_condition(raw["done_when"], earlier, w, f"{where} due")
+    return Due(kind, done_by, when, repeat)
+
+
 def _parse_field(raw, lists, earlier: dict[str, Field], w: _Where, where: str,
                  allowed_types=FIELD_TYPES) -> Field:
     if not isinstance(raw, dict):
@@ -285,8 +347,9 @@ def _parse_field(raw, lists, earlier: dict[str, Field], w: _Where, where: str,
         w.fail(where, "empty label")
     kw: dict[str, Any] = {"id": fid, "type": ftype, "label": label,
                           "help": raw.get("help", ""), "required": raw.get("required", False),
-                          "search": raw.get("search", False), "print": raw.get("print", {})}
-    for key in ("required", "search"):
+                          "search": raw.get("search", False), "print": raw.get("print", {}),
+                          "tabulate": raw.get("tabulate", True)}
+    for key in ("required", "search", "tabulate"):
         if not isinstance(kw[key], bool):
             w.fail(where, f"'{key}' must be true or false")
     if not isinstance(kw["help"], str):
@@ -296,6 +359,10 @@ def _parse_field(raw, lists, earlier: dict[str, Field], w: _Where, where: str,
             or hints.get("width", "full") not in WIDTHS \
             or not isinstance(hints.get("lines", 1), int) or hints.get("lines", 1) < 1:
         w.fail(where, "'print' is {\"lines\": n ≥ 1, \"width\": full|half|third}")
+    if "due" in raw:
+        if ftype != "date":
+            w.fail(where, "only a date can be 'due'")
+        kw["due"] = _parse_due(raw["due"], earlier, w, where)
     if ftype == "signature" and kw["required"]:
         w.fail(where, "a signature box is print-only and cannot be required")
     if "show_when" in raw:
@@ -317,7 +384,7 @@ def _parse_field(raw, lists, earlier: dict[str, Field], w: _Where, where: str,
         "table": {"columns", "min_rows", "max_rows"},
     }.get(ftype, set())
     stray = (set(raw) & (_FIELD_KEYS - {"id", "type", "label", "help", "required", "show_when",
-                                        "search", "print"})) - type_keys
+                                        "search", "print", "due", "tabulate"})) - type_keys
     if stray:
         w.fail(where, f"keys {sorted(stray)} do not apply to type {ftype!r}")
 
@@ -360,11 +427,20 @@ def _parse_field(raw, lists, earlier: dict[str, Field], w: _Where, where: str,
         if not cols_raw:
             w.fail(where, "a table needs columns")
         cols: dict[str, Field] = {}
+        dues = {}
         for i, c in enumerate(cols_raw):
+            if isinstance(c, dict) and "due" in c:  # its done_when may name a later column
+                dues[i], c = c["due"], {k: v for k, v in c.items() if k != "due"}
             col = _parse_field(c, lists, cols, w, f"{where} column {i}", COLUMN_TYPES)
             if col.id in cols:
                 w.fail(where, f"duplicate column {col.id!r}")
             cols[col.id] = col
+        for i, raw_due in dues.items():
+            col = list(cols.values())[i]
+            here = f"{where} column {i} ({col.id})"
+            if col.type != "date":
+                w.fail(here, "only a date can be 'due'")
+            cols[col.id] = replace(col, due=_parse_due(raw_due, cols, w, here))
         kw["columns"] = tuple(cols.values())
         kw["min_rows"] = typed("min_rows", int, 0)
         kw["max_rows"] = typed("max_rows", int, None)
@@ -423,10 +499,28 @@ def load_form(path: Path, lists: dict[str, tuple[Choice, ...]]) -> Form:
     version = _require(raw, "version", int, w, "top")
     if version < 1:
         w.fail("top", "'version' starts at 1")
+    role = raw.get("role")
+    if role is not None and role not in ROLES:
+        w.fail("top", f"'role' is one of {sorted(ROLES)}")
+    if opens and role is None:
+        role = "intake"   # the form that opens a resident is the intake, declared or not
+    if (role == "intake") != opens:
+        w.fail("top", "the form that opens a resident, and only it, has the role 'intake'")
+    lists_of_ids = {}
+    for key in ("identity", "list_columns"):
+        ids = raw.get(key, [])
+        if not isinstance(ids, list) or any(not isinstance(i, str) or i not in earlier
+                                            for i in ids) or len(set(ids)) != len(ids):
+            w.fail("top", f"'{key}' is a list of distinct field ids of the form")
+        lists_of_ids[key] = tuple(ids)
+    owner = raw.get("owner_field")
+    if owner is not None and (owner not in earlier or earlier[owner].type != "text"):
+        w.fail("top", f"owner_field {owner!r} is not a text field of the form")
     return Form(form=form_id, code=_require(raw, "code", str, w, "top"), version=version,
                 title=_require(raw, "title", str, w, "top"),
                 description=raw.get("description", ""), per_resident=per, opens_resident=opens,
-                date_field=date_field, sections=tuple(sections))
+                date_field=date_field, sections=tuple(sections), role=role,
+                owner_field=owner, **lists_of_ids)
 
 
 def load_choice_lists(path: Path) -> dict[str, tuple[Choice, ...]]:
@@ -454,6 +548,10 @@ def load_registry(forms_dir: Path, choices_file: Path) -> FormRegistry:
     if len(intakes) != 1:
         raise FormDefinitionError(
             f"{forms_dir}: exactly one form must have opens_resident (found {intakes})")
+    for role in sorted(ROLES):
+        holders = [f.form for f in forms.values() if f.role == role]
+        if len(holders) > 1:
+            raise FormDefinitionError(f"{forms_dir}: role {role!r} declared by {holders}")
     return FormRegistry(forms, lists)
 
 
@@ -593,7 +691,7 @@ class _Validator:
             text = raw.strip() if t == "text" else raw.rstrip()
             if _bad_chars(text):
                 return self.error(path, fld, MSG_BAD_CHAR)
-            if len(text) > fld.max_length:
+            if fld.max_length is not None and len(text) > fld.max_length:
                 return self.error(path, fld, MSG_TOO_LONG, max=fld.max_length)
             if fld.pattern and not re.fullmatch(fld.pattern, text):
                 return self.error(path, fld, MSG_PATTERN, expected=_(fld.pattern_help))
@@ -700,9 +798,7 @@ def _fmt_num(n: float) -> str:
 
 
 def age_on(values: dict, on: dt.date) -> int | None:
-    """Age in whole years from date of birth, else the recorded (estimated) age."""
-    dob = parse_date(values.get("date_of_birth"))
-    if dob:
-        return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
-    age = values.get("age")
-    return int(age) if isinstance(age, (int, float)) and not isinstance(age, bool) else None
+    """Kept for core/vault.py until it calls profile.age_on (profile owns the age rule)."""
+    from .profile import age_on as profile_age_on
+
+    return profile_age_on(values, on)

@@ -7,6 +7,7 @@ so a translator's edit shows on the next start even before `cpc i18n compile`.
 from __future__ import annotations
 
 import gettext
+import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,8 @@ def catalog_file(lang: str, suffix: str = ".po") -> Path:
 def available_languages() -> list[str]:
     """Source language first, then every language with a catalog folder."""
     root = i18n_path()
-    found = sorted(p.name for p in root.iterdir() if (p / "LC_MESSAGES").is_dir()) if root.is_dir() else []
+    found = sorted(p.name for p in root.iterdir()
+                   if (p / "LC_MESSAGES").is_dir()) if root.is_dir() else []
     return [SOURCE_LANGUAGE] + [lang for lang in found if lang != SOURCE_LANGUAGE]
 
 
@@ -42,13 +44,31 @@ def _load(lang: str) -> gettext.NullTranslations:
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as fh:
             return gettext.GNUTranslations(fh)
-    if po.exists():
-        import io
-
-        from .translations import mo_bytes
-
-        return gettext.GNUTranslations(io.BytesIO(mo_bytes(po, lang)))
+    data = compile_po(po, lang)
+    if data is not None:
+        return gettext.GNUTranslations(io.BytesIO(data))
     return gettext.NullTranslations()
+
+
+def compile_po(po: Path, lang: str) -> bytes | None:
+    """The .mo form of a .po, or None when it is missing. Needs Babel: a source checkout reads
+    its .po files this way; the bundles ship compiled .mo files (`cpc i18n compile`)."""
+    if not po.exists():
+        return None
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN, ignore_obsolete=False,
+                          abort_invalid=False)
+    # A plural entry with an empty form would make ngettext return "" — leave it out so
+    # gettext falls back to the Spanish msgid, as it does for untranslated singular entries.
+    for msg in list(catalog):
+        if msg.id and isinstance(msg.string, (list, tuple)) and not all(msg.string):
+            catalog.delete(msg.id)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    return buf.getvalue()
 
 
 def translations(lang: str | None = None) -> gettext.NullTranslations:

@@ -31,8 +31,15 @@ from . import audit, crypto
 from .errors import PermissionDenied, UnknownUser, VaultError, WrongPassphrase
 from .files import sync_folder
 from .i18n import _
-from .keyslots import (KeySlots, Unlocked, new_generation, normalize_user, register, registry,
-                       unregister_user)
+from .keyslots import (
+    KeySlots,
+    Unlocked,
+    new_generation,
+    normalize_user,
+    register,
+    registry,
+    unregister_user,
+)
 from .users import Action, Role
 
 TMP_SUFFIX = ".rekey"
@@ -365,7 +372,10 @@ def _copy(v, conn, tmp: Path, key: bytes, progress) -> str:
 def _vault_salt(conn) -> str:
     from .vault import db_salt
 
-    return db_salt(conn)
+    salt = db_salt(conn)
+    if salt is None:   # SQLCipher gives every encrypted database one
+        raise RuntimeError("the re-keyed copy has no SQLCipher salt")
+    return salt
 
 
 def _secure(conn) -> None:

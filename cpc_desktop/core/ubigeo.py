@@ -44,7 +44,7 @@ def _sort_key(place: Place) -> tuple:
     # ñ as its own letter after n: the tilde is kept after an n and, being U+0303, sorts
     # above every letter, so Canta < Cañete < Capac.
     decomposed = unicodedata.normalize("NFD", place.name.casefold())
-    kept = []
+    kept: list[str] = []
     for ch in decomposed:
         if unicodedata.combining(ch) and not (ch == "\u0303" and kept and kept[-1] == "n"):
             continue
@@ -64,11 +64,13 @@ def _catalog() -> _Catalog:
     with open(resource_path(*_CATALOG), encoding="utf-8") as fh:
         data = json.load(fh)
     if data.get("codes") != "INEI":
-        raise RuntimeError(f"{resource_path(*_CATALOG)}: expected INEI codes, got {data.get('codes')!r}")
+        raise RuntimeError(f"{resource_path(*_CATALOG)}: expected INEI codes, "
+                           f"got {data.get('codes')!r}")
 
     places: dict[str, Place] = {}
-    for table, level in (("departments", "department"), ("provinces", "province"),
-                         ("districts", "district")):
+    levels: tuple[tuple[str, Level], ...] = (
+        ("departments", "department"), ("provinces", "province"), ("districts", "district"))
+    for table, level in levels:
         for code, name in data[table].items():
             places[code] = Place(code, name, level)
 
@@ -136,7 +138,8 @@ def find(text: str, level: Level | None = None, within: str | None = None,
     """
     if level is not None and level not in _LEVEL_RANK:
         raise ValueError(f"level must be one of {sorted(_LEVEL_RANK)} or None, not {level!r}")
-    if within is not None and within != "" and (not isinstance(within, str) or len(within) not in (2, 4)):
+    if within is not None and within != "" and (not isinstance(within, str)
+                                                or len(within) not in (2, 4)):
         raise ValueError(f"within must be a 2- or 4-digit code, not {within!r}")
     needle = _fold(text or "")
     if not needle or (limit is not None and limit <= 0):

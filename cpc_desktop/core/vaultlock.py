@@ -14,7 +14,7 @@ import errno
 import os
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -33,7 +33,8 @@ class _Entry:
     lock: FileLock | None
     count: int
     mutex: threading.RLock
-    vaults: "weakref.WeakSet" = None  # the open Vault objects sharing it (re-key reopens them)
+    # the open Vault objects sharing it (re-key reopens them)
+    vaults: "weakref.WeakSet" = field(default_factory=weakref.WeakSet)
 
 
 def busy_message() -> str:
@@ -74,7 +75,7 @@ class Hold:
             if entry is None:
                 return
             entry.count -= 1
-            if entry.count <= 0:
+            if entry.count <= 0 and key is not None:
                 del _held[key]
                 if entry.lock is not None:
                     entry.lock.release()
@@ -100,13 +101,14 @@ def acquire(path: Path | str) -> Hold:
     with _registry_lock:
         entry = _held.get(key)
         if entry is None:
-            lock: FileLock | None = _file_lock(key)
+            file_lock = _file_lock(key)
+            lock: FileLock | None = file_lock
             try:
                 if not os.path.isdir(key):
                     # No folder (or a file there): the caller says so. filelock would make
                     # the folder, or fail with an error no person could act on.
                     raise FileNotFoundError(errno.ENOENT, key)
-                lock.acquire()
+                file_lock.acquire()
             except Timeout:
                 raise VaultBusy(busy_message()) from None
             except OSError as exc:

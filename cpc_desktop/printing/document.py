@@ -22,8 +22,20 @@ from ..core.i18n import N_, _
 from . import fonts
 from .flowables import Marker
 from .language import Lang, PrintCancelled
-from .styles import (FOOTER_H, FRAME_H, FRAME_W, FRAME_X, FRAME_Y, HEADER_H, INK, MARGIN,
-                     PAGE_H, PAGE_W, RULE, SOFT)
+from .styles import (
+    FOOTER_H,
+    FRAME_H,
+    FRAME_W,
+    FRAME_X,
+    FRAME_Y,
+    HEADER_H,
+    INK,
+    MARGIN,
+    PAGE_H,
+    PAGE_W,
+    RULE,
+    SOFT,
+)
 
 PAGE_OF = N_("Página {page} de {pages}")
 PACKET_PAGE = N_("Paquete: hoja {page} de {pages}")

@@ -436,7 +436,8 @@ class TextBlock(Flowable):
         self.indent = indent
         self._fixed = _lines        # pre-wrapped lines (the parts of a split)
         self.leading = runs[0][3] if runs else 10
-        self._key = None
+        self._key: float | None = None
+        self._lines: list = []
 
     def _layout(self, aW: float) -> list:
         if self._fixed is not None:

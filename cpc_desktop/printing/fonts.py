@@ -11,8 +11,8 @@ from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from ..paths import resource_path
 from ..core.i18n import _
+from ..paths import resource_path
 from .language import PrintError
 
 REGULAR = "CPCSans"

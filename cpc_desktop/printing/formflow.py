@@ -17,11 +17,32 @@ from ..core.display import NO, YES
 from ..core.forms import Field, Form
 from ..core.i18n import N_
 from . import fonts
-from .flowables import (Box, ChoiceGrid, LabeledText, Row, Rule, SignatureBox, Stack,
-                        TextBlock, fonts_width)
+from .flowables import (
+    Box,
+    ChoiceGrid,
+    LabeledText,
+    Row,
+    Rule,
+    SignatureBox,
+    Stack,
+    TextBlock,
+    fonts_width,
+)
 from .language import Lang, esc
-from .styles import (BOX, CHECKED, FILLED_LINE, FRAME_H, FRAME_W, SOFT, GUTTER, ROW_GAP, UNCHECKED, WRITE_LINE,
-                     Styles, styles)
+from .styles import (
+    BOX,
+    CHECKED,
+    FILLED_LINE,
+    FRAME_H,
+    FRAME_W,
+    GUTTER,
+    ROW_GAP,
+    SOFT,
+    UNCHECKED,
+    WRITE_LINE,
+    Styles,
+    styles,
+)
 
 REQUIRED_NOTE = N_("Los campos marcados con * son obligatorios. Escriba con letra clara; "
                    "marque las casillas con una X.")
@@ -34,7 +55,6 @@ NAME = N_("Nombre:")
 DATE = N_("Fecha:")
 ROW_N = N_("N.º {n}")
 OPTIONS = N_("Opciones")
-NO_ROWS = N_("(sin filas registradas)")
 DATE_HINT = N_("dd/mm/aaaa")
 TIME_HINT = N_("hh:mm")
 PLACE_HINT = N_("departamento / provincia / distrito")
@@ -64,7 +84,7 @@ class FormRenderer:
     def __init__(self, lang: Lang):
         self.lang = lang
         self.st: Styles = styles()
-        self._cache: dict[tuple, str] = {}
+        self._cache: dict[tuple, list] = {}
 
     # ------------------------------------------------------------ text
     def runs(self, msgid: str, style: str, *, prefix: str = "", suffix: str = "",
@@ -248,7 +268,7 @@ class FormRenderer:
 
     def choices(self, fld: Field, value, *, blank: bool) -> Flowable:
         if fld.type == "yesno":
-            options = [(True, YES), (False, NO)]
+            options: list[tuple[object, str]] = [(True, YES), (False, NO)]
         else:
             options = [(c.value, c.label) for c in fld.choices]
         chosen: list = []
@@ -282,7 +302,7 @@ class FormRenderer:
         lines = int(fld.print.get("lines", 3))
         text = "" if blank or value is None else safe_format(fld, value, self.lang.primary)
         if not text.strip():
-            items = [self.label(fld, blank=blank)]
+            items: list = [self.label(fld, blank=blank)]
             if blank:
                 items.append(self.condition(all_fields or _fields_by_id(form), fld))
             items.append(Box(min_height=lines * WRITE_LINE, lines=lines))

@@ -60,7 +60,7 @@ class Period:
             start, end = value
         except (TypeError, ValueError):
             raise PrintError(_("El periodo debe ser un par de fechas (desde, hasta).")) from None
-        dates = []
+        dates: list[dt.date | None] = []
         for raw in (start, end):
             if raw is None or raw == "":
                 dates.append(None)
@@ -286,7 +286,8 @@ def _cover(asm: _Assembler, tracker: Tracker, form_list: list[Form], contents, p
            prepared_by: str) -> list[Flowable]:
     lang, r = asm.lang, asm.renderer
     st = r.st
-    out: list[Flowable] = [Spacer(0, 6 * mm), TextBlock(r.runs(PACKET_TITLE, "title"), center=True), Spacer(0, 2 * mm),
+    out: list[Flowable] = [Spacer(0, 6 * mm), TextBlock(r.runs(PACKET_TITLE, "title"), center=True),
+                           Spacer(0, 2 * mm),
                            Paragraph(esc(f"{tracker.shelter_name} · {tracker.shelter_code}"),
                                      st.subtitle), Spacer(0, 8 * mm)]
     facts = [

@@ -12,8 +12,17 @@ No Qt. The window and the CLI call the same functions:
 from .charts import ChartSpec, chart_drawing, chart_of, chart_specs, chart_svg
 from .compute import ReportData, build_report, check_request, load, protect, shown
 from .csv_export import csv_files, table_csv, write_csv
-from .model import (FULL_COUNT_ROLES, Cell, Column, Label, Report, ReportError, ReportRequest,
-                    Row, Table)
+from .model import (
+                    FULL_COUNT_ROLES,
+                    Cell,
+                    Column,
+                    Label,
+                    Report,
+                    ReportError,
+                    ReportRequest,
+                    Row,
+                    Table,
+)
 from .pdf import render_pdf, write_pdf
 
 __all__ = ["FULL_COUNT_ROLES", "Cell", "ChartSpec", "Column", "Label", "Report", "ReportData",

@@ -1,10 +1,11 @@
 """Which fields a report breaks counts down by: read from the form definitions.
 
 Every choice and multiple-choice field of the intake, the discharge and the services log is
-an axis, in form order, except a short deny-list (fields about staff or paperwork, not about
-the child). Choice columns of the care plan's tables (objective area × status) give its
-2-D table. Labels, choices and their order all come from the definitions, so a field added
-to a form appears in the report without code.
+an axis, in form order, except fields the form marks "tabulate": false (about staff or
+paperwork, not about the child). Forms are found by their declared role, never by id.
+Choice columns of the care plan's tables (objective area × status) give its 2-D table.
+Labels, choices and their order all come from the definitions, so a field added to a form
+appears in the report without code.
 """
 from __future__ import annotations
 
@@ -12,16 +13,9 @@ from dataclasses import dataclass
 
 from ..core import forms
 
-INTAKE, DISCHARGE, SERVICES, PTI, FOLLOWUP = ("ficha_ingreso", "ficha_egreso",
-                                              "registro_atenciones", "pti",
-                                              "informe_seguimiento")
-
-# Fields that describe the staff or the paperwork, not the child.
-DENY = {
-    INTAKE: {"completed_by_role"},
-    DISCHARGE: {"completed_by_role", "receiving_adult_document_type", "approval_status"},
-    SERVICES: {"professional_role"},
-}
+# The roles (core/forms.py ROLES) of the forms a report reads.
+INTAKE, DISCHARGE, SERVICES, PTI, FOLLOWUP = ("intake", "discharge", "services_log",
+                                              "care_plan", "followup")
 # The Compact's own axes come first in the profile section; the rest follow in form order.
 COMPACT_FIRST = ("sex", "exploitation_types", "referral_source", "mother_tongue")
 # The intake field crossed with age bands (the Compact's age × sex table).
@@ -63,52 +57,58 @@ class GridAxis:
     column: forms.Field
 
 
-# Forms whose choice fields are tabulated one by one, and forms whose tables give 2-D grids.
-AXIS_FORMS = (INTAKE, DISCHARGE, SERVICES)
-GRID_FORMS = (PTI,)
+# Roles whose choice fields are tabulated one by one, and roles whose tables give 2-D grids.
+AXIS_ROLES = (INTAKE, DISCHARGE, SERVICES)
+GRID_ROLES = (PTI,)
 
 
-def axes(form_id: str, reg: forms.FormRegistry | None = None) -> list[Axis]:
-    """The choice fields of a form that the report tabulates, in report order."""
+def form_id(role: str, reg: forms.FormRegistry | None = None) -> str | None:
+    """The id of the form with this role, or None when the deployment has none."""
+    form = (reg or forms.registry()).by_role(role)
+    return form.form if form else None
+
+
+def axes(role: str, reg: forms.FormRegistry | None = None) -> list[Axis]:
+    """The choice fields of the form with this role that the report tabulates, in order."""
     reg = reg or forms.registry()
-    if form_id not in reg.forms or form_id not in AXIS_FORMS:
+    form = reg.by_role(role)
+    if form is None or role not in AXIS_ROLES:
         return []
-    form = reg.get(form_id)
-    deny = DENY.get(form_id, set())
-    found = [Axis(form_id, f) for f in form.fields
-             if f.type in ("choice", "multichoice") and f.id not in deny]
-    if form_id == INTAKE:
+    found = [Axis(form.form, f) for f in form.fields
+             if f.type in ("choice", "multichoice") and f.tabulate]
+    if role == INTAKE:
         first = {fid: n for n, fid in enumerate(COMPACT_FIRST)}
         found.sort(key=lambda a: first.get(a.field.id, len(first)))  # stable: form order
     return found
 
 
-def grid_axes(form_id: str, reg: forms.FormRegistry | None = None) -> list[GridAxis]:
+def grid_axes(role: str, reg: forms.FormRegistry | None = None) -> list[GridAxis]:
     """Table fields with at least two choice columns: the first two make a 2-D table."""
     reg = reg or forms.registry()
-    if form_id not in reg.forms or form_id not in GRID_FORMS:
+    form = reg.by_role(role)
+    if form is None or role not in GRID_ROLES:
         return []
     out = []
-    for f in reg.get(form_id).fields:
+    for f in form.fields:
         if f.type != "table":
             continue
         choice_cols = [c for c in f.columns if c.type == "choice"]
         if len(choice_cols) >= 2:
-            out.append(GridAxis(form_id, f, choice_cols[0], choice_cols[1]))
+            out.append(GridAxis(form.form, f, choice_cols[0], choice_cols[1]))
     return out
 
 
-def fields_needed(form_id: str, reg: forms.FormRegistry | None = None) -> list[str]:
-    """Field ids a report reads from a form: its axes and the fields their conditions
-    look at (so "not applicable" can be told from "not recorded")."""
+def fields_needed(role: str, reg: forms.FormRegistry | None = None) -> list[str]:
+    """Field ids a report reads from the form with this role: its axes and the fields their
+    conditions look at (so "not applicable" can be told from "not recorded")."""
     reg = reg or forms.registry()
-    if form_id not in reg.forms:
+    form = reg.by_role(role)
+    if form is None:
         return []
-    form = reg.get(form_id)
     out = [form.date_field]
-    for a in axes(form_id, reg):
+    for a in axes(role, reg):
         out.append(a.field.id)
         if a.field.show_when is not None:
             out.append(a.field.show_when.field)
-    out += [g.table.id for g in grid_axes(form_id, reg)]
+    out += [g.table.id for g in grid_axes(role, reg)]
     return [f for f in dict.fromkeys(out) if form.has_field(f)]

@@ -40,13 +40,13 @@ class ChartSpec:
     title: str
     categories: tuple[str, ...]
     series: tuple[str, ...]
-    values: tuple[tuple[int | None, ...], ...]
+    values: tuple[tuple[float | None, ...], ...]
     texts: tuple[tuple[str, ...], ...]
     hidden_small: tuple[tuple[bool, ...], ...]
     note: str = ""
 
     @property
-    def max_value(self) -> int:
+    def max_value(self) -> float:
         return max([v for row in self.values for v in row if v is not None] + [0])
 
 
@@ -219,8 +219,8 @@ def _bars(spec: ChartSpec, width: float, title: bool) -> Drawing:
         x = plot_x + plot_w * t / 5
         d.add(Line(x, axis_y, x, top, strokeColor=colors.HexColor("#DDDDDD"),
                    strokeWidth=0.5))
-        value = scale_max * t / 5
-        text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+        tick = scale_max * t / 5
+        text = f"{tick:.0f}" if tick == int(tick) else f"{tick:.1f}"
         d.add(String(x, axis_y - 9, text, fontName=fonts.REGULAR, fontSize=6.5,
                      textAnchor="middle", fillColor=colors.HexColor("#555555")))
     if not spec.categories:

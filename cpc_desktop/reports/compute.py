@@ -34,17 +34,31 @@ import weakref
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
+from typing import cast
 
 from .. import __version__
-from ..core import forms, ubigeo
+from ..core import forms, profile, ubigeo
 from ..core.forms import parse_date
 from ..core.i18n import N_
 from ..core.users import Action
 from ..core.vault import Vault
 from . import axes as ax
 from . import suppression
-from .model import (FULL_COUNT_ROLES, NOT_APPLICABLE, NOT_RECORDED, SECTIONS, TOTAL, Cell,
-                    Column, Label, Report, ReportError, ReportRequest, Row, Table)
+from .model import (
+    FULL_COUNT_ROLES,
+    NOT_APPLICABLE,
+    NOT_RECORDED,
+    SECTIONS,
+    TOTAL,
+    Cell,
+    Column,
+    Label,
+    Report,
+    ReportError,
+    ReportRequest,
+    Row,
+    Table,
+)
 
 NR = "__not_recorded__"
 NA = "__not_applicable__"
@@ -87,40 +101,40 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
     """Reads every record a report needs, once, through Vault.iter_values."""
     reg = vault.forms
     intake_fields = ax.fields_needed(ax.INTAKE, reg) + [
-        "date_of_birth", "age", *ax.ORIGIN_PLACE_FIELDS, ax.ORIGIN_COUNTRY_FIELD]
+        *profile.AGE_FIELDS, *ax.ORIGIN_PLACE_FIELDS, ax.ORIGIN_COUNTRY_FIELD]
     intake_fields = [f for f in dict.fromkeys(intake_fields) if reg.intake.has_field(f)]
     intakes = {rid: values for rid, _d, values in
                vault.iter_values(reg.intake.form, intake_fields, shelter=shelter)}
     discharges: dict[str, dict] = {}
-    if ax.DISCHARGE in reg.forms:
-        fields = _existing(reg, ax.DISCHARGE, ax.fields_needed(ax.DISCHARGE, reg)
+    if (discharge := ax.form_id(ax.DISCHARGE, reg)) is not None:
+        fields = _existing(reg, discharge, ax.fields_needed(ax.DISCHARGE, reg)
                            + [ax.DISCHARGE_FIRST_FOLLOWUP])
-        for rid, _d, values in vault.iter_values(ax.DISCHARGE, fields, shelter=shelter):
+        for rid, _d, values in vault.iter_values(discharge, fields, shelter=shelter):
             discharges[rid] = values      # by date: the latest one wins
     services = []
-    if ax.SERVICES in reg.forms:
+    if (log := ax.form_id(ax.SERVICES, reg)) is not None:
         since = services_since.isoformat() if services_since else None
         until = services_until.isoformat() if services_until else None
         # The service date is the record date iter_values gives: not decoded again.
-        date_field = reg.get(ax.SERVICES).date_field
+        date_field = reg.get(log).date_field
         fields = [f for f in ax.fields_needed(ax.SERVICES, reg) if f != date_field]
-        services = list(vault.iter_values(ax.SERVICES, fields, shelter=shelter, since=since,
+        services = list(vault.iter_values(log, fields, shelter=shelter, since=since,
                                           until=until))
     plans: dict[str, list] = defaultdict(list)
-    if ax.PTI in reg.forms:
+    if (plan := ax.form_id(ax.PTI, reg)) is not None:
         since = (services_since - dt.timedelta(days=PLAN_VALID_DAYS)).isoformat() \
             if services_since else None
-        for rid, day, values in vault.iter_values(ax.PTI, ax.fields_needed(ax.PTI, reg),
+        for rid, day, values in vault.iter_values(plan, ax.fields_needed(ax.PTI, reg),
                                                   shelter=shelter, since=since):
             plans[rid].append((day, values))
     followups = []
-    if ax.FOLLOWUP in reg.forms:
-        fields = _existing(reg, ax.FOLLOWUP, [ax.FOLLOWUP_DUE, ax.FOLLOWUP_DONE,
-                                              ax.FOLLOWUP_NEXT_NEEDED, ax.FOLLOWUP_NEXT_DATE])
-        followups = list(vault.iter_values(ax.FOLLOWUP, fields, shelter=shelter))
+    if (followup := ax.form_id(ax.FOLLOWUP, reg)) is not None:
+        fields = _existing(reg, followup, [ax.FOLLOWUP_DUE, ax.FOLLOWUP_DONE,
+                                           ax.FOLLOWUP_NEXT_NEEDED, ax.FOLLOWUP_NEXT_DATE])
+        followups = list(vault.iter_values(followup, fields, shelter=shelter))
     return ReportData(shelter, intakes, discharges, services, dict(plans), followups,
-                      (services_since and services_since.isoformat(),
-                       services_until and services_until.isoformat()), since)
+                      (services_since.isoformat() if services_since else None,
+                       services_until.isoformat() if services_until else None), since)
 
 
 # What the last reports of each open vault read, kept while the vault has not changed: a
@@ -333,7 +347,7 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
     start, end = request.start, request.end
     b = _Builder()
     intake = reg.intake
-    discharge_form = reg.forms.get(ax.DISCHARGE)
+    discharge_form = reg.by_role(ax.DISCHARGE)
 
     # ------------------------------------------------------------ stays
     admission: dict[str, dt.date | None] = {rid: _day(v.get(intake.date_field))
@@ -391,7 +405,7 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
     _age_by_cross(b, intake, data, served_sorted, admission, served_key)
 
     # ------------------------------------------------------------ intake axes
-    intake_axes = ax.axes(intake.form, reg)
+    intake_axes = ax.axes(ax.INTAKE, reg)
     axis_ids = {a.field.id for a in intake_axes}
     served_records = [data.intakes[r] for r in served_sorted]
     for axis in intake_axes:
@@ -411,7 +425,7 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
 
     # ------------------------------------------------------------ discharges
     if discharge_form is not None:
-        d_axes = ax.axes(discharge_form.form, reg)
+        d_axes = ax.axes(ax.DISCHARGE, reg)
         d_ids = {a.field.id for a in d_axes}
         rows = [data.discharges[r] for r in sorted(discharged)]
         for axis in d_axes:
@@ -478,8 +492,9 @@ def _age_by_cross(b: _Builder, intake: forms.Form, data, served, admission, serv
     for rid in served:
         v = data.intakes[rid]
         # Dates parsed here (fromisoformat) spare age_on a strptime per child.
-        band = _age_band(forms.age_on({"date_of_birth": _day(v.get("date_of_birth")),
-                                       "age": v.get("age")}, admission[rid]))
+        band = _age_band(profile.age_on({
+            profile.DATE_OF_BIRTH: _day(v.get(profile.DATE_OF_BIRTH)),
+            profile.AGE: v.get(profile.AGE)}, admission[rid]))
         c = _value_of(cross, v) if cross is not None else "all"
         seen.add(c)
         counts[(band, c)] += 1
@@ -684,7 +699,7 @@ def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
 
 def _plans(b: _Builder, reg, data: ReportData, served: list[str], end: dt.date,
            pops: "Populations") -> None:
-    if ax.PTI not in reg.forms:
+    if reg.by_role(ax.PTI) is None:
         return
     e = end.isoformat()
     s = (end - dt.timedelta(days=PLAN_VALID_DAYS)).isoformat()
@@ -797,7 +812,7 @@ def _followups(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
 
 
 def _discharge_day(values: dict) -> str | None:
-    form = forms.registry().forms.get(ax.DISCHARGE)
+    form = forms.registry().by_role(ax.DISCHARGE)
     return _iso(values.get(form.date_field)) if form else None
 
 
@@ -828,7 +843,7 @@ def _stays(b: _Builder, admission, leave, discharged, at_end, end: dt.date) -> N
         days = [d for d in days if d >= 0]
         if days:
             med = statistics.median(days)
-            cells = (Cell(int(med) if med == int(med) else med), Cell(min(days)),
+            cells: tuple[Cell, ...] = (Cell(int(med) if med == int(med) else med), Cell(min(days)),
                      Cell(max(days)))
         else:
             cells = (Cell(None), Cell(None), Cell(None))
@@ -858,7 +873,7 @@ def problem_of(report: Report) -> suppression.Problem:
         for r in t.rows:
             for c, col in zip(r.cells, t.columns):
                 if col.kind == "count" and c.key is not None:
-                    p.add(c.key, int(c.value))
+                    p.add(c.key, int(cast(float, c.value)))   # a count cell holds a number
     for total, parts in report.sums:
         p.add_sum(total, parts)
     p.links.extend(report.links)
@@ -962,7 +977,7 @@ def family_of(key) -> str | None:
     if head == "stat_of":
         return family_of(key[1])
     if head == "axis":
-        return "discharged" if key[1] == ax.DISCHARGE else "served"
+        return "discharged" if key[1] == ax.form_id(ax.DISCHARGE) else "served"
     return _FAMILIES.get(head)
 
 

@@ -13,8 +13,16 @@ from pathlib import Path
 
 from ..core.i18n import N_, gettext_for
 from .compute import shown
-from .model import (COMPLEMENT_NOTE, PROTECTION_NOTE, WITHHELD_NOTE, Report, ReportError, Table, Translator,
-                    write_file)
+from .model import (
+    COMPLEMENT_NOTE,
+    PROTECTION_NOTE,
+    WITHHELD_NOTE,
+    Report,
+    ReportError,
+    Table,
+    Translator,
+    write_file,
+)
 from .pdf import TITLE, period_text
 
 BOM = "\ufeff"

@@ -15,18 +15,31 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
-from reportlab.platypus import (CondPageBreak, KeepTogether, Paragraph, SimpleDocTemplate,
-                                Spacer)
+from reportlab.platypus import (
+    CondPageBreak,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    TableStyle,
+)
 from reportlab.platypus import Table as RLTable
-from reportlab.platypus import TableStyle
 
 from ..core.display import format_date
 from ..core.i18n import N_, gettext_for
 from . import fonts
 from .charts import chart_drawing, chart_of
 from .compute import shown
-from .model import (COMPLEMENT_NOTE, PROTECTION_NOTE, WITHHELD_NOTE, Report, ReportError, Table, Translator,
-                    write_file)
+from .model import (
+    COMPLEMENT_NOTE,
+    PROTECTION_NOTE,
+    WITHHELD_NOTE,
+    Report,
+    ReportError,
+    Table,
+    Translator,
+    write_file,
+)
 
 TITLE = N_("Informe estadístico del centro de acogida")
 MARGIN = 1.8 * cm

@@ -33,6 +33,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from ..core import release_log
 from ..core.i18n import N_
@@ -126,7 +127,7 @@ def _published(report: Report, table_ids: Iterable[str] | None):
             for c, col in zip(r.cells, t.columns):
                 if col.kind == "count" and c.key is not None and c.key not in seen:
                     seen.add(c.key)
-                    yield c.key, int(c.value), c.mark
+                    yield c.key, int(cast(float, c.value)), c.mark   # counts hold numbers
 
 
 def _body(report: Report, table_ids: Iterable[str] | None) -> dict:

@@ -19,12 +19,28 @@ The API the window and the command line call:
   another device saw), CLOCK, HUB; `alerts(report)` are the ones a person must see.
 """
 from .engine import Progress, SyncEngine, SyncReport, SyncStatus
-from .errors import (BatchRefused, Cancelled, HubAuthError, HubError, HubFull, HubGarbage,
-                     HubUnreachable, InvitationError, SyncError)
-from .notices import CLOCK, HUB, SILENCE, WITHHOLDING, Notice
-from .merge import (KEEP_CURRENT, TAKE_KEPT, Conflict, DuplicateGroup, conflicts,
-                    duplicate_residents, resolve)
+from .errors import (
+    BatchRefused,
+    Cancelled,
+    HubAuthError,
+    HubError,
+    HubFull,
+    HubGarbage,
+    HubUnreachable,
+    InvitationError,
+    SyncError,
+)
 from .joins import JoinResult, JoinSide, find_for_join, join_residents, join_side
+from .merge import (
+    KEEP_CURRENT,
+    TAKE_KEPT,
+    Conflict,
+    DuplicateGroup,
+    conflicts,
+    duplicate_residents,
+    resolve,
+)
+from .notices import CLOCK, HUB, SILENCE, WITHHOLDING, Notice
 from .scheduler import SyncScheduler
 from .transports import CancelToken, FolderHub, Transport, WebDavHub, open_hub
 

@@ -93,10 +93,10 @@ def decompress(data: bytes, codec: str, limit: int = MAX_PLAIN_BYTES) -> bytes:
         return bytes(out)
     if codec == "zlib":
         d = zlib.decompressobj()
-        out = d.decompress(data, limit)
+        plain = d.decompress(data, limit)
         if d.unconsumed_tail:
             raise ValueError("too large")
-        return out
+        return plain
     raise ValueError(codec)
 
 

@@ -96,7 +96,7 @@ def take_reports(conn, shelter: str) -> dict | None:
 
 def read_reports(extra: dict, author: str, me: str) -> list[Notice]:
     """Notices for the reports about this laptop inside a batch of `author`."""
-    out = []
+    out: list[Notice] = []
     reports = extra.get("k") if isinstance(extra, dict) else None
     if not isinstance(reports, dict):
         return out

@@ -308,7 +308,8 @@ def receive_request(vault: Vault, data: bytes) -> JoinRequest | None:
         for invite, rec in sorted(invites.items()):
             token = crypto.unb64(rec["token"])
             body = _open_request(token, data)
-            if body is None or body.get("invite") != invite or body.get("shelter") != rec["shelter"]:
+            if body is None or body.get("invite") != invite \
+                    or body.get("shelter") != rec["shelter"]:
                 continue
             rid = _request_id(token, body["device"])
             if rid in requests:

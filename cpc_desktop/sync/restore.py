@@ -15,8 +15,8 @@ from ..core.i18n import _, ngettext
 from . import batch as batchfmt
 from . import devices
 from .changes import decode_payload
-from .notices import MEMBERSHIP, Notice
 from .errors import SyncError
+from .notices import MEMBERSHIP, Notice
 from .transports import ROOT
 
 

@@ -14,19 +14,27 @@ sync is cancelled.
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import ipaddress
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from ..core.files import write_private
 from ..core.i18n import _
-from .errors import (Cancelled, HubAuthError, HubError, HubFileTooLarge, HubFull, HubGarbage,
-                     HubInsecure, HubUnreachable)
+from .errors import (
+    Cancelled,
+    HubAuthError,
+    HubError,
+    HubFileTooLarge,
+    HubFull,
+    HubGarbage,
+    HubInsecure,
+    HubUnreachable,
+)
 
 ROOT = "cpc"
 # No file this program writes comes near this (a batch is at most 64 KiB, a head a few
@@ -117,7 +125,7 @@ class Transport:
     def list(self, folder: str) -> dict[str, int]:
         return self._retry(lambda: self._list(folder))
 
-    def folders(self, folder: str) -> list[str]:
+    def folders(self, folder: str) -> builtins.list[str]:
         return self._retry(lambda: self._folders(folder))
 
     server_time_ms: int | None = None   # the hub's clock, when it tells it (WebDAV: Date)
@@ -149,7 +157,7 @@ class Transport:
     def _list(self, folder: str) -> dict[str, int]:
         raise NotImplementedError
 
-    def _folders(self, folder: str) -> list[str]:
+    def _folders(self, folder: str) -> builtins.list[str]:
         raise NotImplementedError
 
     def _get(self, path: str) -> bytes:
@@ -341,7 +349,7 @@ class WebDavHub(Transport):
             raise _full(507) from None
         except wc.HTTPError as exc:
             self._status(getattr(exc, "status_code", None) or getattr(
-                getattr(exc, "response", None), "status_code", 0), what)
+                getattr(exc, "response", None), "status_code", 0) or 0, what)
             raise _Transient(what) from None
         except (wc.ClientError, ValueError, KeyError, SyntaxError) as exc:
             status = getattr(getattr(exc, "response", None), "status_code", None)
@@ -497,7 +505,7 @@ _PROPFIND_BODY = ('<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DA
                   '<d:resourcetype/><d:getcontentlength/></d:prop></d:propfind>')
 
 
-def _cert_problem(exc: BaseException) -> bool:
+def _cert_problem(exc: BaseException | None) -> bool:
     import ssl
 
     seen = 0
@@ -528,7 +536,3 @@ def open_hub(location: str, username: str | None = None, password: str | None = 
     if location.startswith(("dav://", "davs://")):
         return WebDavHub("http" + location[3:], username, password, **kw)
     return FolderHub(location)
-
-
-def time_now() -> float:
-    return time.monotonic()

@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -20,6 +21,7 @@ from ..core import i18n
 from ..core.errors import CpcError
 from ..core.i18n import _
 from ..paths import resource_path
+from ..screen import has_display
 from . import lang, qt_i18n
 from .main_window import MainWindow, apply_font_scale
 from .screen_fit import install_wheel_guard
@@ -96,20 +98,14 @@ def configure(app: QApplication, settings: Settings) -> None:
     sys.excepthook = excepthook
 
 
-def _no_display() -> bool:
-    """Linux without X11 or Wayland (a server, an SSH session): Qt would abort."""
-    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
-
-
-def run(argv: list[str]) -> int:
+def run(argv: list[str], *, no_screen: Callable[[], int] | None = None) -> int:
+    """The window; without a screen, `no_screen` (the entry point's text demo) instead, since
+    Qt would abort. The window never imports the entry point: it is handed what to run."""
     args = parse_args(argv)
-    if _no_display():
-        from ..app import _cli_demo
-
+    if not has_display():
         print(_("No hay pantalla gráfica: se muestra la demostración en la línea de comandos."),
               file=sys.stderr)
-        return _cli_demo()
+        return no_screen() if no_screen else 1
     # Sharp text at 125 % and 150 % scaling (no rounding of the device pixel ratio).
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core import backups as core
-from ..core import display
+from ..core import display, wording
 from ..core.i18n import _
 from ..core.users import Action
 from .lang import language_bus
@@ -44,10 +44,6 @@ def backup_events() -> BackupEvents:
     if _events is None:
         _events = BackupEvents()
     return _events
-
-
-def when_text(moment) -> str:
-    return display.format_moment(moment) or "?"
 
 
 def choose_folder(parent: QWidget, start: Path | None = None) -> Path | None:
@@ -334,13 +330,13 @@ class BackupDialog(QDialog):
         last = getattr(self, "_last", None)
         reminder = getattr(self, "_reminder", None)
         self.last.setText(_("Última copia: {when} ({name})").format(
-            when=when_text(last[0]), name=last[1]) if last else _("Última copia: ninguna"))
+            when=wording.moment(last[0]), name=last[1]) if last else _("Última copia: ninguna"))
         self.next.setText(_("Próximo recordatorio: {date}").format(
             date=display.format_date(reminder)) if reminder else "")
         self.next.setVisible(bool(reminder))
         self.table.setRowCount(len(self.infos))
         for row, info in enumerate(self.infos):
-            cells = (when_text(info.created), display.format_size(info.size), info.path.name)
+            cells = (wording.moment(info.created), wording.format_size(info.size), info.path.name)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 1:

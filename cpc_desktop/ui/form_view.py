@@ -169,14 +169,11 @@ class _FieldSet:
                 box.editor.clear_errors()
 
 
-# Layout modes — wide: print widths as defined; medium (a form beside a list, about half
-# the window): thirds become halves; narrow: one field per line.
-MODES = ("wide", "medium", "narrow")
-
-
 class GridBody(QWidget):
     """Fields packed left to right on a 6-unit grid by their print width (or fewer per
-    line in the medium and narrow modes).
+    line in the medium and narrow modes). Modes — wide: print widths as defined; medium (a
+    form beside a list, about half the window): thirds become halves; narrow: one field per
+    line.
 
     Each grid line is a box layout whose stretch factors are the spans: QGridLayout
     underestimates the height of spanning, word-wrapped fields, and the scroll area would

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QDialogButtonBox, QFrame,
                                QGridLayout, QLabel, QRadioButton, QVBoxLayout, QWidget)
 
-from ..core import display
+from ..core import display, forms, profile
 from ..core.i18n import _, ngettext
 from ..sync import JoinSide, join_residents
 from .lang import language_bus
@@ -15,7 +15,8 @@ from .session import Session
 from .tasks import error_text, run_task
 from .widgets.fields import tint
 
-ROWS = ("internal_code", "names", "date_of_birth", "admission_date", "records")
+# Rows named by an intake field take its label from the form; the others are this dialog's.
+ROWS = ("internal_code", "names", profile.DATE_OF_BIRTH, "admission_date", "records")
 
 
 class JoinResidentsDialog(QDialog):
@@ -86,9 +87,11 @@ class JoinResidentsDialog(QDialog):
             "Si son la misma niña, niño o adolescente registrado dos veces, elija la ficha que "
             "se conserva. Revise los datos con cuidado: una unión no se puede deshacer desde el "
             "programa."))
+        intake = forms.registry().intake
         titles = {"internal_code": _("Código interno"), "names": _("Nombres y apellidos"),
-                  "date_of_birth": _("Fecha de nacimiento"),
-                  "admission_date": _("Fecha de ingreso"), "records": _("Registros")}
+                  profile.DATE_OF_BIRTH: _(profile.label(profile.DATE_OF_BIRTH)),
+                  "admission_date": _(intake.field(intake.date_field).label),
+                  "records": _("Registros")}
         for key, label in self.row_labels.items():
             label.setText(titles[key])
         for c, (radio, side) in enumerate(zip(self.radios, self.sides)):

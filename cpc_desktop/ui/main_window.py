@@ -11,7 +11,8 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QFont, QKeySequenc
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QStackedWidget, QWidget)
 
-from ..core import demo, i18n
+from .. import demo
+from ..core import i18n
 from ..core.i18n import _
 from ..core.users import Action
 from ..core.vault import Vault

@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QTabWidget, QToolButton, QWidget)
 
-from ..core import display, forms
+from ..core import display, forms, wording
 from ..core.errors import ValidationError, VaultLocked
 from ..core.forms import Field, Form, is_empty
 from ..core.i18n import N_, _
 from ..core.ids import uuid7
 from ..core.users import Action
-from ..core.vault import SERVICE_FORM, Record
+from ..core.vault import Record
 from .form_view import ERROR_COLOR, HELP_COLOR, give_back, take_view, warm_up
 from .lang import language_bus
 from .screen_fit import fit_to_screen
@@ -54,16 +54,8 @@ def ordered_forms() -> list[Form]:
 
 
 def quick_fields(form: Form) -> list[Field]:
-    """The services log's columns and quick-add row: the field dating the record, every
-    required field, the first number (a duration) and the first long text (a note)."""
-    chosen: list[Field] = []
-    first_number = next((f for f in form.fields if f.type == "number"), None)
-    first_note = next((f for f in form.fields if f.type == "longtext"), None)
-    for fld in form.fields:
-        if fld.id == form.date_field or (fld.required and fld.show_when is None) \
-                or fld is first_number or fld is first_note:
-            chosen.append(fld)
-    return chosen
+    """A form's list columns and quick-add row, as its JSON declares them ("list_columns")."""
+    return list(form.columns)
 
 
 def draft_key(form_id: str, record_id: str | None, owner: str) -> str:
@@ -184,12 +176,12 @@ class HistoryPanel(QWidget):
         self._fill()
 
     def _describe(self, field_id: str, value) -> tuple[str, str]:
-        if field_id == "_deleted":
-            return _("Registro eliminado"), ""
+        label = wording.change_field(forms.registry(), self.form.form, field_id)
+        if value is None or field_id == wording.DELETED_FIELD:
+            return label, ""
         if self.form.has_field(field_id):
-            fld = self.form.field(field_id)
-            return _(fld.label), display.format_value(fld, value) if value is not None else ""
-        return field_id, "" if value is None else str(value)
+            return label, display.format_value(self.form.field(field_id), value)
+        return label, str(value)
 
     def _fill(self) -> None:
         self.table.setRowCount(len(self._rows))
@@ -739,8 +731,8 @@ class ManyFormTab(FormTab):
 
     def __init__(self, window, form, parent=None):
         super().__init__(window, form, parent)
-        self.is_services = form.form == SERVICE_FORM
-        self.columns = quick_fields(form) if self.is_services else None
+        self.as_table = bool(form.list_columns)   # a log shown as a table of records
+        self.columns = quick_fields(form) if self.as_table else None
         self.model = RecordListModel(form, self.columns, self)
         self.built = False
         self.quick: QuickAddRow | None = None
@@ -754,13 +746,13 @@ class ManyFormTab(FormTab):
         if self.built:
             return
         self.built = True
-        is_services, columns = self.is_services, self.columns
+        as_table, columns = self.as_table, self.columns
         outer = vbox(self, 6, 4)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         outer.addWidget(self.splitter)
         left = QWidget(self.splitter)
         ll = vbox(left, 0, 4)
-        if is_services:
+        if as_table:
             self.quick = QuickAddRow(self, columns, left)
             ll.addWidget(self.quick)
         self.table = QTableView(left)
@@ -810,9 +802,9 @@ class ManyFormTab(FormTab):
         self.right_layout.addWidget(self.placeholder)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.right)
-        self.splitter.setStretchFactor(0, 1 if is_services else 1)
-        self.splitter.setStretchFactor(1, 1 if is_services else 2)
-        self.splitter.setSizes([1000, 1000] if is_services else [700, 1300])
+        self.splitter.setStretchFactor(0, 1 if as_table else 1)
+        self.splitter.setStretchFactor(1, 1 if as_table else 2)
+        self.splitter.setSizes([1000, 1000] if as_table else [700, 1300])
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
         self._fit_columns()
         self.apply_read_only()

@@ -10,7 +10,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QLabel
 
 from . import guard_active
-from ..app import has_display
+from ..screen import has_display
 from ..core.errors import CpcError
 from ..core.i18n import _
 from ..paths import resource_path

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QCommandLinkButton, QDia
                                QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
-from ..core import demo
+from .. import demo
 from ..core.i18n import _
 from ..core.vault import Vault, fold
 from .lang import language_bus

@@ -33,29 +33,6 @@ TICK_MS = 15_000            # how often the scheduler is asked whether a try is 
 STATUS_DEBOUNCE_MS = 400    # a burst of saves recounts the waiting changes once
 
 
-def format_bytes(n: int) -> str:
-    """Sizes as a coordinator reads them on a phone plan: bytes, KB, MB (decimal comma)."""
-    if n < 1000:
-        return ngettext("{n} byte", "{n} bytes", n).format(n=n)
-    if n < 1_000_000:
-        return _("{n} KB").format(n=f"{n / 1000:.1f}".replace(".", ","))
-    return _("{n} MB").format(n=f"{n / 1_000_000:.1f}".replace(".", ","))
-
-
-PHASES = {"prepare": N_("Preparando"), "send": N_("Enviando"), "receive": N_("Recibiendo"),
-          "done": N_("Listo")}
-
-
-def progress_text(p) -> str:
-    """"Enviando: 3 de 10 lotes · 48,2 KB" from a sync.Progress."""
-    phase = _(PHASES.get(p.phase, p.phase))
-    if p.batches_total:
-        return _("{phase}: {done} de {total} lotes · {size}").format(
-            phase=phase, done=p.batches_done, total=p.batches_total,
-            size=format_bytes(p.bytes_done))
-    return _("{phase}… · {size}").format(phase=phase, size=format_bytes(p.bytes_done))
-
-
 @dataclass
 class SyncOutcome:
     """How one sync ended, as the window tells it."""

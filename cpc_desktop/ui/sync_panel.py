@@ -9,7 +9,6 @@ it. Locking the vault closes the panel: conflict values and names are decrypted 
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,18 +19,15 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QFormLayout, QFra
                                QProgressBar, QPushButton, QTabWidget, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ..core import display
-from ..core.clock import Stamp
+from ..core import display, wording
 from ..core.errors import CpcError, NotFound
 from ..core.i18n import N_, _, ngettext
 from ..core.users import Action
-from ..core.vault import DELETED
 from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices, invitations
 from ..sync import JoinSide, alerts, duplicate_residents, join_side, resolve
 from .lang import language_bus
 from .session import Session
-from .sync_controller import (SyncController, SyncOutcome, SyncStatusLine, progress_text,
-                              summary_text)
+from .sync_controller import SyncController, SyncOutcome, SyncStatusLine, summary_text
 from .tasks import error_text, run_task, show_error
 from .widgets.fields import tint
 
@@ -39,11 +35,6 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 GROUP_ROLE = Qt.ItemDataRole.UserRole + 1     # a duplicate row's resident ids
 ERROR_COLOR = "#a4000f"
 NOTICE_COLOR = "#8a4b00"
-
-DUPLICATE_REASONS = {"document": N_("mismo número de documento"),
-                     "name_birth": N_("mismos nombres y fecha de nacimiento"),
-                     "code": N_("mismo código interno")}
-
 
 # ====================================================================== what the panel shows
 
@@ -79,39 +70,11 @@ class PanelData:
     waiting: list = field(default_factory=list)       # this vault's own requests
 
 
-def _stamp_when(stamp: str) -> str:
-    try:
-        ms = Stamp.parse(stamp).ms
-    except (ValueError, TypeError):
-        return ""
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%d/%m/%Y %H:%M")
-
-
-def _field_label(vault, form_id: str, field_id: str) -> str:
-    if field_id == DELETED:
-        return _("Registro eliminado")
-    try:
-        return _(vault.forms.get(form_id).field(field_id).label)
-    except Exception:  # noqa: BLE001 - a field of another version of the form
-        return field_id
-
-
 def _form_title(vault, form_id: str) -> str:
     try:
         return _(vault.forms.get(form_id).title)
     except Exception:  # noqa: BLE001 - a form this version does not know
         return form_id
-
-
-def _show_value(vault, form_id: str, field_id: str, value) -> str:
-    if value is None or value == "" or value == []:
-        return _("(vacío)")
-    if field_id == DELETED:
-        return _("eliminado") if value else _("no eliminado")
-    try:
-        return display.format_value(vault.forms.get(form_id).field(field_id), value)
-    except Exception:  # noqa: BLE001 - a field of another version of the form
-        return str(value)
 
 
 def _resident_text(vault, resident_id: str, cache: dict) -> str:
@@ -133,10 +96,11 @@ def gather(vault, engine) -> PanelData:
     for c in conflicts(vault):
         rows.append(ConflictRow(
             c, _resident_text(vault, c.resident_id, names), _form_title(vault, c.form),
-            _field_label(vault, c.form, c.field),
-            _show_value(vault, c.form, c.field, c.current_value),
-            _show_value(vault, c.form, c.field, c.kept_value),
-            users.get(c.kept_user, c.kept_user) or _("(desconocido)"), _stamp_when(c.kept_stamp)))
+            wording.change_field(vault.forms, c.form, c.field),
+            wording.change_value(vault.forms, c.form, c.field, c.current_value),
+            wording.change_value(vault.forms, c.form, c.field, c.kept_value),
+            users.get(c.kept_user, c.kept_user) or _("(desconocido)"),
+            wording.stamp_moment(c.kept_stamp)))
     reasons: dict[tuple[str, ...], list[str]] = {}
     for d in duplicate_residents(vault):
         reasons.setdefault(d.resident_ids, []).append(d.reason)
@@ -489,7 +453,7 @@ class SyncPanel(QWidget):
         if not d.conflicts:
             self._add_empty(self.conflict_tree, _("No hay conflictos por revisar."))
         for group, residents in d.duplicates:
-            item = QTreeWidgetItem(["; ".join(_(DUPLICATE_REASONS.get(r, r))
+            item = QTreeWidgetItem(["; ".join(wording.duplicate_reason(r)
                                               for r in group.reasons), "\n".join(residents)])
             item.setData(0, ID_ROLE, group.resident_ids[0])
             item.setData(0, GROUP_ROLE, list(group.resident_ids))
@@ -673,7 +637,7 @@ class SyncPanel(QWidget):
             self.progress_bar.setRange(0, 0 if p.phase != "done" else 1)
             if p.phase == "done":
                 self.progress_bar.setValue(1)
-        self.progress_label.setText(progress_text(p))
+        self.progress_label.setText(wording.progress_text(p))
 
     def _finished(self, outcome: SyncOutcome) -> None:
         self._show_outcome(outcome)

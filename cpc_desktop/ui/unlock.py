@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QFrame, Q
                                QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
-from ..core import demo
+from .. import demo
 from ..core.errors import (CpcError, PermissionDenied, UnknownUser, VaultBusy,
                            VaultDamaged, VaultDiskFull, VaultError, VaultReadOnly,
                            WrongPassphrase)

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import cpc_desktop.ui  # noqa: E402,F401 — its PySide6 guard first
+import cpc_desktop.ui  # noqa: F401 — its PySide6 guard first
 
-from cpc_desktop.core import i18n  # noqa: E402
-from cpc_desktop.ui.settings import Settings  # noqa: E402
+from cpc_desktop.core import i18n
+from cpc_desktop.ui.settings import Settings
 
 _load = Settings.load.__func__
 

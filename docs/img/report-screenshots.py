@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import cpc_desktop.ui  # noqa: E402,F401 — its PySide6 guard first
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import cpc_desktop.ui  # noqa: F401 — its PySide6 guard first
+from PySide6.QtWidgets import QApplication
 
-from cpc_desktop.core import demo  # noqa: E402
-from cpc_desktop.core.vault import Vault  # noqa: E402
-from cpc_desktop.ui.lang import set_language  # noqa: E402
-from cpc_desktop.ui.report_window import ReportWindow  # noqa: E402
-from cpc_desktop.ui.session import Session  # noqa: E402
+from cpc_desktop import demo
+from cpc_desktop.core.vault import Vault
+from cpc_desktop.ui.lang import set_language
+from cpc_desktop.ui.report_window import ReportWindow
+from cpc_desktop.ui.session import Session
 
 TODAY = dt.date(2026, 7, 15)
 

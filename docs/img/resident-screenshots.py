@@ -11,12 +11,12 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import cpc_desktop.ui  # noqa: E402,F401 — its PySide6 guard first
+import cpc_desktop.ui  # noqa: F401 — its PySide6 guard first
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer
 app = QApplication([])
-from cpc_desktop.core import demo
+from cpc_desktop import demo
 from cpc_desktop.ui.session import Session
 from cpc_desktop.ui.resident_window import open_resident
 from cpc_desktop.ui.lang import set_language

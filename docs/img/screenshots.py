@@ -26,7 +26,7 @@ from PySide6.QtCore import QRect, Qt  # noqa: E402
 from PySide6.QtGui import QCursor, QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop import demo  # noqa: E402
 from cpc_desktop.ui.app import configure  # noqa: E402
 from cpc_desktop.ui.main_window import MainWindow  # noqa: E402
 from cpc_desktop.ui.settings import Settings  # noqa: E402

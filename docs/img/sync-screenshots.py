@@ -26,7 +26,7 @@ from PySide6.QtCore import QRect, Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog  # noqa: E402
 
-from cpc_desktop.core import demo  # noqa: E402
+from cpc_desktop import demo  # noqa: E402
 from cpc_desktop.core.vault import Vault  # noqa: E402
 from cpc_desktop.sync import FolderHub, SyncEngine, invitations, open_hub  # noqa: E402
 from cpc_desktop.ui.app import configure  # noqa: E402

@@ -22,7 +22,7 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QModelIndex  # noqa: E402
 
 # cpc_desktop.ui first: its import guards against a PySide6 6.12.0 bug (see ui/__init__.py).
-from cpc_desktop.ui import lang, qt_i18n  # noqa: E402, I001
+from cpc_desktop.ui import lang, qt_i18n  # noqa: E402
 from cpc_desktop.core import i18n  # noqa: E402
 from cpc_desktop.core.users import Role  # noqa: E402
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QApplication,  # noqa: E402

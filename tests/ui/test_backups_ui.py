@@ -71,7 +71,7 @@ def test_backup_dialog_lists_backups_and_verifies_one(main_window, ui_vault, unl
     assert dialog.table.rowCount() == 2, "the dialog does not list the backups in the folder"
     names = {dialog.table.item(r, 2).text() for r in range(2)}
     assert names == {first.name, second.name}
-    assert all(dialog.table.item(r, 1).text().endswith(("kB", "MB")) for r in range(2)), \
+    assert all(dialog.table.item(r, 1).text().endswith(("KB", "MB")) for r in range(2)), \
         "sizes are missing"
     assert dialog.folder_value.text() == str(folder)
     assert dialog.keep.value() == 5

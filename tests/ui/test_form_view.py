@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import Qt
 
-from cpc_desktop.core import demo, forms
+from cpc_desktop import demo
+from cpc_desktop.core import forms
 from cpc_desktop.core.i18n import gettext_for
 from cpc_desktop.ui.form_view import FormView, TableEditor
 from cpc_desktop.ui.lang import set_language

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, 
                                QGroupBox, QHeaderView, QLabel, QLineEdit, QMenu, QMenuBar,
                                QTabBar, QWidget)
 
-from cpc_desktop.core import i18n, translations
+from cpc_desktop.core import i18n
+from cpc_desktop.i18n_tools import translations
 from cpc_desktop.ui import lang, report_window
 from cpc_desktop.ui.main_window import MainWindow
 from cpc_desktop.ui.resident_window import open_resident
@@ -325,7 +326,7 @@ def test_sync_progress_line_is_in_quechua():
     reads the same in Spanish and Quechua was never translated (the phase names once were
     not marked for translation)."""
     from cpc_desktop.sync.engine import Progress
-    from cpc_desktop.ui.sync_controller import progress_text
+    from cpc_desktop.core.wording import progress_text
 
     def lines(code: str) -> list[str]:
         lang.set_language(code)

@@ -17,7 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from cpc_desktop.core import demo
+from cpc_desktop import demo
 from cpc_desktop.core.i18n import gettext_for
 from cpc_desktop.core.vault import Vault
 from cpc_desktop.reports import ReportRequest, build_report, check_request, protect, shown

@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QLineEdit, QMessageBox
 
 from cpc_desktop import __version__
-from cpc_desktop.core import demo, i18n
+from cpc_desktop import demo
+from cpc_desktop.core import i18n
 from cpc_desktop.core.errors import PermissionDenied, VaultBusy
 from cpc_desktop.core.users import Role
 from cpc_desktop.core.vault import Vault

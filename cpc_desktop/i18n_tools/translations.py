@@ -42,7 +42,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import denormalize, read_po, write_po
 
-from .i18n import DOMAIN, LANGUAGE_NAMES, SOURCE_LANGUAGE
+from ..core.i18n import DOMAIN, LANGUAGE_NAMES, SOURCE_LANGUAGE, compile_po
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LANGUAGES = (SOURCE_LANGUAGE, "qu")
@@ -461,7 +461,7 @@ def _has_text(msg: Message) -> bool:
 
 def compile_catalogs(langs: Iterable[str] | None = None, root: Path | None = None) -> list[Path]:
     """Writes cpc.mo beside every cpc.po (translated, non-fuzzy entries) and reloads i18n."""
-    from . import i18n
+    from ..core import i18n
 
     written = []
     for lang in _langs(langs, root):
@@ -477,19 +477,8 @@ def compile_catalogs(langs: Iterable[str] | None = None, root: Path | None = Non
 
 
 def mo_bytes(po: Path, lang: str) -> bytes | None:
-    """The compiled form of a .po (what `compile` writes and what i18n reads when no fresh
-    .mo exists), or None when the .po is missing."""
-    catalog = _read(po, lang)
-    if catalog is None:
-        return None
-    # A plural entry with an empty form would make ngettext return "" — leave it out so
-    # gettext falls back to the Spanish msgid, as it does for untranslated singular entries.
-    for msg in list(catalog):
-        if msg.id and isinstance(msg.string, (list, tuple)) and not all(msg.string):
-            catalog.delete(msg.id)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    return buf.getvalue()
+    """The compiled form of a .po (what `compile` writes); core/i18n.py reads the same."""
+    return compile_po(po, lang)
 
 
 # --- checks ------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import forms, ubigeo
-from .users import Role
-from .vault import Vault
+from ..core import forms, profile, ubigeo
+from ..core.users import Role
+from ..core.vault import Vault
 
 DEMO_USER = "demo"
 DEMO_PASSPHRASE = "demo-cpc-2026"
@@ -730,7 +730,7 @@ class _Resident:
         if nickname and self.chance(0.25):
             v["name_nickname"] = nickname
         v["sex"] = "female" if female else "male"
-        age = forms.age_on({"date_of_birth": sk.birth.isoformat()}, sk.admission)
+        age = profile.age_on({profile.DATE_OF_BIRTH: sk.birth.isoformat()}, sk.admission)
         self.age = age
         if self.chance(0.8):
             v["date_of_birth"] = sk.birth.isoformat()
@@ -934,7 +934,7 @@ class _Resident:
             v: dict = {"consent_date": day.isoformat()}
             if kind in cat.consent_kinds:
                 v["consent_kind"] = kind
-            age = forms.age_on({"date_of_birth": sk.birth.isoformat()}, day)
+            age = profile.age_on({profile.DATE_OF_BIRTH: sk.birth.isoformat()}, day)
             version = "adolescent" if age >= 12 else "child"
             if version in cat.consent_versions:
                 v["version_used"] = version

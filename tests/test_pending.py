@@ -1,0 +1,143 @@
+"""Pendientes (core/pending.py) on a vault whose due dates are known, relative to today.
+
+Fictional residents, each built to hit one rule: a plan review overdue, an objective due
+soon and one already achieved, a plan superseded by a newer one, a planned visit, a
+post-discharge follow-up overdue and one done, a protection measure review recurring, no
+service for 45 days, no consent record, turning 18 within 90 days.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from cpc_desktop.cli.main import main
+from cpc_desktop.core import pending, profile
+from tests.conftest import COORDINATOR, create_vault, make_intake_values
+
+TODAY = dt.date.today()
+ROSA, JUAN = "Lic. Rosa Ficticia", "Lic. Juan Ficticio"
+
+
+def d(days: int) -> str:
+    return (TODAY + dt.timedelta(days=days)).isoformat()
+
+
+def _service(vault, rid, day, who=ROSA):
+    vault.add("registro_atenciones", {"service_date": day, "service_area": "legal",
+                                      "professional": who}, rid)
+
+
+def _consent(vault, rid, day):
+    vault.add("consentimiento", {"consent_date": day}, rid)
+
+
+def _plan(vault, rid, start, review, rows=(), who=ROSA):
+    vault.add("pti", {"period_start": start, "review_date": review, "completed_by": who,
+                      "cp_case_plan": [dict(r, objective="Objetivo ficticio") for r in rows]},
+              rid)
+
+
+@pytest.fixture(scope="module")
+def shelter(tmp_path_factory):
+    created = create_vault(tmp_path_factory.mktemp("pending") / "vault")
+    vault = created.vault
+    born = dt.date(TODAY.year - 18, TODAY.month, min(TODAY.day, 28)) + dt.timedelta(days=30)
+    ids = {}
+    ids["ana"] = vault.add("ficha_ingreso", make_intake_values(
+        admission_date=d(-100), internal_code="P-ANA", completed_by=ROSA,
+        date_of_birth=born.isoformat(), protection_measure_date=d(-175)))
+    ids["ana_adult"] = profile.birthday(born, 18).isoformat()
+    _consent(vault, ids["ana"], d(-99))
+    _service(vault, ids["ana"], d(-2))
+    _plan(vault, ids["ana"], d(-60), d(-3), rows=[
+        {"deadline": d(4), "status": "pending"},
+        {"deadline": d(-10), "status": "achieved"},
+        {"deadline": d(20), "status": "in_progress"}])
+
+    ids["beto"] = vault.add("ficha_ingreso", make_intake_values(
+        admission_date=d(-200), internal_code="P-BETO", completed_by=JUAN, sex="male"))
+    _service(vault, ids["beto"], d(-45), JUAN)
+    _plan(vault, ids["beto"], d(-150), d(-90), who=JUAN)     # superseded by the next plan
+    _plan(vault, ids["beto"], d(-20), d(60), who=JUAN)
+    vault.add("informe_seguimiento", {"followup_type": "in_care", "child_seen": True,
+                                      "actual_date": d(-10), "next_visit_needed": True,
+                                      "next_visit_date": d(2), "completed_by": JUAN},
+              ids["beto"])
+
+    ids["carla"] = vault.add("ficha_ingreso", make_intake_values(
+        admission_date=d(-300), internal_code="P-CARLA", completed_by=ROSA))
+    _plan(vault, ids["carla"], d(-250), d(-1))                # discharged: no longer counts
+    vault.add("ficha_egreso", {"discharge_date": d(-30), "discharge_reason": "transfer",
+                               "first_followup_date": d(-5), "completed_by": ROSA},
+              ids["carla"])
+
+    ids["dora"] = vault.add("ficha_ingreso", make_intake_values(
+        admission_date=d(-300), internal_code="P-DORA", completed_by=JUAN))
+    vault.add("ficha_egreso", {"discharge_date": d(-40), "discharge_reason": "transfer",
+                               "first_followup_date": d(-8), "completed_by": JUAN}, ids["dora"])
+    vault.add("informe_seguimiento", {"followup_type": "after_reintegration", "child_seen": True,
+                                      "actual_date": d(-7), "completed_by": JUAN}, ids["dora"])
+    yield created, ids
+    vault.lock()
+
+
+def _found(result) -> set[tuple]:
+    return {(i.internal_code, i.kind, i.state, i.due, i.owner) for i in result.items}
+
+
+def test_every_rule_gives_exactly_the_items_known_in_advance(shelter):
+    created, ids = shelter
+    result = pending.compute(created.vault, TODAY)
+    assert _found(result) == {
+        ("P-ANA", "plan_review", "overdue", d(-3), ROSA),
+        ("P-ANA", "objective_deadline", "soon", d(4), ROSA),
+        ("P-ANA", "protection_measure_review", "soon", d(5), ROSA),
+        ("P-ANA", "turning_adult", "soon", ids["ana_adult"], ROSA),
+        ("P-BETO", "followup_visit", "soon", d(2), JUAN),
+        ("P-BETO", "no_service", "overdue", d(-15), JUAN),
+        ("P-BETO", "missing_consent", "overdue", d(-200), JUAN),
+        ("P-CARLA", "post_discharge_followup", "overdue", d(-5), ROSA),
+    }
+    assert result.items[0].state == "overdue" and result.items[-1].state == "soon"
+    review = next(i for i in result.items if i.kind == "plan_review")
+    assert (review.form, review.record_date, review.field) == ("pti", d(-60), "review_date")
+
+
+def test_counts_per_professional_and_for_the_shelter(shelter):
+    created, _ids = shelter
+    result = pending.compute(created.vault, TODAY)
+    assert result.counts() == {"overdue": 4, "soon": 4}
+    per = {who: result.counts(items) for who, items in result.by_owner().items()}
+    assert per == {JUAN: {"overdue": 2, "soon": 1}, ROSA: {"overdue": 2, "soon": 3}}
+
+
+def test_a_shorter_window_and_quiet_period_change_the_answer(shelter):
+    created, _ids = shelter
+    result = pending.compute(created.vault, TODAY, window_days=3, quiet_days=60)
+    kinds = {(i.internal_code, i.kind) for i in result.items}
+    assert ("P-BETO", "followup_visit") in kinds                 # in 2 days
+    assert ("P-ANA", "objective_deadline") not in kinds          # in 4 days
+    assert ("P-BETO", "no_service") not in kinds                 # 45 days < 60
+
+
+def test_cli_pending_json_matches_the_core(shelter, monkeypatch, capsys):
+    created, _ids = shelter
+    monkeypatch.setenv("CPC_USER", COORDINATOR.user)
+    monkeypatch.setenv("CPC_PASSPHRASE", COORDINATOR.passphrase)
+    monkeypatch.setenv("CPC_LANG", "es")
+    created.vault.lock()
+    try:
+        assert main(["pending", "--vault", str(created.path), "--json", "--days", "3"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["window_days"] == 3 and out["today"] == TODAY.isoformat()
+        assert out["shelter"] == {"overdue": 4, "soon": 2}
+        assert out["by_professional"][JUAN] == {"overdue": 2, "soon": 1}
+        assert main(["pending", "--vault", str(created.path)]) == 0
+        text = capsys.readouterr().out
+        assert "Revisión del PTI" in text and JUAN in text and "P-BETO" in text
+        assert "Niña Prueba" not in text, "the list names residents by code, not by name"
+    finally:
+        created.vault = type(created.vault).open(created.path, COORDINATOR.user,
+                                                 COORDINATOR.passphrase)
