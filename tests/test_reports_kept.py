@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from cpc_desktop.core import demo
+from cpc_desktop import demo
 from cpc_desktop.core.errors import PermissionDenied
 from cpc_desktop.core.users import User
 from cpc_desktop.core.vault import Vault

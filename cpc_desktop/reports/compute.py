@@ -170,8 +170,8 @@ def load_kept(vault: Vault, shelter: str | None = None, *,
     """load(), or what an earlier load of the same vault state read when it covers the
     request. The vault's permission check runs every time (a read through iter_values)."""
     vault._require(Action.READ)
-    since = services_since and services_since.isoformat()
-    until = services_until and services_until.isoformat()
+    since = services_since.isoformat() if services_since else None
+    until = services_until.isoformat() if services_until else None
     state = vault_state(vault)
     kept_state, kept = _KEPT.get(vault, (None, []))
     if kept_state == state:
