@@ -18,11 +18,12 @@ from collections.abc import Callable
 from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer,
                             Signal)
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout,
+                               QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QTabWidget, QToolButton, QWidget)
 
-from ..core import display, forms
+from ..core import disclosure, display, forms
 from ..core.errors import ValidationError, VaultLocked
 from ..core.forms import Field, Form, is_empty
 from ..core.i18n import N_, _
@@ -212,6 +213,76 @@ class HistoryPanel(QWidget):
                            else _("El historial aparece cuando el registro se guarda."))
         if self._rows:
             self._fill()
+
+
+# ====================================================================== disclosures
+
+class AccessLogDialog(QDialog):
+    """The disclosure log of one resident: who opened, printed, packed or exported the file,
+    when, what, and why when it was asked. Newest first."""
+
+    def __init__(self, session: Session, resident_id: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("accessLogDialog")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.session = session
+        self.resident_id = resident_id
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        layout = vbox(self, 8, 6)
+        self.heading = QLabel(self, wordWrap=True)
+        self.table = QTableWidget(0, 5, self)
+        self.table.setObjectName("accessLogTable")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        for col in (0, 1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.empty = QLabel(self)
+        tint(self.empty, HELP_COLOR)
+        self.empty.hide()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty)
+        layout.addWidget(buttons)
+        session.locked.connect(self.reject)
+        self.retranslate_ui()
+        fit_to_screen(self, 900, 480)
+        vault = session.vault
+
+        def work(_p):
+            names = {u.name: u.display_name for u in vault.users()}
+            return disclosure.entries(vault, resident_id), names
+
+        run_task(self, work, on_success=self._loaded, show_progress=False,
+                 on_failure=lambda exc: show_error(self, exc))
+
+    def _loaded(self, result) -> None:
+        entries, names = result
+        self.rows = []
+        for e in reversed(entries):
+            action, what, why = disclosure.describe(e)
+            self.rows.append((display.format_moment(e.at), names.get(e.user, e.user), action,
+                              what, why))
+        self.table.setRowCount(len(self.rows))
+        for i, row in enumerate(self.rows):
+            for j, text in enumerate(row):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        self.table.resizeRowsToContents()
+        self.empty.setVisible(not self.rows)
+
+    def retranslate_ui(self) -> None:
+        self.setWindowTitle(_("Accesos al expediente"))
+        self.heading.setText(_("Quién abrió, imprimió o exportó este expediente, y cuándo. "
+                               "Cada entrada está firmada en el registro de auditoría."))
+        self.table.setHorizontalHeaderLabels([_("Fecha y hora"), _("Usuario"), _("Acción"),
+                                              _("Qué"), _("Motivo")])
+        self.empty.setText(_("Nadie abrió, imprimió ni exportó todavía este expediente."))
 
 
 # ====================================================================== one record's editor
@@ -1053,9 +1124,15 @@ class ResidentWindow(QWidget):
         self.save_pdf_button = QPushButton(self)
         self.save_pdf_button.setObjectName("savePdfResident")
         self.save_pdf_button.clicked.connect(lambda: self.print_dialog("save"))
+        self.access_button = QPushButton(self)
+        self.access_button.setObjectName("accessLogButton")
+        self.access_button.clicked.connect(lambda: self.show_access_log())
+        self.access_button.setVisible(vault is not None and disclosure.can_list(vault)
+                                      and resident_id is not None)
         header.addSpacing(12)
         header.addWidget(self.print_button)
         header.addWidget(self.save_pdf_button)
+        header.addWidget(self.access_button)
         layout.addLayout(header)
 
         self.tabs = QTabWidget(self)
@@ -1111,9 +1188,13 @@ class ResidentWindow(QWidget):
         if vault is None or self.resident_id is None:
             return
         resident_id = self.resident_id
+        first = not self.is_loaded
 
         def work(_p):
-            return vault.resident(resident_id), vault.records(resident_id)
+            found = vault.resident(resident_id), vault.records(resident_id)
+            if first:
+                disclosure.record(vault, disclosure.OPEN, [resident_id])
+            return found
 
         run_task(self, work, on_success=self._loaded, show_progress=False,
                  on_failure=lambda exc: None if self.closed else show_error(self, exc))
@@ -1180,6 +1261,14 @@ class ResidentWindow(QWidget):
         dialog = FormPrintDialog(self.session, self, resident_id=self.resident_id,
                                  resident_code=code, on_screen=on_screen, form_id=tab.form.form,
                                  action=action)
+        dialog.open()
+        return dialog
+
+    def show_access_log(self) -> "AccessLogDialog | None":
+        """Who opened, printed or exported this resident's file (coordinators only)."""
+        if self.session.vault is None or self.resident_id is None:
+            return None
+        dialog = AccessLogDialog(self.session, self.resident_id, self)
         dialog.open()
         return dialog
 
@@ -1351,6 +1440,8 @@ class ResidentWindow(QWidget):
         self.print_button.setToolTip(_("Imprimir este registro, los formularios del residente "
                                        "o un formulario en blanco (Ctrl+P)"))
         self.save_pdf_button.setText(_("Guardar como &PDF…"))
+        self.access_button.setText(_("&Accesos…"))
+        self.access_button.setToolTip(_("Quién abrió, imprimió o exportó este expediente"))
         self._update_header()
 
 

@@ -69,6 +69,8 @@ class Settings:
     font_scale: float = 1.0
     window_geometry: str = ""          # QWidget.saveGeometry(), base64
     residents_header: str = ""         # QHeaderView.saveState(), base64
+    print_language: str = ""           # the last language chosen for printing
+    folders: dict = field(default_factory=dict)   # kind ("pdf", "backup"…) → last folder
     path: Path | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -105,6 +107,16 @@ class Settings:
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
             write_private(path, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
+
+    def folder(self, kind: str, default: str) -> str:
+        """The folder last used for this kind of file, while it still exists."""
+        chosen = self.folders.get(kind)
+        return chosen if isinstance(chosen, str) and Path(chosen).is_dir() else default
+
+    def remember_folder(self, kind: str, path: Path | str) -> None:
+        folder = Path(path)
+        folder = folder if folder.is_dir() else folder.parent
+        self.update(folders={**self.folders, kind: str(folder)})
 
     def update(self, **changes) -> None:
         for key, value in changes.items():
