@@ -4,6 +4,7 @@ locking, the language menu, text size and remembered geometry.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
@@ -20,7 +21,7 @@ from .about import AboutDialog, UserGuideDialog
 from .residents import ResidentsView
 from .session import Session
 from .settings import (FONT_STEP, MAX_FONT_SCALE, MIN_FONT_SCALE, PreferencesDialog, Settings,
-                       default_vault_dir, demo_vault_dir, is_vault)
+                       demo_vault_dir, is_vault)
 from .start import CreateVaultDialog, RecoveryKeyDialog, StartView, create_demo
 from .unlock import UnlockView
 from .users import ChangePassphraseDialog, UsersDialog
@@ -68,8 +69,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.kdf_seconds = kdf_seconds
         self.demo_residents = demo_residents
-        path = Path(settings.last_vault) if settings.last_vault else default_vault_dir()
-        self.session = Session(path, settings.idle_minutes, self)
+        self.session = Session(settings.start_vault(), settings.idle_minutes, self)
 
         self.start_view = StartView()
         self.unlock_view = UnlockView(self.session)
@@ -251,7 +251,7 @@ class MainWindow(QMainWindow):
                   "residents": self.residents_view}[page]
         self.stack.setCurrentWidget(widget)
         if page == "unlock":
-            self.unlock_view.prepare(self.settings.last_user if self._is_last_vault() else "")
+            self.unlock_view.prepare(self._known_user(), self._known_shelter())
         elif page == "residents":
             self.residents_view.table.setFocus()
         else:
@@ -259,9 +259,23 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.page_changed.emit(page)
 
-    def _is_last_vault(self) -> bool:
-        return bool(self.settings.last_vault) and \
+    def _known(self) -> dict:
+        info = self.settings.vaults.get(str(Path(self.session.path)))
+        return info if isinstance(info, dict) else {}
+
+    def _known_user(self) -> str:
+        """The last login on this vault (never another vault's, never "demo" elsewhere)."""
+        if self._known().get("user"):
+            return str(self._known()["user"])
+        last = bool(self.settings.last_vault) and \
             Path(self.settings.last_vault) == Path(self.session.path)
+        return self.settings.last_user if last else ""
+
+    def _known_shelter(self) -> str:
+        info = self._known()
+        if not info.get("name"):
+            return ""
+        return f"{info['name']} ({info['code']})" if info.get("code") else str(info["name"])
 
     def start(self, path: Path | str | None = None) -> None:
         """The first page: unlock if a vault is there, else the start screen."""
@@ -275,7 +289,10 @@ class MainWindow(QMainWindow):
     # ================================================================== vault life
     def _unlocked(self, vault: Vault) -> None:
         self.session.attach(vault)
-        self.settings.update(last_vault=str(vault.path), last_user=vault.user.name)
+        self.settings.last_vault, self.settings.last_user = str(vault.path), vault.user.name
+        self.settings.remember_vault(vault.path, code=vault.shelter_code,
+                                     name=vault.shelter_name, user=vault.user.name,
+                                     at=dt.datetime.now().isoformat(timespec="seconds"))
         self._show("residents")
 
     def _locked(self) -> None:

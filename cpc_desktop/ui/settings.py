@@ -60,6 +60,13 @@ def is_vault(path: Path | str | None) -> bool:
     return path is not None and (Path(path) / "keyslots.json").is_file()
 
 
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b
+
+
 @dataclass
 class Settings:
     language: str = i18n.SOURCE_LANGUAGE
@@ -71,6 +78,9 @@ class Settings:
     residents_header: str = ""         # QHeaderView.saveState(), base64
     print_language: str = ""           # the last language chosen for printing
     folders: dict = field(default_factory=dict)   # kind ("pdf", "backup"…) → last folder
+    # Vaults opened here: folder → {"code", "name", "user", "at"}, for the vault chooser. Only
+    # what the lock screen shows anyway (shelter and login), never a resident's datum.
+    vaults: dict = field(default_factory=dict)
     path: Path | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -117,6 +127,31 @@ class Settings:
         folder = Path(path)
         folder = folder if folder.is_dir() else folder.parent
         self.update(folders={**self.folders, kind: str(folder)})
+
+    def remember_vault(self, path: Path | str, *, code: str, name: str, user: str,
+                       at: str) -> None:
+        self.update(vaults={**self.vaults, str(Path(path)): {
+            "code": code, "name": name, "user": user, "at": at}})
+
+    def known_vaults(self) -> list[tuple[Path, dict]]:
+        """The vaults opened on this computer that are still there, the latest first."""
+        out = [(Path(p), info) for p, info in self.vaults.items()
+               if isinstance(info, dict) and is_vault(p)]
+        return sorted(out, key=lambda item: str(item[1].get("at", "")), reverse=True)
+
+    def start_vault(self) -> Path:
+        """The vault to show at start: the last one opened, except that the demo never stands
+        in for a real vault of this computer (a restart after trying the demo)."""
+        last = Path(self.last_vault) if self.last_vault else None
+        demo = demo_vault_dir()
+        if last is not None and is_vault(last) and not _same(last, demo):
+            return last
+        real = [p for p, _info in self.known_vaults() if not _same(p, demo)]
+        if real:
+            return real[0]
+        if is_vault(default_vault_dir()):
+            return default_vault_dir()
+        return last if last is not None and is_vault(last) else default_vault_dir()
 
     def update(self, **changes) -> None:
         for key, value in changes.items():

@@ -1,0 +1,127 @@
+"""Small defects a new coordinator met (issue 16), each checked as they would meet it."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from cpc_desktop.ui.main_window import MainWindow
+from cpc_desktop.ui.settings import Settings
+from cpc_desktop.ui.start import CreateVaultDialog
+
+
+@pytest.fixture
+def fresh_window(qtbot):
+    window = MainWindow(Settings.load(), kdf_seconds=0, demo_residents=3)
+    qtbot.addWidget(window)
+    window.start()
+    window.show()
+    yield window
+    window.session.lock()
+
+
+# ====================================================================== creating the vault
+
+def test_enter_in_repitala_creates_the_vault_not_the_folder_picker(fresh_window, qtbot,
+                                                                   monkeypatch, tmp_path):
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: asked.append(a) or ""))
+    dialog = fresh_window.create_vault()
+    dialog.folder = tmp_path / "boveda"
+    dialog.code.setText("LOR-09")
+    dialog.shelter.setText("Casa Ficticia")
+    dialog.display_name.setText("Rosa Ficticia")
+    dialog.login.setText("rosa")
+    dialog.pair.first.setText("una frase ficticia larga")
+    qtbot.keyClicks(dialog.pair.second, "una frase ficticia larga")
+    with qtbot.waitSignal(dialog.created, timeout=20_000):
+        qtbot.keyClick(dialog.pair.second, Qt.Key.Key_Return)
+    assert asked == [], "Enter opened the folder picker"
+    assert (tmp_path / "boveda" / "keyslots.json").is_file()
+
+
+def test_the_password_rule_is_told_first_and_its_error_goes_once_fixed(fresh_window, qtbot):
+    dialog = fresh_window.create_vault()
+    assert "10 caracteres" in dialog.pair.hint.text(), "the rule is only told after a refusal"
+    dialog.code.setText("LOR-09")
+    dialog.shelter.setText("Casa Ficticia")
+    dialog.display_name.setText("Rosa Ficticia")
+    dialog.login.setText("rosa")
+    dialog.pair.first.setText("corta")
+    dialog.pair.second.setText("corta")
+    dialog.ok.click()
+    assert "al menos 10" in dialog.message.text()
+    assert "Faltan 5 caracteres" in dialog.pair.hint.text()
+    dialog.pair.first.setText("una frase ficticia larga")
+    assert "no coinciden" in dialog.message.text(), "the error did not follow the typing"
+    dialog.pair.second.setText("una frase ficticia larga")
+    assert dialog.message.text() == "" and not dialog.message.isVisibleTo(dialog), \
+        "the error stayed after a strong passphrase was typed twice"
+
+
+# ====================================================================== the lock screen
+
+def _main(qtbot, path=None):
+    window = MainWindow(Settings.load(), kdf_seconds=0)
+    qtbot.addWidget(window)
+    window.start(path)
+    window.show()
+    return window
+
+
+def test_a_restart_after_the_demo_opens_the_real_vault_without_demo_or_path(
+        qtbot, ui_vault, unlock, tmp_path):
+    from cpc_desktop.ui.settings import demo_vault_dir
+
+    real = _main(qtbot, ui_vault.path)
+    unlock(real, ui_vault.user, ui_vault.passphrase)
+    shelter = f"{real.session.vault.shelter_name} ({real.session.vault.shelter_code})"
+    real.session.lock()
+    real.close()
+    # The demo was tried last on this laptop.
+    demo_dir = demo_vault_dir()
+    demo_dir.mkdir(parents=True)
+    (demo_dir / "keyslots.json").write_text("{}")
+    Settings.load().update(last_vault=str(demo_dir), last_user="demo")
+
+    again = _main(qtbot)
+    assert again.session.path == ui_vault.path, "a restart reopened the demo vault"
+    view = again.unlock_view
+    assert view.user.text() == ui_vault.user, "the login is not this vault's last user"
+    assert str(ui_vault.path) not in view.where.text(), "the lock screen shows a folder path"
+    assert view.where.text() == f"Centro: {shelter}"
+    again.session.lock()
+
+
+def test_demo_is_never_prefilled_on_a_real_vault(qtbot, ui_vault):
+    window = _main(qtbot, ui_vault.path)
+    window.unlock_view.user.setText("demo")     # left from the demo a moment ago
+    window.switch_vault(ui_vault.path)
+    window._show("unlock")
+    assert window.unlock_view.user.text() != "demo"
+    assert not window.unlock_view.where.isVisibleTo(window.unlock_view), \
+        "an unknown vault's folder path is on the lock screen"
+
+
+# ====================================================================== Qt's own dialogs
+
+@pytest.mark.parametrize("language", ["es", "qu"])
+def test_the_file_dialog_speaks_spanish_and_says_archivo(qtbot, language):
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    from cpc_desktop.ui import lang
+
+    lang.set_language(language)
+    dialog = QFileDialog(None, "x", "/tmp", "PDF (*.pdf)")
+    dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    texts = [w.text() for w in dialog.findChildren(QLabel)]
+    texts += [w.toolTip() for w in dialog.findChildren(QAbstractButton)]
+    joined = " | ".join(texts)
+    assert "&Buscar en:" in texts and "&Tipo de archivo:" in texts, joined
+    assert "Look in" not in joined and "Files of" not in joined, joined
+    assert "fichero" not in joined.lower(), joined
+    assert "Carpeta superior" in texts, joined
