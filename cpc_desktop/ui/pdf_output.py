@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, QStandardPaths, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPageSize, QPainter, QShortcut
 from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
 from PySide6.QtPdfWidgets import QPdfView
@@ -27,7 +27,7 @@ from ..core.i18n import _
 from .lang import language_bus
 from .tasks import Cancelled, Progress, TaskHandle, run_task, show_error
 from .screen_fit import fit_to_screen
-from .settings import Settings
+from .settings import Settings, documents_folder
 
 MAX_PRINT_DPI = 600      # laser printers' own resolution; more only costs memory and time
 BAND_ROWS = 512          # rows rendered at a time: about 10 MB at 600 dpi on A4
@@ -226,12 +226,6 @@ def ask_pdf_path(parent: QWidget, suggested_name: str) -> Path | None:
         path = path.with_name(path.name + ".pdf")
     settings.remember_folder("pdf", path.parent)
     return path
-
-
-def documents_folder() -> str:
-    """The person's Documents folder (their home when the system has none)."""
-    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return docs if docs and Path(docs).is_dir() else str(Path.home())
 
 
 def save_pdf(parent: QWidget, data: bytes, suggested_name: str, *,

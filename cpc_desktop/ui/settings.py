@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QSpinBox, QVBoxLayout, QWidget)
 
@@ -54,6 +54,13 @@ def default_vault_dir() -> Path:
 
 def demo_vault_dir() -> Path:
     return data_dir() / "demo"
+
+
+def documents_folder() -> str:
+    """The person's Documents folder (their home when the system has none): where files they
+    save start, never the program's data folder next to the vaults."""
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return docs if docs and Path(docs).is_dir() else str(Path.home())
 
 
 def is_vault(path: Path | str | None) -> bool:

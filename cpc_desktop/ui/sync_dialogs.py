@@ -19,6 +19,7 @@ from ..core.errors import CpcError
 from ..core.i18n import _
 from ..sync import devices, invitations
 from .session import Session
+from .settings import documents_folder
 from .sync_controller import SyncController
 from .tasks import error_text, run_task
 from .unlock import (PassphrasePair, error_label, first_user_problem, recovery_font,
@@ -254,7 +255,7 @@ def create_invitation(controller: SyncController, parent: QWidget):
     if not session.is_unlocked:
         return None
     vault = session.vault
-    default = Path.home() / f"invitacion-{vault.shelter_code}.cpci"
+    default = Path(documents_folder()) / f"invitacion-{vault.shelter_code}.cpci"
     path, _filter = QFileDialog.getSaveFileName(
         parent, _("Guardar la invitación"), str(default),
         _("Invitaciones de CPC ({pattern})").format(pattern=INVITATION_FILTER))

@@ -125,3 +125,25 @@ def test_the_file_dialog_speaks_spanish_and_says_archivo(qtbot, language):
     assert "Look in" not in joined and "Files of" not in joined, joined
     assert "fichero" not in joined.lower(), joined
     assert "Carpeta superior" in texts, joined
+
+
+# ====================================================================== save folders
+
+def test_pdfs_start_in_documents_and_the_folder_is_remembered(qtbot, monkeypatch, tmp_path,
+                                                             ui_dirs):
+    from cpc_desktop.ui import pdf_output
+    from cpc_desktop.ui.settings import data_dir, documents_folder
+
+    starts, answers = [], [tmp_path / "usb" / "ficha.pdf", None]
+    (tmp_path / "usb").mkdir()
+
+    def answer(_parent, _title, start, _filter):
+        starts.append(start)
+        chosen = answers.pop(0)
+        return (str(chosen) if chosen else ""), ""
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(answer))
+    assert pdf_output.ask_pdf_path(None, "ficha.pdf") == tmp_path / "usb" / "ficha.pdf"
+    assert starts[0].startswith(documents_folder())
+    assert not starts[0].startswith(str(data_dir())), "the save dialog starts by the vaults"
+    assert pdf_output.ask_pdf_path(None, "otra.pdf") is None
+    assert starts[1] == str(tmp_path / "usb" / "otra.pdf"), "the folder was not remembered"
