@@ -148,7 +148,8 @@ class MainWindow(QMainWindow):
                                        [K.ZoomIn, "Ctrl+="])
         self.act_smaller = self._action("actFontSmaller", lambda: self.scale_font(-1), K.ZoomOut)
         self.act_normal = self._action("actFontNormal", lambda: self.scale_font(0), "Ctrl+0")
-        self.act_guide = self._action("actGuide", self.show_guide, K.HelpContents)
+        # F1 in every window (resident, report…), not only over the main one.
+        self.act_guide = self._action("actGuide", self.show_guide, K.HelpContents, app_wide=True)
         self.act_about = self._action("actAbout", self.show_about)
         self.language_group = QActionGroup(self)
         self.language_actions: dict[str, QAction] = {}

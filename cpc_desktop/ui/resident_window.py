@@ -18,7 +18,7 @@ from collections.abc import Callable
 from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer,
                             Signal)
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QHBoxLayout,
                                QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QTabWidget, QToolButton, QWidget)
@@ -1133,6 +1133,10 @@ class ResidentWindow(QWidget):
         header.addWidget(self.print_button)
         header.addWidget(self.save_pdf_button)
         header.addWidget(self.access_button)
+        self.help_button = QPushButton(self)
+        self.help_button.setObjectName("helpButton")
+        self.help_button.clicked.connect(lambda: self.show_guide())
+        header.addWidget(self.help_button)
         layout.addLayout(header)
 
         self.tabs = QTabWidget(self)
@@ -1211,6 +1215,8 @@ class ResidentWindow(QWidget):
             tab.set_records(by_form.get(tab.form.form, []))
         self.is_loaded = True
         self._update_header()
+        if self.isActiveWindow() and not self.isAncestorOf(QApplication.focusWidget()):
+            self.focus_form()
         pending, self._pending_drafts = self._pending_drafts, []
         for key, data in pending:
             self.restore_draft(key, data)
@@ -1262,6 +1268,24 @@ class ResidentWindow(QWidget):
                                  resident_code=code, on_screen=on_screen, form_id=tab.form.form,
                                  action=action)
         dialog.open()
+        return dialog
+
+    def focus_form(self) -> None:
+        """The keyboard into the current form's first field (or the tabs, while loading)."""
+        editor = self.form_tabs[self.tabs.currentIndex()].editor
+        target = None
+        if editor is not None:
+            target = next((b.editor.focus_widget() for b in editor.view.fields.boxes.values()
+                           if isinstance(b.editor, FieldEditor) and b.isVisibleTo(editor.view)),
+                          None)
+        (target or self.tabs).setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+    def show_guide(self):
+        from .about import UserGuideDialog
+
+        dialog = UserGuideDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
         return dialog
 
     def show_access_log(self) -> "AccessLogDialog | None":
@@ -1441,6 +1465,8 @@ class ResidentWindow(QWidget):
                                        "o un formulario en blanco (Ctrl+P)"))
         self.save_pdf_button.setText(_("Guardar como &PDF…"))
         self.access_button.setText(_("&Accesos…"))
+        self.help_button.setText(_("Ayuda"))
+        self.help_button.setToolTip(_("La guía de uso (F1)"))
         self.access_button.setToolTip(_("Quién abrió, imprimió o exportó este expediente"))
         self._update_header()
 
@@ -1466,6 +1492,11 @@ def open_resident(session: Session, resident_id: str | None,
     else:
         _windows[resident_id] = window
     window.show()
+    # Without a window manager that focuses new windows (Xvfb, some kiosks) the keyboard
+    # would stay in the list: take it, and put it in the form.
+    window.raise_()
+    window.activateWindow()
+    window.focus_form()
     return window
 
 

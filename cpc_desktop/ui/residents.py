@@ -399,21 +399,27 @@ class ResidentsView(QWidget):
             self._size_columns(grow_only=True)
 
     def _size_columns(self, grow_only: bool = False) -> None:
-        """Widths from the font and the headers; grow_only keeps columns a person widened."""
+        """Widths from the font and the headers. With grow_only (a language switch) a column
+        a person widened is only ever widened; the others follow the new headers both ways,
+        so a longer header in one language leaves no narrower name column in the other."""
         fm = self.table.fontMetrics()
         self.table.verticalHeader().setDefaultSectionSize(fm.height() + 10)
         hh = self.table.horizontalHeader()
         samples = {"code": "DEMO-LOR-2026-0000", "age": "000", "sex": "Masculino",
                    "admission": "00/00/0000", "status": "Egresado(a)", "risk": "Medio",
                    "last_service": "00/00/0000"}
+        auto = getattr(self, "_auto_widths", {})
         for i, col in enumerate(COLUMNS):
             if col.key == "name":
                 hh.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
                 continue
             text_w = max(fm.horizontalAdvance(samples.get(col.key, "")),
                          fm.horizontalAdvance(col.title()) + 24) + 20
-            if not grow_only or hh.sectionSize(i) < text_w:
+            widened = grow_only and hh.sectionSize(i) != auto.get(i, hh.sectionSize(i))
+            if not widened or hh.sectionSize(i) < text_w:
                 hh.resizeSection(i, text_w)
+                auto[i] = text_w
+        self._auto_widths = auto
 
     def changeEvent(self, event) -> None:  # noqa: N802
         from PySide6.QtCore import QEvent

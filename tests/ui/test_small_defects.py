@@ -147,3 +147,40 @@ def test_pdfs_start_in_documents_and_the_folder_is_remembered(qtbot, monkeypatch
     assert not starts[0].startswith(str(data_dir())), "the save dialog starts by the vaults"
     assert pdf_output.ask_pdf_path(None, "otra.pdf") is None
     assert starts[1] == str(tmp_path / "usb" / "otra.pdf"), "the folder was not remembered"
+
+
+# ====================================================================== the list in Quechua
+
+def test_quechua_headers_and_the_name_column_survives_a_language_round_trip(
+        main_window, ui_vault, unlock, qtbot):
+    from cpc_desktop.ui import lang
+    from cpc_desktop.ui.residents import COLUMN_INDEX
+
+    main_window.resize(1280, 680)
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    view = main_window.residents_view
+    hh = view.table.horizontalHeader()
+    qtbot.waitUntil(lambda: hh.sectionSize(COLUMN_INDEX["name"]) > 50, timeout=2000)
+    before = hh.sectionSize(COLUMN_INDEX["name"])
+    lang.set_language("qu")
+    model = view.model
+    heads = {k: model.headerData(i, Qt.Orientation.Horizontal) for k, i in COLUMN_INDEX.items()}
+    assert heads["code"] != "Código" and heads["risk"] != "Riesgo", heads
+    assert hh.sectionSize(COLUMN_INDEX["risk"]) >= view.table.fontMetrics().horizontalAdvance(
+        heads["risk"]), "the Quechua header is cut"
+    lang.set_language("es")
+    qtbot.wait(50)
+    assert hh.sectionSize(COLUMN_INDEX["name"]) == before, \
+        "the name column stayed narrower after switching back to Spanish"
+
+
+def test_a_new_resident_window_has_the_keyboard(main_window, ui_vault, unlock, qtbot):
+    from cpc_desktop.ui.resident_window import open_resident
+
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    window = open_resident(main_window.session, None, main_window)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.intake_tab.editor is not None, timeout=5000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None
+                    and window.isAncestorOf(QApplication.focusWidget()), timeout=3000)
+    assert QApplication.activeWindow() is window
