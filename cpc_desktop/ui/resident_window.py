@@ -884,6 +884,9 @@ class ManyFormTab(FormTab):
         self.splitter.setStretchFactor(0, 1 if is_services else 1)
         self.splitter.setStretchFactor(1, 1 if is_services else 2)
         self.splitter.setSizes([1000, 1000] if is_services else [700, 1300])
+        if is_services:
+            # The register uses the whole width until a record is opened beside it.
+            self.right.hide()
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
         self._fit_columns()
         self.apply_read_only()
@@ -906,11 +909,19 @@ class ManyFormTab(FormTab):
         self._update_buttons()
 
     def _fit_columns(self) -> None:
-        if self.model.records:
-            # Fitted on the first rows only: resizing to 500 rows would cost a paint each.
-            for col in range(self.model.columnCount() - 1):
+        """Every title whole; contents fitted on the first rows only (500 rows would cost a
+        paint each) up to a cap; the last column (the note) takes the rest of the width."""
+        header = self.table.horizontalHeader()
+        fm = header.fontMetrics()
+        for col in range(self.model.columnCount() - 1):
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
+            needed = fm.horizontalAdvance(title) + 28     # margins and the sort arrow
+            if self.model.records:
                 self.table.resizeColumnToContents(col)
-                self.table.setColumnWidth(col, min(self.table.columnWidth(col), 220))
+                width = max(needed, min(self.table.columnWidth(col), 220))
+            else:
+                width = needed
+            self.table.setColumnWidth(col, width)
 
     def record_added(self, record: Record) -> None:
         row = self.model.add(record)
@@ -947,6 +958,10 @@ class ManyFormTab(FormTab):
     # ------------------------------------------------------------ editor
     def ensure_editor(self) -> RecordEditor:
         self.build()
+        if self.right.isHidden():
+            self.right.show()
+            total = max(self.splitter.width(), 2)
+            self.splitter.setSizes([total // 2, total - total // 2])
         if self.editor is None:
             self.placeholder.hide()
             self.editor = RecordEditor(self.window_, self.form, self.right)
@@ -1061,6 +1076,7 @@ class ManyFormTab(FormTab):
         self.placeholder.setText(_("Elija un registro de la lista.") if self.window_.read_only
                                  else _("Elija un registro de la lista o cree uno nuevo."))
         self.empty.setText(_("Todavía no hay registros."))
+        self._fit_columns()      # titles are longer in Quechua
         if self.quick is not None:
             self.quick.retranslate_ui()
         self._fit_columns()  # headers change width with the language

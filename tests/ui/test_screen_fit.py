@@ -193,3 +193,31 @@ def test_clicking_a_service_shows_it_beside_the_list(
         qtbot.waitUntil(lambda: tab.editor is not None and tab.editor.record is not None,
                         timeout=3000)
         assert tab.editor.record_id == tab.model.records[1].id
+
+
+@pytest.mark.parametrize("language", ["es", "qu"])
+def test_the_services_register_uses_the_width_with_whole_titles_and_the_note(
+        qtbot, tmp_path, vault_factory, intake_values, service_values, monkeypatch, language):
+    from cpc_desktop.ui import lang
+
+    free = QRect(0, 0, 1280, 680)
+    monkeypatch.setattr(screen_fit, "available_geometry", lambda widget=None: free)
+    with opened_resident(qtbot, tmp_path, vault_factory, intake_values, services=3,
+                         service_values=service_values) as window:
+        lang.set_language(language)
+        tab = window.tab_for("registro_atenciones")
+        window.tabs.setCurrentWidget(tab)
+        qtbot.waitUntil(lambda: tab.built and tab.model.rowCount() == 3, timeout=5000)
+        qtbot.wait(20)
+        table, header = tab.table, tab.table.horizontalHeader()
+        assert table.width() > window.width() * 0.8, "the right half is left empty"
+        fm = header.fontMetrics()
+        last = tab.model.columnCount() - 1
+        for col in range(last):
+            title = tab.model.headerData(col, Qt.Orientation.Horizontal)
+            assert header.sectionSize(col) >= fm.horizontalAdvance(title) + 12, title
+        assert not table.horizontalScrollBar().isVisible(), "the note is behind a scroll bar"
+        assert header.sectionSize(last) >= 150, "the note column is squeezed out"
+        rect = table.visualRect(tab.model.index(0, 0))
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.waitUntil(lambda: tab.editor is not None and tab.right.isVisible(), timeout=3000)

@@ -184,3 +184,18 @@ def test_a_new_resident_window_has_the_keyboard(main_window, ui_vault, unlock, q
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None
                     and window.isAncestorOf(QApplication.focusWidget()), timeout=3000)
     assert QApplication.activeWindow() is window
+
+
+def test_the_sync_panel_fits_a_small_screen(main_window, ui_vault, unlock, monkeypatch):
+    from PySide6.QtCore import QRect
+
+    from cpc_desktop.ui import screen_fit
+
+    free = QRect(0, 0, 960, 500)      # a netbook with its taskbar
+    monkeypatch.setattr(screen_fit, "available_geometry", lambda widget=None: free)
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    main_window.sync_menu.open(0)
+    panel = main_window.sync_controller.panel
+    assert panel.width() + screen_fit.FRAME_MARGIN[0] <= free.width()
+    assert panel.height() + screen_fit.FRAME_MARGIN[1] <= free.height()
+    panel.close()
