@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialog
 from ..core import disclosure, display, forms
 from ..core.errors import ValidationError, VaultLocked
 from ..core.forms import Field, Form, is_empty
-from ..core.i18n import N_, _
+from ..core.i18n import N_, _, ngettext
 from ..core.ids import uuid7
 from ..core.users import Action
 from ..core.vault import SERVICE_FORM, Record
@@ -285,6 +285,50 @@ class AccessLogDialog(QDialog):
         self.empty.setText(_("Nadie abrió, imprimió ni exportó todavía este expediente."))
 
 
+# ====================================================================== saving a change
+
+def changed_fields(form: Form, before: dict, after: dict) -> list[tuple[str, str, str]]:
+    """(label, before, after) of each field whose value differs, in the form's order."""
+    out = []
+    for fld in form.fields:
+        old, new = before.get(fld.id), after.get(fld.id)
+        if (is_empty(old) and is_empty(new)) or old == new:
+            continue
+
+        def shown(value) -> str:
+            if is_empty(value):
+                return "—"
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                return ngettext("{n} fila", "{n} filas", len(value)).format(n=len(value))
+            text = display.format_value(fld, value)
+            return text if len(text) <= 60 else text[:57] + "…"
+
+        out.append((_(fld.label), shown(old), shown(new)))
+    return out
+
+
+def confirm_changes(parent: QWidget, changes: list[tuple[str, str, str]],
+                    on_yes: Callable[[], None]) -> QMessageBox:
+    """"Va a cambiar: …" with Guardar / Seguir editando, before a stored record changes."""
+    lines = [f"• {label}: {old} → {new}" for label, old, new in changes[:15]]
+    if len(changes) > 15:
+        lines.append(_("… y {n} más").format(n=len(changes) - 15))
+    box = QMessageBox(QMessageBox.Icon.Question, _("Confirmar los cambios"),
+                      ngettext("Va a cambiar este campo del registro guardado:",
+                               "Va a cambiar estos {n} campos del registro guardado:",
+                               len(changes)).format(n=len(changes)) + "\n\n" + "\n".join(lines),
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("confirmChanges")
+    yes = box.addButton(_("Guardar"), QMessageBox.ButtonRole.AcceptRole)
+    back = box.addButton(_("Seguir editando"), QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(yes)
+    box.setEscapeButton(back)
+    box.buttonClicked.connect(lambda _b: box.clickedButton() is yes and on_yes())
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    box.open()
+    return box
+
+
 # ====================================================================== one record's editor
 
 class RecordEditor(QWidget):
@@ -335,7 +379,13 @@ class RecordEditor(QWidget):
         self.cancel_button = QPushButton(self)
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.clicked.connect(self.cancel)
+        # A stored record opens for reading: a stray key or a click changes nothing.
+        self.edit_button = QPushButton(self)
+        self.edit_button.setObjectName("editButton")
+        self.edit_button.clicked.connect(lambda: self.start_editing())
+        self.reading = False
         buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.save_button)
         layout.addLayout(buttons)
@@ -359,12 +409,29 @@ class RecordEditor(QWidget):
 
     def _update_buttons(self) -> None:
         editable = not self.window_.read_only and not self.saving
+        reading = self.reading and editable
+        self.edit_button.setVisible(reading)
+        self.save_button.setVisible(not reading)
+        self.cancel_button.setVisible(not reading)
         self.save_button.setEnabled(editable and (self.dirty or self.record is None))
-        self.cancel_button.setEnabled(editable and self.dirty)
+        self.cancel_button.setEnabled(editable and (self.dirty or (
+            self.record is not None and not self.reading)))
 
     def set_read_only(self, read_only: bool) -> None:
-        self.view.set_read_only(read_only)
+        self.view.set_read_only(read_only or self.reading)
         self._update_buttons()
+
+    def set_reading(self, reading: bool) -> None:
+        """Reading: the stored record shown read-only, with "Editar"; else editing."""
+        self.reading = reading and self.record is not None and not self.window_.read_only
+        self.view.set_read_only(self.window_.read_only or self.reading)
+        self._update_buttons()
+
+    def start_editing(self) -> None:
+        if self.window_.read_only:
+            return
+        self.set_reading(False)
+        self.window_.focus_form()
 
     def defaults(self) -> dict:
         """What a new record starts with: today's date and the signed-in person's name."""
@@ -379,11 +446,12 @@ class RecordEditor(QWidget):
         return out
 
     def load_record(self, record: Record | None) -> None:
-        """Shows a stored record, or a new one (defaults filled, not counted as a change)."""
+        """Shows a stored record for reading, or a new one for typing (defaults filled, not
+        counted as a change)."""
         self.record = record
         self.view.set_values(record.values if record else self.defaults())
         self._update_title()
-        self._update_buttons()
+        self.set_reading(record is not None)
         if self.history is not None and self.history_button.isChecked():
             self.history.load(self.record_id)
         self.status.setText("")
@@ -415,8 +483,11 @@ class RecordEditor(QWidget):
                 "resident_id": self.window_.resident_id, "values": self.view.values()}
 
     # ------------------------------------------------------------ save / cancel
-    def save(self, then: Callable[[], None] | None = None) -> None:
+    confirm_box: QMessageBox | None = None
+
+    def save(self, then: Callable[[], None] | None = None, *, confirmed: bool = False) -> None:
         """Validates and stores in the vault off the UI thread; on success calls `then`.
+        A stored record's changed fields are shown first (before → after) to confirm.
 
         On a validation error the messages appear under the fields; on any other failure a
         message says why. The input stays as it was either way.
@@ -430,6 +501,12 @@ class RecordEditor(QWidget):
             return
         values = self.view.values()
         form, record_id = self.form, self.record_id
+        if record_id and not confirmed:
+            changes = changed_fields(form, self.record.values, values)
+            if changes:
+                self.confirm_box = confirm_changes(self, changes,
+                                                   lambda: self.save(then, confirmed=True))
+                return
         resident_id = self.window_.resident_id
         keys = {self.draft_key(), self.restored_key} - {None}
 
@@ -476,10 +553,11 @@ class RecordEditor(QWidget):
         run_task(self, work, on_success=ok, on_failure=failed, label=_("Guardando…"))
 
     def cancel(self) -> None:
-        """Drops the unsaved changes (and their draft, if one was kept)."""
+        """Drops the unsaved changes (and their draft, if one was kept); back to reading."""
         keys = {self.draft_key(), self.restored_key} - {None}
         self.restored_key = None
         self.revert()
+        self.set_reading(True)
         vault = self.window_.session.vault
         if vault is not None:
             run_task(self, lambda _p: _discard_drafts(vault, keys), show_progress=False,
@@ -494,6 +572,9 @@ class RecordEditor(QWidget):
         self.save_button.setToolTip(_("Guardar (Ctrl+S)"))
         self.cancel_button.setText(_("Cancelar"))
         self.cancel_button.setToolTip(_("Descartar los cambios no guardados"))
+        self.edit_button.setText(_("&Editar"))
+        self.edit_button.setToolTip(_("El registro se abre solo para leer; «Editar» permite "
+                                      "cambiarlo"))
         self.history_button.setText(_("Historial"))
         self._update_title()
         if self.dirty:
@@ -801,6 +882,7 @@ class SingleFormTab(FormTab):
 
     def restore(self, record_id, values) -> RecordEditor:
         editor = self.ensure_editor()
+        editor.set_reading(False)
         editor.view.apply_values(values)
         return editor
 
@@ -1053,6 +1135,7 @@ class ManyFormTab(FormTab):
 
     def restore(self, record_id, values) -> RecordEditor:
         editor = self.open_record(record_id)
+        editor.set_reading(False)
         editor.view.apply_values(values)
         return editor
 
