@@ -341,13 +341,23 @@ class MainWindow(QMainWindow):
         self.demo_task = create_demo(self, path, built, residents=self.demo_residents,
                                      kdf_seconds=self.kdf_seconds)
 
-    def choose_other_vault(self, folder: str | None = None) -> None:
+    def choose_other_vault(self, folder: str | None = None):
+        """The vault chooser (the vaults of this computer by shelter); straight to the folder
+        dialog when no other vault was ever opened here."""
         if folder is None:
+            from .vault_chooser import VaultChooser
+
+            chooser = VaultChooser(self.settings, self.session.path, self)
+            if chooser.vaults:
+                chooser.chosen.connect(lambda path: self.choose_other_vault(str(path)))
+                chooser.open()
+                self.vault_chooser = chooser
+                return chooser
             start = str(self.session.path.parent if self.session.path else Path.home())
             folder = QFileDialog.getExistingDirectory(self, _("Elija la carpeta de la bóveda"),
                                                       start)
             if not folder:
-                return
+                return None
         if not is_vault(folder):
             box = QMessageBox(QMessageBox.Icon.Warning, _("No es una bóveda"),
                               _("Esa carpeta no contiene una bóveda de CPC Desktop (falta el "
@@ -356,8 +366,9 @@ class MainWindow(QMainWindow):
                               QMessageBox.StandardButton.Ok, self)
             box.setObjectName("notAVaultBox")
             box.open()
-            return
+            return None
         self.switch_vault(Path(folder))
+        return None
 
     # ================================================================== dialogs
     def _find(self) -> None:

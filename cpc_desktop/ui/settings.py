@@ -67,7 +67,7 @@ def is_vault(path: Path | str | None) -> bool:
     return path is not None and (Path(path) / "keyslots.json").is_file()
 
 
-def _same(a: Path, b: Path) -> bool:
+def same_folder(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()
     except OSError:
@@ -151,9 +151,9 @@ class Settings:
         in for a real vault of this computer (a restart after trying the demo)."""
         last = Path(self.last_vault) if self.last_vault else None
         demo = demo_vault_dir()
-        if last is not None and is_vault(last) and not _same(last, demo):
+        if last is not None and is_vault(last) and not same_folder(last, demo):
             return last
-        real = [p for p, _info in self.known_vaults() if not _same(p, demo)]
+        real = [p for p, _info in self.known_vaults() if not same_folder(p, demo)]
         if real:
             return real[0]
         if is_vault(default_vault_dir()):

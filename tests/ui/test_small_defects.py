@@ -199,3 +199,27 @@ def test_the_sync_panel_fits_a_small_screen(main_window, ui_vault, unlock, monke
     assert panel.width() + screen_fit.FRAME_MARGIN[0] <= free.width()
     assert panel.height() + screen_fit.FRAME_MARGIN[1] <= free.height()
     panel.close()
+
+
+# ====================================================================== the vault chooser
+
+def test_the_vault_chooser_names_shelters_and_last_users(main_window, ui_vault, unlock,
+                                                         tmp_path):
+    import shutil
+
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    main_window.session.lock()
+    other = tmp_path / "otra-boveda"
+    shutil.copytree(ui_vault.path, other)
+    main_window.settings.remember_vault(other, code="CUS-02", name="Casa Ficticia del Cusco",
+                                        user="psico.prueba", at="2026-11-30T10:00:00")
+    chooser = main_window.choose_other_vault()
+    assert chooser is not None and chooser.isVisible()
+    rows = [[chooser.table.item(r, c).text() for c in range(4)]
+            for r in range(chooser.table.rowCount())]
+    assert rows == [["Casa Ficticia del Cusco", "CUS-02", "psico.prueba", rows[0][3]]], \
+        "the current vault is listed, or another's shelter or user is missing"
+    chooser.open_selected()
+    assert main_window.session.path == other
+    assert main_window.unlock_view.user.text() == "psico.prueba"
+    assert main_window.unlock_view.where.text() == "Centro: Casa Ficticia del Cusco (CUS-02)"
