@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialog
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QTabWidget, QToolButton, QWidget)
 
-from ..core import disclosure, display, forms
+from ..core import case_alerts, disclosure, display, forms
 from ..core.errors import ValidationError, VaultLocked
 from ..core.forms import Field, Form, is_empty
 from ..core.i18n import N_, _, ngettext
@@ -1237,6 +1237,14 @@ class ResidentWindow(QWidget):
         self.help_button.clicked.connect(lambda: self.show_guide())
         header.addWidget(self.help_button)
         layout.addLayout(header)
+        # The case's alerts ("no contactar a…", "audiencia el …"), from the intake form.
+        self.alerts_label = QLabel(self)
+        self.alerts_label.setObjectName("residentAlerts")
+        self.alerts_label.setWordWrap(True)
+        self.alerts_label.setStyleSheet("background: #fdecea; color: #b00020; padding: 4px 8px;"
+                                        " border: 1px solid #f5c2c0; font-weight: bold;")
+        self.alerts_label.hide()
+        layout.addWidget(self.alerts_label)
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("formTabs")
@@ -1307,6 +1315,8 @@ class ResidentWindow(QWidget):
             return
         summary, records = result
         self.summary = summary
+        self._show_alerts(next((r for r in records if r.form == forms.registry().intake.form),
+                               None))
         by_form: dict[str, list[Record]] = {}
         for record in records:
             by_form.setdefault(record.form, []).append(record)
@@ -1320,6 +1330,15 @@ class ResidentWindow(QWidget):
         for key, data in pending:
             self.restore_draft(key, data)
         self.loaded.emit()
+
+    def _show_alerts(self, intake: Record | None) -> None:
+        found = case_alerts.lines(intake.values.get(case_alerts.FIELD)) if intake else []
+        self._alerts = found
+        self.alerts_label.setVisible(bool(found))
+        self.alerts_label.setText("⚠ " + _("Alertas: {alerts}").format(
+            alerts=" · ".join(found)) if found else "")
+
+    _alerts: list[str] = []
 
     def _update_header(self) -> None:
         s = self.summary
@@ -1414,6 +1433,8 @@ class ResidentWindow(QWidget):
                 tab.set_records([])
             self.is_loaded = True
         self.summary = summary
+        if record is not None and record.form == forms.registry().intake.form:
+            self._show_alerts(record)
         self._update_header()
         ids = {i for i in (record.id if record else None, removed) if i}
         self._own_change = True
@@ -1532,6 +1553,8 @@ class ResidentWindow(QWidget):
                         ed.clear()
         self.code_label.clear()
         self.names_label.clear()
+        self.alerts_label.clear()
+        self._alerts = []
         self.summary = None
         self._force_close = True
         self.close()
@@ -1565,6 +1588,9 @@ class ResidentWindow(QWidget):
         self.save_pdf_button.setText(_("Guardar como &PDF…"))
         self.access_button.setText(_("&Accesos…"))
         self.help_button.setText(_("Ayuda"))
+        if self._alerts:
+            self.alerts_label.setText("⚠ " + _("Alertas: {alerts}").format(
+                alerts=" · ".join(self._alerts)))
         self.help_button.setToolTip(_("La guía de uso (F1)"))
         self.access_button.setToolTip(_("Quién abrió, imprimió o exportó este expediente"))
         self._update_header()
