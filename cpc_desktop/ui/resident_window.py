@@ -300,7 +300,8 @@ def changed_fields(form: Form, before: dict, after: dict) -> list[tuple[str, str
                 return "—"
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 return ngettext("{n} fila", "{n} filas", len(value)).format(n=len(value))
-            text = display.format_value(fld, value)
+            text = " / ".join(p.strip() for p in display.format_value(fld, value).splitlines()
+                              if p.strip())
             return text if len(text) <= 60 else text[:57] + "…"
 
         out.append((_(fld.label), shown(old), shown(new)))
