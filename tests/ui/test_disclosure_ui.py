@@ -3,33 +3,12 @@ preview's buttons and the supervision packet each leave an entry that the coordi
 under "Accesos…"; the print dialog stays open under its preview and keeps the language."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from PySide6.QtCore import QItemSelectionModel
-from PySide6.QtPrintSupport import QPrinter
-from PySide6.QtWidgets import QFileDialog
 
 from cpc_desktop.core import disclosure
-from cpc_desktop.ui import pdf_output, tasks
+from cpc_desktop.ui import tasks
 from cpc_desktop.ui.resident_window import open_resident
-
-
-@pytest.fixture
-def save_to(monkeypatch):
-    def install(path: Path):
-        monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                            staticmethod(lambda *_a, **_k: (str(path), "")))
-    return install
-
-
-@pytest.fixture
-def pdf_printer(monkeypatch, tmp_path):
-    printer = QPrinter(QPrinter.PrinterMode.ScreenResolution)
-    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
-    monkeypatch.setattr(pdf_output, "choose_printer", lambda _p, _t, chosen: chosen(printer))
-    return printer
+from test_printing_ui import pdf_printer, save_to  # noqa: F401 — shared fixtures
 
 
 def _actions(vault, rid) -> list[str]:
