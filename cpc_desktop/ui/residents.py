@@ -25,6 +25,7 @@ from ..core.display import STATUS_LABELS, format_date, format_status, format_val
 from ..core.i18n import N_, _
 from ..core.users import Action
 from ..core.vault import ResidentSummary, fold
+from . import memory
 from .lang import language_bus
 from .session import Change, Session
 from .tasks import run_task, show_error
@@ -490,6 +491,8 @@ class ResidentsView(QWidget):
                 return
             self._loading = False
             self.model.set_rows(rows)
+            # The worker's scratch heap and the dropped page cache go back to the system.
+            QTimer.singleShot(0, memory.trim)
             self._update_count()
             if self.search.text().strip():
                 self._generation += 1
@@ -497,7 +500,9 @@ class ResidentsView(QWidget):
             self.list_loaded.emit(len(rows.rows))
 
         def load(_p) -> Prepared:
-            return prepare(vault.residents(), alerts=case_alerts.by_resident(vault))
+            prepared = prepare(vault.residents(), alerts=case_alerts.by_resident(vault))
+            memory.shrink_vault(vault)
+            return prepared
 
         run_task(self, load, on_success=loaded,
                  on_failure=self._load_failed, show_progress=True,

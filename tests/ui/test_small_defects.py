@@ -223,3 +223,24 @@ def test_the_vault_chooser_names_shelters_and_last_users(main_window, ui_vault, 
     assert main_window.session.path == other
     assert main_window.unlock_view.user.text() == "psico.prueba"
     assert main_window.unlock_view.where.text() == "Centro: Casa Ficticia del Cusco (CUS-02)"
+
+
+# ====================================================================== memory
+
+def test_memory_is_given_back_after_the_list_loads_and_after_a_lock(
+        main_window, ui_vault, unlock, qtbot, monkeypatch):
+    from cpc_desktop.ui import memory
+
+    calls = []
+    real_shrink = memory.shrink_vault
+    monkeypatch.setattr(memory, "shrink_vault",
+                        lambda vault: calls.append("shrink") or real_shrink(vault))
+    monkeypatch.setattr(memory, "release", lambda: calls.append("release"))
+    unlock(main_window, ui_vault.user, ui_vault.passphrase)
+    assert calls == ["shrink"], "the page cache was not dropped after loading the list"
+    vault = main_window.session.vault
+    assert len(vault.residents()) == main_window.residents_view.model.rowCount(), \
+        "the vault does not work after its cache was dropped"
+    main_window.lock()
+    qtbot.waitUntil(lambda: calls[-1:] == ["release"], timeout=2000)
+    assert isinstance(memory.trim(), bool)
