@@ -3,7 +3,7 @@ reading with its alerts, the changes asked before saving, the accesses, the erro
 services register, the lock screen and the vault chooser.
 
     xvfb-run -a -s "-screen 0 1280x720x24" env QT_QPA_PLATFORM=xcb \\
-        .venv/bin/python docs/img/day-screenshots.py /tmp/shots
+        .venv/bin/python docs/img/day-screenshots.py /tmp/shots [qu]
 
 Then look at each PNG and copy the good ones here. Everyone shown is fictional (demo data).
 """
@@ -28,6 +28,11 @@ from cpc_desktop.ui.resident_window import open_resident  # noqa: E402
 from cpc_desktop.ui.settings import Settings  # noqa: E402
 
 qt_i18n.install(app)
+QU = sys.argv[2:] == ["qu"]
+if QU:
+    from cpc_desktop.ui.lang import set_language
+
+    set_language("qu")
 out = Path(sys.argv[1])
 out.mkdir(exist_ok=True)
 vault_dir = tmp / "data" / "vault"
@@ -47,7 +52,7 @@ def pump(n=40):
 
 def grab(widget, name):
     pump()
-    widget.grab().save(str(out / f"day-{name}.png"))
+    widget.grab().save(str(out / f"day-{name}{'-qu' if QU else ''}.png"))
     print("saved", name)
 
 
@@ -80,7 +85,7 @@ editor.save()
 pump()
 box = editor.confirm_box
 grab(box, "confirm-changes")
-next(b for b in box.buttons() if b.text() == "Guardar").click()
+box.buttons()[0].click()          # "Guardar", the accept button
 while editor.saving or editor.dirty:
     app.processEvents()
 pump()
