@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..core import disclosure
 from ..core.i18n import _
 from ..core.vault import Vault
 from .common import UserError, add_vault_args, open_vault, recovery_key, vault_path
@@ -55,6 +56,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", dest="date_to", default=None, metavar=_("dd/mm/aaaa"),
                    help=_("solo registros hasta esta fecha"))
     p.add_argument("-o", "--output", type=Path, required=True, metavar=_("ARCHIVO.pdf"))
+    p.add_argument("--reason", default=None, metavar=_("MOTIVO"),
+                   help=_("para qué se imprime (queda en el registro de accesos), p. ej. "
+                          "«visita de la fiscalía»"))
 
 
 def _period(args):
@@ -73,7 +77,14 @@ def cmd_print(args) -> int:
         data = printing.render_form(vault, args.form, record_id=args.record,
                                     resident_id=args.resident, blank=args.blank,
                                     lang=args.lang, period=_period(args))
-    printing.write_pdf(data, args.output)
+        printing.write_pdf(data, args.output)
+        if args.record:
+            resident = vault.get(args.record).resident_id
+        else:
+            resident = vault.find_resident(args.resident).id if args.resident else None
+        if resident and not args.blank:
+            disclosure.record(vault, disclosure.PDF, [resident], form=args.form,
+                              lang=args.lang, record=args.record, reason=args.reason)
     print(_("PDF guardado: {path}").format(path=args.output))
     return 0
 
@@ -94,9 +105,12 @@ def cmd_packet(args) -> int:
         data = printing.render_packet(vault, args.resident, args.form, lang=args.lang,
                                       period=_period(args), prepared_by=prepared_by,
                                       progress=progress)
-    if show:
-        print(file=sys.stderr)
-    printing.write_pdf(data, args.output)
+        if show:
+            print(file=sys.stderr)
+        printing.write_pdf(data, args.output)
+        ids = [vault.find_resident(ref).id for ref in args.resident]
+        disclosure.record(vault, disclosure.PACKET, ids, forms=list(args.form), to="pdf",
+                          lang=args.lang, reason=args.reason)
     print(_("PDF guardado: {path}").format(path=args.output))
     return 0
 

@@ -82,6 +82,7 @@ def cmd_report_log(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from ..core import disclosure
     from ..core.i18n import gettext_for
     from ..reports import ReportRequest, releases
 
@@ -93,6 +94,9 @@ def cmd_report(args) -> int:
     try:
         out, report = releases.export(vault, request, args.output, args.format, args.lang,
                                       args.table)
+        disclosure.record(vault, disclosure.REPORT, format=args.format, lang=args.lang,
+                          start=start.isoformat(), end=end.isoformat(),
+                          shelter=request.shelter, table=args.table)
     finally:
         vault.lock()
     tr = gettext_for(args.lang)

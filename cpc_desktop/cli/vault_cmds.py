@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ..core import backups, display, forms
+from ..core import backups, disclosure, display, forms
 from ..core.errors import CpcError
 from ..core.i18n import N_, _, ngettext
 from ..core.vault import WITNESS_CHECK, Vault, passphrase_strength
@@ -79,6 +79,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("access-log", help=_("quién abrió, imprimió o exportó el expediente de "
+                                            "un residente (solo coordinación)"))
+    add_vault_args(p)
+    p.add_argument("--resident", default=None, metavar="ID",
+                   help=_("identificador o código interno del residente (sin él: todos)"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_access_log)
 
     p = sub.add_parser("user", help=_("usuarios de la bóveda"))
     usub = p.add_subparsers(dest="user_command", required=True, metavar=_("COMANDO"))
@@ -252,6 +260,8 @@ def cmd_show(args) -> int:
         except NotFound:
             record = None
         if record is not None:
+            disclosure.record(vault, disclosure.OPEN, [record.resident_id], record=record.id,
+                              via="cli")
             if args.json:
                 print_json(dataclasses.asdict(record))
             else:
@@ -259,6 +269,7 @@ def cmd_show(args) -> int:
             return 0
         resident = vault.find_resident(args.id)
         recs = vault.records(resident.id)
+        disclosure.record(vault, disclosure.OPEN, [resident.id], via="cli")
         if args.json:
             print_json({"resident": dataclasses.asdict(resident),
                         "records": [dataclasses.asdict(r) for r in recs]})
@@ -333,6 +344,32 @@ def cmd_history(args) -> int:
         value = display.format_value(form.field(c.field), c.value) if form.has_field(
             c.field) else str(c.value)
         print(f"{c.at[:19].replace('T', ' ')}  {c.user:16} {label}: {value}")
+    return 0
+
+
+def cmd_access_log(args) -> int:
+    with open_vault(args) as vault:
+        resident = vault.find_resident(args.resident).id if args.resident else None
+        found = disclosure.entries(vault, resident)
+        names = {u.name: u.display_name for u in vault.users()}
+    if args.json:
+        print_json([{"at": e.at, "user": e.user, "action": e.action, "resident": e.record_id,
+                     **e.detail} for e in found])
+        return 0
+    if not found:
+        print(_("Nadie abrió, imprimió ni exportó todavía este expediente.") if resident
+              else _("Nadie abrió, imprimió ni exportó todavía ningún expediente."))
+        return 0
+    for e in found:
+        action, what, why = disclosure.describe(e)
+        line = f"{display.format_moment(e.at)}  {names.get(e.user, e.user):20} {action}"
+        if not resident and e.record_id:
+            line += f" [{e.record_id}]"
+        if what:
+            line += f": {what}"
+        if why:
+            line += " — " + _("motivo: {reason}").format(reason=why)
+        print(line)
     return 0
 
 

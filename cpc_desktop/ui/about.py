@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QHBoxLay
 from .. import __version__
 from ..core.i18n import _
 from ..paths import resource_path
+from .screen_fit import fit_to_screen
 
 LICENSE = "GPL-3.0-or-later"
 IMAGE_WIDTH = 760
@@ -78,7 +79,7 @@ class UserGuideDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
-        self.resize(IMAGE_WIDTH + 80, 640)
+        fit_to_screen(self, IMAGE_WIDTH + 80, 640)
 
     def _fit_images(self, width: int) -> None:
         """Screenshots are full windows: shown at a readable width, proportions kept."""

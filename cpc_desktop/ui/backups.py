@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QFrame, QHBoxLayout, QHeaderView, QInputDialog,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QTableWidget,
+                               QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core import backups as core
@@ -46,11 +46,24 @@ def backup_events() -> BackupEvents:
     return _events
 
 
+def made_text(result) -> str:
+    text = _("Copia guardada y verificada: {name}.").format(name=result.path.name)
+    if result.removed:
+        text += " " + _("Se borraron {n} copias antiguas.").format(n=len(result.removed))
+    return text
+
+
 def choose_folder(parent: QWidget, start: Path | None = None) -> Path | None:
+    from .settings import Settings, documents_folder
+
+    settings = Settings.load()
     chosen = QFileDialog.getExistingDirectory(
         parent, _("Elija la carpeta o memoria USB para las copias de seguridad"),
-        str(start or Path.home()))
-    return Path(chosen) if chosen else None
+        str(start or settings.folder("backup", documents_folder())))
+    if not chosen:
+        return None
+    settings.remember_folder("backup", chosen)
+    return Path(chosen)
 
 
 def make_backup(parent: QWidget, session: Session, *,
@@ -173,8 +186,24 @@ class BackupBanner(QFrame):
                  on_failure=lambda _e: None, show_progress=False)
 
     def backup_now(self) -> TaskHandle | None:
-        self.task = make_backup(self.window(), self.session)
+        parent = self.window()
+        self.task = make_backup(parent, self.session,
+                                on_done=lambda result: self._tell_done(parent, result))
         return self.task
+
+    def _tell_done(self, parent: QWidget, result) -> QMessageBox:
+        """The banner goes away with the backup made: say so, and where it is."""
+        box = QMessageBox(QMessageBox.Icon.Information, _("Copia de seguridad"),
+                          made_text(result) + "\n" + _("Carpeta: {folder}").format(
+                              folder=result.path.parent),
+                          QMessageBox.StandardButton.Ok, parent)
+        box.setObjectName("backupDoneBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.done_box = box
+        return box
+
+    done_box: QMessageBox | None = None
 
 
 # ====================================================================== the dialog
@@ -395,11 +424,7 @@ class BackupDialog(QDialog):
         return self.task
 
     def _made(self, result) -> None:
-        removed = len(result.removed)
-        text = _("Copia guardada y verificada: {name}.").format(name=result.path.name)
-        if removed:
-            text += " " + _("Se borraron {n} copias antiguas.").format(n=removed)
-        self.status.setText(text)
+        self.status.setText(made_text(result))
         self.reload()
 
     def verify(self, path: Path | None = None) -> TaskHandle | None:

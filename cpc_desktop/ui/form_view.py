@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
@@ -438,6 +439,12 @@ class FormView(QWidget):
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet(f"background: #fdecea; color: {ERROR_COLOR}; "
                                   "padding: 6px; border: 1px solid #f5c2c0;")
+        # Each field in error is a link that scrolls to it: a form can be ten screens long.
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.banner.linkActivated.connect(self._error_link)
+        self._error_boxes: list[FieldBox] = []
         self.banner.hide()
         outer.addWidget(self.banner)
         self.scroll = QScrollArea(self)
@@ -580,6 +587,7 @@ class FormView(QWidget):
         self.clear_errors()
         first: FieldBox | None = None
         loose: list[str] = []
+        links: list[str] = []
         for err in errors:
             box = self.box(err.field)
             m = _PATH_RE.match(err.field or "")
@@ -594,13 +602,32 @@ class FormView(QWidget):
                 message = box.error_text + "\n" + message
             box.show_error(message)
             first = first or box
-        text = _("No se guardó: revise lo marcado en rojo ({n}).").format(n=len(errors))
+            self._error_boxes.append(box)
+            links.append(f'<a href="#{len(self._error_boxes) - 1}" style="color: {ERROR_COLOR}">'
+                         f"{html.escape(str(err))}</a>")
+        text = html.escape(_("No se guardó: revise lo marcado en rojo ({n}).").format(
+            n=len(errors)))
+        if links:
+            text += "<br>" + html.escape(_("Pulse uno para ir a él:")) + " " + " · ".join(links)
         if loose:
-            text += "\n" + "\n".join(loose)
+            text += "<br>" + "<br>".join(html.escape(t) for t in loose)
         self.banner.setText(text)
         self.banner.show()
         if first is not None:
             self._reveal(first)
+
+    def banner_text(self) -> str:
+        """The banner as read on screen (without the markup)."""
+        doc = QTextDocument()
+        doc.setHtml(self.banner.text())
+        return doc.toPlainText()
+
+    def _error_link(self, href: str) -> None:
+        try:
+            box = self._error_boxes[int(href.lstrip("#"))]
+        except (ValueError, IndexError):
+            return
+        self._reveal(box)
 
     def _reveal(self, box: FieldBox) -> None:
         self.scroll.ensureWidgetVisible(box, 20, 40)
@@ -611,6 +638,7 @@ class FormView(QWidget):
 
     def clear_errors(self) -> None:
         self.fields.clear_errors()
+        self._error_boxes = []
         self.banner.clear()
         self.banner.hide()
 

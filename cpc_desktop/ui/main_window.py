@@ -4,6 +4,7 @@ locking, the language menu, text size and remembered geometry.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
@@ -21,7 +22,7 @@ from .about import AboutDialog, UserGuideDialog
 from .residents import ResidentsView
 from .session import Session
 from .settings import (FONT_STEP, MAX_FONT_SCALE, MIN_FONT_SCALE, PreferencesDialog, Settings,
-                       default_vault_dir, demo_vault_dir, is_vault)
+                       demo_vault_dir, is_vault)
 from .start import CreateVaultDialog, RecoveryKeyDialog, StartView, create_demo
 from .unlock import UnlockView
 from .users import ChangePassphraseDialog, UsersDialog
@@ -69,8 +70,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.kdf_seconds = kdf_seconds
         self.demo_residents = demo_residents
-        path = Path(settings.last_vault) if settings.last_vault else default_vault_dir()
-        self.session = Session(path, settings.idle_minutes, self)
+        self.session = Session(settings.start_vault(), settings.idle_minutes, self)
 
         self.start_view = StartView()
         self.unlock_view = UnlockView(self.session)
@@ -149,7 +149,8 @@ class MainWindow(QMainWindow):
                                        [K.ZoomIn, "Ctrl+="])
         self.act_smaller = self._action("actFontSmaller", lambda: self.scale_font(-1), K.ZoomOut)
         self.act_normal = self._action("actFontNormal", lambda: self.scale_font(0), "Ctrl+0")
-        self.act_guide = self._action("actGuide", self.show_guide, K.HelpContents)
+        # F1 in every window (resident, report…), not only over the main one.
+        self.act_guide = self._action("actGuide", self.show_guide, K.HelpContents, app_wide=True)
         self.act_about = self._action("actAbout", self.show_about)
         self.language_group = QActionGroup(self)
         self.language_actions: dict[str, QAction] = {}
@@ -252,7 +253,7 @@ class MainWindow(QMainWindow):
                   "residents": self.residents_view}[page]
         self.stack.setCurrentWidget(widget)
         if page == "unlock":
-            self.unlock_view.prepare(self.settings.last_user if self._is_last_vault() else "")
+            self.unlock_view.prepare(self._known_user(), self._known_shelter())
         elif page == "residents":
             self.residents_view.table.setFocus()
         else:
@@ -260,9 +261,23 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.page_changed.emit(page)
 
-    def _is_last_vault(self) -> bool:
-        return bool(self.settings.last_vault) and \
+    def _known(self) -> dict:
+        info = self.settings.vaults.get(str(Path(self.session.path)))
+        return info if isinstance(info, dict) else {}
+
+    def _known_user(self) -> str:
+        """The last login on this vault (never another vault's, never "demo" elsewhere)."""
+        if self._known().get("user"):
+            return str(self._known()["user"])
+        last = bool(self.settings.last_vault) and \
             Path(self.settings.last_vault) == Path(self.session.path)
+        return self.settings.last_user if last else ""
+
+    def _known_shelter(self) -> str:
+        info = self._known()
+        if not info.get("name"):
+            return ""
+        return f"{info['name']} ({info['code']})" if info.get("code") else str(info["name"])
 
     def start(self, path: Path | str | None = None) -> None:
         """The first page: unlock if a vault is there, else the start screen."""
@@ -276,7 +291,10 @@ class MainWindow(QMainWindow):
     # ================================================================== vault life
     def _unlocked(self, vault: Vault) -> None:
         self.session.attach(vault)
-        self.settings.update(last_vault=str(vault.path), last_user=vault.user.name)
+        self.settings.last_vault, self.settings.last_user = str(vault.path), vault.user.name
+        self.settings.remember_vault(vault.path, code=vault.shelter_code,
+                                     name=vault.shelter_name, user=vault.user.name,
+                                     at=dt.datetime.now().isoformat(timespec="seconds"))
         self._show("residents")
 
     def _locked(self) -> None:
@@ -324,13 +342,23 @@ class MainWindow(QMainWindow):
         self.demo_task = create_demo(self, path, built, residents=self.demo_residents,
                                      kdf_seconds=self.kdf_seconds)
 
-    def choose_other_vault(self, folder: str | None = None) -> None:
+    def choose_other_vault(self, folder: str | None = None):
+        """The vault chooser (the vaults of this computer by shelter); straight to the folder
+        dialog when no other vault was ever opened here."""
         if folder is None:
+            from .vault_chooser import VaultChooser
+
+            chooser = VaultChooser(self.settings, self.session.path, self)
+            if chooser.vaults:
+                chooser.chosen.connect(lambda path: self.choose_other_vault(str(path)))
+                chooser.open()
+                self.vault_chooser = chooser
+                return chooser
             start = str(self.session.path.parent if self.session.path else Path.home())
             folder = QFileDialog.getExistingDirectory(self, _("Elija la carpeta de la bóveda"),
                                                       start)
             if not folder:
-                return
+                return None
         if not is_vault(folder):
             box = QMessageBox(QMessageBox.Icon.Warning, _("No es una bóveda"),
                               _("Esa carpeta no contiene una bóveda de CPC Desktop (falta el "
@@ -339,8 +367,9 @@ class MainWindow(QMainWindow):
                               QMessageBox.StandardButton.Ok, self)
             box.setObjectName("notAVaultBox")
             box.open()
-            return
+            return None
         self.switch_vault(Path(folder))
+        return None
 
     # ================================================================== dialogs
     def _find(self) -> None:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, QStandardPaths, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPageSize, QPainter, QShortcut
 from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
 from PySide6.QtPdfWidgets import QPdfView
@@ -27,6 +27,7 @@ from ..core.i18n import _
 from .lang import language_bus
 from .tasks import Cancelled, Progress, TaskHandle, run_task, show_error
 from .screen_fit import fit_to_screen
+from .settings import Settings, documents_folder
 
 MAX_PRINT_DPI = 600      # laser printers' own resolution; more only costs memory and time
 BAND_ROWS = 512          # rows rendered at a time: about 10 MB at 600 dpi on A4
@@ -210,9 +211,11 @@ def print_pdf(parent: QWidget, data: bytes, title: str, *, printer: QPrinter | N
 # ====================================================================== saving
 
 def ask_pdf_path(parent: QWidget, suggested_name: str) -> Path | None:
-    """The save dialog; None when the person cancels. Adds ".pdf" when it was left out."""
-    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) \
-        or str(Path.home())
+    """The save dialog; None when the person cancels. Adds ".pdf" when it was left out.
+    Starts in the folder used last time, else the person's Documents (never the program's
+    data folder, next to the vaults)."""
+    settings = Settings.load()
+    folder = settings.folder("pdf", documents_folder())
     chosen, _filter = QFileDialog.getSaveFileName(
         parent, _("Guardar como PDF"), str(Path(folder) / suggested_name),
         _("Documentos PDF (*.pdf)"))
@@ -221,6 +224,7 @@ def ask_pdf_path(parent: QWidget, suggested_name: str) -> Path | None:
     path = Path(chosen)
     if path.suffix.lower() != ".pdf":
         path = path.with_name(path.name + ".pdf")
+    settings.remember_folder("pdf", path.parent)
     return path
 
 
@@ -249,9 +253,11 @@ class PreviewDialog(QDialog):
     "Guardar como PDF…" and "Cerrar". The bytes live in this dialog only."""
 
     def __init__(self, data: bytes, title: str, suggested_name: str,
-                 parent: QWidget | None = None, *, allow_save: bool = True, session=None):
+                 parent: QWidget | None = None, *, allow_save: bool = True, session=None,
+                 disclose: Callable[[str], None] | None = None):
         super().__init__(parent)
         self.setObjectName("printPreview")
+        self.disclose = disclose   # told "printer" or "pdf" when the PDF leaves the screen
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.title = title
@@ -312,6 +318,8 @@ class PreviewDialog(QDialog):
             return None
         def started(task: TaskHandle) -> None:
             self.task = task
+            if self.disclose is not None:
+                self.disclose("printer")
 
         return print_pdf(self, self._data, self.title, printer=printer, on_started=started,
                          on_done=lambda pages: self.status.setText(
@@ -320,9 +328,12 @@ class PreviewDialog(QDialog):
     def save_document(self) -> TaskHandle | None:
         if self._data is None:
             return None
-        self.task = save_pdf(self, self._data, self.suggested_name,
-                             on_saved=lambda path: self.status.setText(
-                                 _("Guardado en {path}").format(path=path)))
+        def saved(path) -> None:
+            self.status.setText(_("Guardado en {path}").format(path=path))
+            if self.disclose is not None:
+                self.disclose("pdf")
+
+        self.task = save_pdf(self, self._data, self.suggested_name, on_saved=saved)
         return self.task
 
     def _release(self, _result: int = 0) -> None:
@@ -331,11 +342,13 @@ class PreviewDialog(QDialog):
 
 
 def show_preview(parent: QWidget, data: bytes, title: str, suggested_name: str, *,
-                 allow_save: bool = True, session=None) -> PreviewDialog | None:
-    """Opens the preview; with `session`, it closes (and drops the PDF) when the vault locks."""
+                 allow_save: bool = True, session=None,
+                 disclose: Callable[[str], None] | None = None) -> PreviewDialog | None:
+    """Opens the preview; with `session`, it closes (and drops the PDF) when the vault locks;
+    `disclose(to)` records printing or saving in the disclosure log."""
     try:
         dialog = PreviewDialog(data, title, suggested_name, parent, allow_save=allow_save,
-                               session=session)
+                               session=session, disclose=disclose)
     except printing.PrintError as exc:
         show_error(parent, exc)
         return None

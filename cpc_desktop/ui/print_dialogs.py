@@ -18,14 +18,15 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDateEdit, QD
                                QVBoxLayout, QWidget)
 
 from .. import printing
-from ..core import forms
+from ..core import disclosure, forms
 from ..core.i18n import _, current_language
 from .lang import language_bus
 from .pdf_output import (NOTICE_STYLE, ask_pdf_path, print_pdf, run_print_task,
                          safe_file_name, show_preview)
 from .form_view import HELP_COLOR
 from .session import Session
-from .tasks import Progress, TaskHandle, show_error
+from .settings import Settings
+from .tasks import Progress, TaskHandle, run_task, show_error
 from .widgets.fields import tint
 
 PERIOD_DEFAULT_DAYS = 90
@@ -37,7 +38,11 @@ def ordered_forms() -> list[forms.Form]:
 
 
 def default_language() -> str:
-    """Bilingual when the person works in Quechua, Spanish otherwise."""
+    """The language last chosen for printing; else bilingual when the person works in
+    Quechua, Spanish otherwise."""
+    remembered = Settings.load().print_language
+    if remembered in {code for code, _name in printing.language_choices()}:
+        return remembered
     return "es+qu" if current_language() == "qu" else "es"
 
 
@@ -66,6 +71,8 @@ class _PrintDialogBase(QDialog):
         for code, name in printing.language_choices():
             self.language.addItem(name, code)
         self.language.setCurrentIndex(max(0, self.language.findData(default_language())))
+        self.language.activated.connect(
+            lambda _i: Settings.load().update(print_language=self.language.currentData()))
         self.language_label = QLabel()
         self.language_label.setBuddy(self.language)
         self.notice = QLabel(wordWrap=True, objectName="sensitiveNotice")
@@ -113,6 +120,26 @@ class _PrintDialogBase(QDialog):
     def maker(self) -> Callable[[Progress], bytes] | None:
         """A function making the PDF on a worker, or None after telling what is missing."""
         raise NotImplementedError
+
+    def disclosed(self, to: str) -> tuple[str, list[str], dict]:
+        """(action, resident ids, detail) for the disclosure log when the PDF is sent to a
+        printer (to="printer") or saved (to="pdf")."""
+        raise NotImplementedError
+
+    def discloser(self) -> Callable[[str], None]:
+        """Records a disclosure on a worker, from what the dialog shows now (the preview may
+        print after the dialog changed). A failure to record is shown, not hidden."""
+        vault = self.session.vault
+        chosen = {to: self.disclosed(to) for to in ("printer", "pdf")}
+        parent = self.parentWidget() or self
+
+        def note(to: str) -> None:
+            action, ids, detail = chosen[to]
+            if vault is not None and vault.is_open:
+                run_task(parent, lambda _p: disclosure.record(vault, action, ids, **detail),
+                         show_progress=False)
+
+        return note
 
     cancellable = False
     progress_label = ""
@@ -163,12 +190,12 @@ class _PrintDialogBase(QDialog):
         make = self.maker()
         if make is None:
             return None
-        title, name, parent = self.title(), self.file_name(), self.parentWidget()
+        title, name, note = self.title(), self.file_name(), self.discloser()
 
         def show(data: bytes) -> None:
-            self.preview_dialog = show_preview(parent or self, data, title, name,
-                                               session=self.session)
-            self.accept()
+            # Over this dialog, which stays: closing the preview comes back to the choices.
+            self.preview_dialog = show_preview(self, data, title, name, session=self.session,
+                                               disclose=note)
 
         return self._run(make, show)
 
@@ -176,11 +203,11 @@ class _PrintDialogBase(QDialog):
         make = self.maker()
         if make is None:
             return None
-        title, parent = self.title(), self.parentWidget()
+        title, parent, note = self.title(), self.parentWidget(), self.discloser()
 
         def send(data: bytes) -> None:
             self.accept()
-            print_pdf(parent or self, data, title)
+            print_pdf(parent or self, data, title, on_started=lambda _t: note("printer"))
 
         return self._run(make, send)
 
@@ -199,8 +226,13 @@ class _PrintDialogBase(QDialog):
             show_error(self, exc)
             return None
 
+        vault = self.session.vault
+        action, ids, detail = self.disclosed("pdf")
+
         def make_and_write(progress: Progress):
-            return printing.write_pdf(make(progress), path)
+            written = printing.write_pdf(make(progress), path)
+            disclosure.record(vault, action, ids, **detail)
+            return written
 
         def saved(written) -> None:
             self.saved_path = written
@@ -371,6 +403,14 @@ class FormPrintDialog(_PrintDialogBase):
         kind = _("en-blanco") if self.blank.isChecked() else ""
         return safe_file_name(self.resident_code or "", form.code, form.form, kind)
 
+    def disclosed(self, to: str) -> tuple[str, list[str], dict]:
+        ids = [] if self.blank.isChecked() or not self.resident_id else [self.resident_id]
+        record = self.on_screen.record_id if self.current.isChecked() and self.on_screen \
+            else None
+        return (disclosure.PRINT if to == "printer" else disclosure.PDF, ids,
+                {"form": self.form.currentData(), "lang": self.language.currentData(),
+                 "record": record})
+
     def maker(self):
         vault = self.session.vault
         if vault is None:
@@ -436,11 +476,16 @@ class PacketDialog(_PrintDialogBase):
         self.prepared_by.setText(vault.user.display_name if vault is not None else "")
         self.prepared_label = QLabel()
         self.prepared_label.setBuddy(self.prepared_by)
+        self.reason = QLineEdit(objectName="packetReason")
+        self.reason.setMaxLength(disclosure.REASON_MAX)
+        self.reason_label = QLabel()
+        self.reason_label.setBuddy(self.reason)
         form = QFormLayout()
         form.addRow(self.forms_label, self.forms_list)
         form.addRow(self.language_label, self.language)
         form.addRow(self.period_label, period_box)
         form.addRow(self.prepared_label, self.prepared_by)
+        form.addRow(self.reason_label, self.reason)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(form)
@@ -464,6 +509,9 @@ class PacketDialog(_PrintDialogBase):
         self.period_help.setText(_("El periodo se aplica a los formularios que se llenan "
                                    "varias veces (PTI, atenciones, seguimiento…)."))
         self.prepared_label.setText(_("&Preparado por:"))
+        self.reason_label.setText(_("&Motivo:"))
+        self.reason.setPlaceholderText(_("p. ej. visita de supervisión de la UPE (queda en el "
+                                         "registro de accesos)"))
         self.progress_label = _("Preparando el paquete…")
 
     def chosen_forms(self) -> list[str]:
@@ -479,6 +527,11 @@ class PacketDialog(_PrintDialogBase):
 
     def title(self) -> str:
         return _("Paquete para visita de supervisión")
+
+    def disclosed(self, to: str) -> tuple[str, list[str], dict]:
+        return disclosure.PACKET, list(self.resident_ids), {
+            "forms": self.chosen_forms(), "to": to, "lang": self.language.currentData(),
+            "reason": self.reason.text()}
 
     def file_name(self) -> str:
         vault = self.session.vault

@@ -3,9 +3,14 @@
 Qt ships a Spanish catalog (qtbase_es.qm) but no Quechua one. `CatalogTranslator` answers
 Qt's English source texts with our Spanish msgids translated through our catalogs, so the
 buttons of every QDialogButtonBox and QMessageBox and the Undo/Copy/Paste menus follow the
-language menu too. Anything else Qt asks for (file dialogs…) falls through to qtbase_es.
+language menu too. Anything else Qt asks for falls through to qtbase_es, except the file dialog: qtbase_es
+misses its Qt 6 labels ("&Look in:", "Files of &type:") and says "fichero" and "directorio";
+FILE_DIALOG_ES answers those, and "fichero" becomes "archivo" in the rest. There is no
+Quechua catalog of Qt's own: in Quechua the file dialog is in Spanish.
 """
 from __future__ import annotations
+
+import re
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
@@ -56,6 +61,45 @@ STANDARD_TEXTS = {
 }
 
 
+FILE_CONTEXTS = frozenset({"QFileDialog", "QFileSystemModel", "QAbstractFileIconProvider",
+                           "QFileInfoGatherer"})
+# Spanish for a social worker: "archivo" and "carpeta", as everywhere else in the program.
+FILE_DIALOG_ES = {
+    "&Look in:": "&Buscar en:",
+    "Files of &type:": "&Tipo de archivo:",
+    "File &name:": "&Nombre del archivo:",
+    "Parent Directory": "Carpeta superior",
+    "Go to the parent directory": "Ir a la carpeta superior",
+    "All Files (*)": "Todos los archivos (*)",
+    "Show &hidden files": "Mostrar los archivos &ocultos",
+    "Directories": "Carpetas",
+    "Directory:": "Carpeta:",
+    "Drive": "Unidad",
+    "Folder": "Carpeta",
+    "File Folder": "Carpeta",
+    "&Choose": "&Elegir",
+    "Forward": "Adelante",
+    "Go forward": "Ir adelante",
+    "Go back": "Ir atrás",
+    "&Rename": "Cambiar el &nombre",
+}
+_FICHERO = re.compile(r"\b([Ff])ichero(s?)\b")
+
+
+def tidy_spanish(text: str) -> str:
+    return _FICHERO.sub(lambda m: ("A" if m.group(1) == "F" else "a") + "rchivo" + m.group(2),
+                        text)
+
+
+def translate_file_dialog(context: str, source: str, disambiguation=None, n: int = -1):
+    fixed = FILE_DIALOG_ES.get(source)
+    if fixed is not None:
+        return fixed
+    fallback = _installed.get("qtbase_es")
+    text = fallback.translate(context, source, disambiguation, n) if fallback else ""
+    return tidy_spanish(text) if text else None
+
+
 def translate_standard(source: str) -> str | None:
     """The current language's text for a Qt source text, or None if we do not know it.
 
@@ -75,6 +119,8 @@ class CatalogTranslator(QTranslator):
     def translate(self, context, source_text, disambiguation=None, n=-1):  # noqa: N802
         if context == "QShortcut" and source_text in KEY_NAMES:
             return source_text
+        if context in FILE_CONTEXTS and source_text:
+            return translate_file_dialog(context, source_text, disambiguation, n)
         if context not in CONTEXTS or not source_text:
             return None
         return translate_standard(source_text)

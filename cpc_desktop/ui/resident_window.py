@@ -18,14 +18,15 @@ from collections.abc import Callable
 from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer,
                             Signal)
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QHBoxLayout,
+                               QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QTabWidget, QToolButton, QWidget)
 
-from ..core import display, forms, wording
+from ..core import case_alerts, disclosure, display, forms, wording
 from ..core.errors import ValidationError, VaultLocked
 from ..core.forms import Field, Form, is_empty
-from ..core.i18n import N_, _
+from ..core.i18n import N_, _, ngettext
 from ..core.ids import uuid7
 from ..core.users import Action
 from ..core.vault import Record
@@ -206,6 +207,121 @@ class HistoryPanel(QWidget):
             self._fill()
 
 
+# ====================================================================== disclosures
+
+class AccessLogDialog(QDialog):
+    """The disclosure log of one resident: who opened, printed, packed or exported the file,
+    when, what, and why when it was asked. Newest first."""
+
+    def __init__(self, session: Session, resident_id: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("accessLogDialog")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.session = session
+        self.resident_id = resident_id
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        layout = vbox(self, 8, 6)
+        self.heading = QLabel(self, wordWrap=True)
+        self.table = QTableWidget(0, 5, self)
+        self.table.setObjectName("accessLogTable")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        for col in (0, 1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.empty = QLabel(self)
+        tint(self.empty, HELP_COLOR)
+        self.empty.hide()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty)
+        layout.addWidget(buttons)
+        session.locked.connect(self.reject)
+        self.retranslate_ui()
+        fit_to_screen(self, 900, 480)
+        vault = session.vault
+
+        def work(_p):
+            names = {u.name: u.display_name for u in vault.users()}
+            return disclosure.entries(vault, resident_id), names
+
+        run_task(self, work, on_success=self._loaded, show_progress=False,
+                 on_failure=lambda exc: show_error(self, exc))
+
+    def _loaded(self, result) -> None:
+        entries, names = result
+        self.rows = []
+        for e in reversed(entries):
+            action, what, why = disclosure.describe(e)
+            self.rows.append((display.format_moment(e.at), names.get(e.user, e.user), action,
+                              what, why))
+        self.table.setRowCount(len(self.rows))
+        for i, row in enumerate(self.rows):
+            for j, text in enumerate(row):
+                self.table.setItem(i, j, QTableWidgetItem(text))
+        self.table.resizeRowsToContents()
+        self.empty.setVisible(not self.rows)
+
+    def retranslate_ui(self) -> None:
+        self.setWindowTitle(_("Accesos al expediente"))
+        self.heading.setText(_("Quién abrió, imprimió o exportó este expediente, y cuándo. "
+                               "Cada entrada está firmada en el registro de auditoría."))
+        self.table.setHorizontalHeaderLabels([_("Fecha y hora"), _("Usuario"), _("Acción"),
+                                              _("Qué"), _("Motivo")])
+        self.empty.setText(_("Nadie abrió, imprimió ni exportó todavía este expediente."))
+
+
+# ====================================================================== saving a change
+
+def changed_fields(form: Form, before: dict, after: dict) -> list[tuple[str, str, str]]:
+    """(label, before, after) of each field whose value differs, in the form's order."""
+    out = []
+    for fld in form.fields:
+        old, new = before.get(fld.id), after.get(fld.id)
+        if (is_empty(old) and is_empty(new)) or old == new:
+            continue
+
+        def shown(value) -> str:
+            if is_empty(value):
+                return "—"
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                return ngettext("{n} fila", "{n} filas", len(value)).format(n=len(value))
+            text = " / ".join(p.strip() for p in display.format_value(fld, value).splitlines()
+                              if p.strip())
+            return text if len(text) <= 60 else text[:57] + "…"
+
+        out.append((_(fld.label), shown(old), shown(new)))
+    return out
+
+
+def confirm_changes(parent: QWidget, changes: list[tuple[str, str, str]],
+                    on_yes: Callable[[], None]) -> QMessageBox:
+    """"Va a cambiar: …" with Guardar / Seguir editando, before a stored record changes."""
+    lines = [f"• {label}: {old} → {new}" for label, old, new in changes[:15]]
+    if len(changes) > 15:
+        lines.append(_("… y {n} más").format(n=len(changes) - 15))
+    box = QMessageBox(QMessageBox.Icon.Question, _("Confirmar los cambios"),
+                      ngettext("Va a cambiar este campo del registro guardado:",
+                               "Va a cambiar estos {n} campos del registro guardado:",
+                               len(changes)).format(n=len(changes)) + "\n\n" + "\n".join(lines),
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("confirmChanges")
+    yes = box.addButton(_("Guardar"), QMessageBox.ButtonRole.AcceptRole)
+    back = box.addButton(_("Seguir editando"), QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(yes)
+    box.setEscapeButton(back)
+    box.buttonClicked.connect(lambda _b: box.clickedButton() is yes and on_yes())
+    box.setWindowModality(Qt.WindowModality.WindowModal)
+    box.open()
+    return box
+
+
 # ====================================================================== one record's editor
 
 class RecordEditor(QWidget):
@@ -256,7 +372,13 @@ class RecordEditor(QWidget):
         self.cancel_button = QPushButton(self)
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.clicked.connect(self.cancel)
+        # A stored record opens for reading: a stray key or a click changes nothing.
+        self.edit_button = QPushButton(self)
+        self.edit_button.setObjectName("editButton")
+        self.edit_button.clicked.connect(lambda: self.start_editing())
+        self.reading = False
         buttons.addWidget(self.status, 1)
+        buttons.addWidget(self.edit_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.save_button)
         layout.addLayout(buttons)
@@ -280,12 +402,29 @@ class RecordEditor(QWidget):
 
     def _update_buttons(self) -> None:
         editable = not self.window_.read_only and not self.saving
+        reading = self.reading and editable
+        self.edit_button.setVisible(reading)
+        self.save_button.setVisible(not reading)
+        self.cancel_button.setVisible(not reading)
         self.save_button.setEnabled(editable and (self.dirty or self.record is None))
-        self.cancel_button.setEnabled(editable and self.dirty)
+        self.cancel_button.setEnabled(editable and (self.dirty or (
+            self.record is not None and not self.reading)))
 
     def set_read_only(self, read_only: bool) -> None:
-        self.view.set_read_only(read_only)
+        self.view.set_read_only(read_only or self.reading)
         self._update_buttons()
+
+    def set_reading(self, reading: bool) -> None:
+        """Reading: the stored record shown read-only, with "Editar"; else editing."""
+        self.reading = reading and self.record is not None and not self.window_.read_only
+        self.view.set_read_only(self.window_.read_only or self.reading)
+        self._update_buttons()
+
+    def start_editing(self) -> None:
+        if self.window_.read_only:
+            return
+        self.set_reading(False)
+        self.window_.focus_form()
 
     def defaults(self) -> dict:
         """What a new record starts with: today's date and the signed-in person's name."""
@@ -300,11 +439,12 @@ class RecordEditor(QWidget):
         return out
 
     def load_record(self, record: Record | None) -> None:
-        """Shows a stored record, or a new one (defaults filled, not counted as a change)."""
+        """Shows a stored record for reading, or a new one for typing (defaults filled, not
+        counted as a change)."""
         self.record = record
         self.view.set_values(record.values if record else self.defaults())
         self._update_title()
-        self._update_buttons()
+        self.set_reading(record is not None)
         if self.history is not None and self.history_button.isChecked():
             self.history.load(self.record_id)
         self.status.setText("")
@@ -336,8 +476,11 @@ class RecordEditor(QWidget):
                 "resident_id": self.window_.resident_id, "values": self.view.values()}
 
     # ------------------------------------------------------------ save / cancel
-    def save(self, then: Callable[[], None] | None = None) -> None:
+    confirm_box: QMessageBox | None = None
+
+    def save(self, then: Callable[[], None] | None = None, *, confirmed: bool = False) -> None:
         """Validates and stores in the vault off the UI thread; on success calls `then`.
+        A stored record's changed fields are shown first (before → after) to confirm.
 
         On a validation error the messages appear under the fields; on any other failure a
         message says why. The input stays as it was either way.
@@ -351,6 +494,12 @@ class RecordEditor(QWidget):
             return
         values = self.view.values()
         form, record_id = self.form, self.record_id
+        if record_id and not confirmed:
+            changes = changed_fields(form, self.record.values, values)
+            if changes:
+                self.confirm_box = confirm_changes(self, changes,
+                                                   lambda: self.save(then, confirmed=True))
+                return
         resident_id = self.window_.resident_id
         keys = {self.draft_key(), self.restored_key} - {None}
 
@@ -397,10 +546,11 @@ class RecordEditor(QWidget):
         run_task(self, work, on_success=ok, on_failure=failed, label=_("Guardando…"))
 
     def cancel(self) -> None:
-        """Drops the unsaved changes (and their draft, if one was kept)."""
+        """Drops the unsaved changes (and their draft, if one was kept); back to reading."""
         keys = {self.draft_key(), self.restored_key} - {None}
         self.restored_key = None
         self.revert()
+        self.set_reading(True)
         vault = self.window_.session.vault
         if vault is not None:
             run_task(self, lambda _p: _discard_drafts(vault, keys), show_progress=False,
@@ -415,6 +565,9 @@ class RecordEditor(QWidget):
         self.save_button.setToolTip(_("Guardar (Ctrl+S)"))
         self.cancel_button.setText(_("Cancelar"))
         self.cancel_button.setToolTip(_("Descartar los cambios no guardados"))
+        self.edit_button.setText(_("&Editar"))
+        self.edit_button.setToolTip(_("El registro se abre solo para leer; «Editar» permite "
+                                      "cambiarlo"))
         self.history_button.setText(_("Historial"))
         self._update_title()
         if self.dirty:
@@ -722,6 +875,7 @@ class SingleFormTab(FormTab):
 
     def restore(self, record_id, values) -> RecordEditor:
         editor = self.ensure_editor()
+        editor.set_reading(False)
         editor.view.apply_values(values)
         return editor
 
@@ -805,6 +959,9 @@ class ManyFormTab(FormTab):
         self.splitter.setStretchFactor(0, 1 if as_table else 1)
         self.splitter.setStretchFactor(1, 1 if as_table else 2)
         self.splitter.setSizes([1000, 1000] if as_table else [700, 1300])
+        if as_table:
+            # The register uses the whole width until a record is opened beside it.
+            self.right.hide()
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
         self._fit_columns()
         self.apply_read_only()
@@ -827,11 +984,19 @@ class ManyFormTab(FormTab):
         self._update_buttons()
 
     def _fit_columns(self) -> None:
-        if self.model.records:
-            # Fitted on the first rows only: resizing to 500 rows would cost a paint each.
-            for col in range(self.model.columnCount() - 1):
+        """Every title whole; contents fitted on the first rows only (500 rows would cost a
+        paint each) up to a cap; the last column (the note) takes the rest of the width."""
+        header = self.table.horizontalHeader()
+        fm = header.fontMetrics()
+        for col in range(self.model.columnCount() - 1):
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal) or "")
+            needed = fm.horizontalAdvance(title) + 28     # margins and the sort arrow
+            if self.model.records:
                 self.table.resizeColumnToContents(col)
-                self.table.setColumnWidth(col, min(self.table.columnWidth(col), 220))
+                width = max(needed, min(self.table.columnWidth(col), 220))
+            else:
+                width = needed
+            self.table.setColumnWidth(col, width)
 
     def record_added(self, record: Record) -> None:
         row = self.model.add(record)
@@ -868,6 +1033,10 @@ class ManyFormTab(FormTab):
     # ------------------------------------------------------------ editor
     def ensure_editor(self) -> RecordEditor:
         self.build()
+        if self.right.isHidden():
+            self.right.show()
+            total = max(self.splitter.width(), 2)
+            self.splitter.setSizes([total // 2, total - total // 2])
         if self.editor is None:
             self.placeholder.hide()
             self.editor = RecordEditor(self.window_, self.form, self.right)
@@ -959,6 +1128,7 @@ class ManyFormTab(FormTab):
 
     def restore(self, record_id, values) -> RecordEditor:
         editor = self.open_record(record_id)
+        editor.set_reading(False)
         editor.view.apply_values(values)
         return editor
 
@@ -982,6 +1152,7 @@ class ManyFormTab(FormTab):
         self.placeholder.setText(_("Elija un registro de la lista.") if self.window_.read_only
                                  else _("Elija un registro de la lista o cree uno nuevo."))
         self.empty.setText(_("Todavía no hay registros."))
+        self._fit_columns()      # titles are longer in Quechua
         if self.quick is not None:
             self.quick.retranslate_ui()
         self._fit_columns()  # headers change width with the language
@@ -1045,10 +1216,28 @@ class ResidentWindow(QWidget):
         self.save_pdf_button = QPushButton(self)
         self.save_pdf_button.setObjectName("savePdfResident")
         self.save_pdf_button.clicked.connect(lambda: self.print_dialog("save"))
+        self.access_button = QPushButton(self)
+        self.access_button.setObjectName("accessLogButton")
+        self.access_button.clicked.connect(lambda: self.show_access_log())
+        self.access_button.setVisible(vault is not None and disclosure.can_list(vault)
+                                      and resident_id is not None)
         header.addSpacing(12)
         header.addWidget(self.print_button)
         header.addWidget(self.save_pdf_button)
+        header.addWidget(self.access_button)
+        self.help_button = QPushButton(self)
+        self.help_button.setObjectName("helpButton")
+        self.help_button.clicked.connect(lambda: self.show_guide())
+        header.addWidget(self.help_button)
         layout.addLayout(header)
+        # The case's alerts ("no contactar a…", "audiencia el …"), from the intake form.
+        self.alerts_label = QLabel(self)
+        self.alerts_label.setObjectName("residentAlerts")
+        self.alerts_label.setWordWrap(True)
+        self.alerts_label.setStyleSheet("background: #fdecea; color: #b00020; padding: 4px 8px;"
+                                        " border: 1px solid #f5c2c0; font-weight: bold;")
+        self.alerts_label.hide()
+        layout.addWidget(self.alerts_label)
 
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("formTabs")
@@ -1103,9 +1292,13 @@ class ResidentWindow(QWidget):
         if vault is None or self.resident_id is None:
             return
         resident_id = self.resident_id
+        first = not self.is_loaded
 
         def work(_p):
-            return vault.resident(resident_id), vault.records(resident_id)
+            found = vault.resident(resident_id), vault.records(resident_id)
+            if first:
+                disclosure.record(vault, disclosure.OPEN, [resident_id])
+            return found
 
         run_task(self, work, on_success=self._loaded, show_progress=False,
                  on_failure=lambda exc: None if self.closed else show_error(self, exc))
@@ -1115,6 +1308,8 @@ class ResidentWindow(QWidget):
             return
         summary, records = result
         self.summary = summary
+        self._show_alerts(next((r for r in records if r.form == forms.registry().intake.form),
+                               None))
         by_form: dict[str, list[Record]] = {}
         for record in records:
             by_form.setdefault(record.form, []).append(record)
@@ -1122,10 +1317,21 @@ class ResidentWindow(QWidget):
             tab.set_records(by_form.get(tab.form.form, []))
         self.is_loaded = True
         self._update_header()
+        if self.isActiveWindow() and not self.isAncestorOf(QApplication.focusWidget()):
+            self.focus_form()
         pending, self._pending_drafts = self._pending_drafts, []
         for key, data in pending:
             self.restore_draft(key, data)
         self.loaded.emit()
+
+    def _show_alerts(self, intake: Record | None) -> None:
+        found = case_alerts.lines(intake.values.get(case_alerts.FIELD)) if intake else []
+        self._alerts = found
+        self.alerts_label.setVisible(bool(found))
+        self.alerts_label.setText("⚠ " + _("Alertas: {alerts}").format(
+            alerts=" · ".join(found)) if found else "")
+
+    _alerts: list[str] = []
 
     def _update_header(self) -> None:
         s = self.summary
@@ -1175,6 +1381,32 @@ class ResidentWindow(QWidget):
         dialog.open()
         return dialog
 
+    def focus_form(self) -> None:
+        """The keyboard into the current form's first field (or the tabs, while loading)."""
+        editor = self.form_tabs[self.tabs.currentIndex()].editor
+        target = None
+        if editor is not None:
+            target = next((b.editor.focus_widget() for b in editor.view.fields.boxes.values()
+                           if isinstance(b.editor, FieldEditor) and b.isVisibleTo(editor.view)),
+                          None)
+        (target or self.tabs).setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+    def show_guide(self):
+        from .about import UserGuideDialog
+
+        dialog = UserGuideDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_access_log(self) -> "AccessLogDialog | None":
+        """Who opened, printed or exported this resident's file (coordinators only)."""
+        if self.session.vault is None or self.resident_id is None:
+            return None
+        dialog = AccessLogDialog(self.session, self.resident_id, self)
+        dialog.open()
+        return dialog
+
     # ------------------------------------------------------------ saving
     def save_current(self) -> None:
         tab = self.form_tabs[self.tabs.currentIndex()]
@@ -1194,6 +1426,8 @@ class ResidentWindow(QWidget):
                 tab.set_records([])
             self.is_loaded = True
         self.summary = summary
+        if record is not None and record.form == forms.registry().intake.form:
+            self._show_alerts(record)
         self._update_header()
         ids = {i for i in (record.id if record else None, removed) if i}
         self._own_change = True
@@ -1312,6 +1546,8 @@ class ResidentWindow(QWidget):
                         ed.clear()
         self.code_label.clear()
         self.names_label.clear()
+        self.alerts_label.clear()
+        self._alerts = []
         self.summary = None
         self._force_close = True
         self.close()
@@ -1343,6 +1579,13 @@ class ResidentWindow(QWidget):
         self.print_button.setToolTip(_("Imprimir este registro, los formularios del residente "
                                        "o un formulario en blanco (Ctrl+P)"))
         self.save_pdf_button.setText(_("Guardar como &PDF…"))
+        self.access_button.setText(_("&Accesos…"))
+        self.help_button.setText(_("Ayuda"))
+        if self._alerts:
+            self.alerts_label.setText("⚠ " + _("Alertas: {alerts}").format(
+                alerts=" · ".join(self._alerts)))
+        self.help_button.setToolTip(_("La guía de uso (F1)"))
+        self.access_button.setToolTip(_("Quién abrió, imprimió o exportó este expediente"))
         self._update_header()
 
 
@@ -1367,6 +1610,11 @@ def open_resident(session: Session, resident_id: str | None,
     else:
         _windows[resident_id] = window
     window.show()
+    # Without a window manager that focuses new windows (Xvfb, some kiosks) the keyboard
+    # would stay in the list: take it, and put it in the form.
+    window.raise_()
+    window.activateWindow()
+    window.focus_form()
     return window
 
 

@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout,
                                QWidget)
 
-from ..core import forms
+from ..core import case_alerts, forms
 from ..core.display import STATUS_LABELS, format_date, format_status, format_value
 from ..core.i18n import N_, _
 from ..core.users import Action
 from ..core.vault import ResidentSummary, fold
+from . import memory
 from .lang import language_bus
 from .session import Change, Session
 from .tasks import run_task, show_error
@@ -34,7 +35,9 @@ PARTIAL_REFRESH_MAX = 50       # above this many changed residents, reload the w
 RESIDENT_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 DISPLAY, FOREGROUND = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ForegroundRole)
 FONT, ALIGNMENT = int(Qt.ItemDataRole.FontRole), int(Qt.ItemDataRole.TextAlignmentRole)
-_STYLE_ROLES = frozenset({FOREGROUND, FONT, ALIGNMENT, RESIDENT_ID_ROLE})
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_STYLE_ROLES = frozenset({FOREGROUND, FONT, ALIGNMENT, RESIDENT_ID_ROLE, TOOLTIP})
+ALERT_MARK = "⚠"
 HIGH_RISK = "high"
 
 
@@ -78,12 +81,14 @@ class Prepared:
     rows: list[ResidentSummary]
     ages: list[int | None]
     name_keys: list[str]
+    alerts: dict[str, list[str]] | None = None     # resident id → alerts (case_alerts)
 
 
-def prepare(rows: list[ResidentSummary], today: dt.date | None = None) -> Prepared:
+def prepare(rows: list[ResidentSummary], today: dt.date | None = None,
+            alerts: dict[str, list[str]] | None = None) -> Prepared:
     today = today or dt.date.today()
     return Prepared(list(rows), [r.age_on(today) for r in rows],
-                    [fold(f"{r.name_first} {r.name_last}") for r in rows])
+                    [fold(f"{r.name_first} {r.name_last}") for r in rows], alerts)
 
 
 class ResidentsModel(QAbstractTableModel):
@@ -102,6 +107,7 @@ class ResidentsModel(QAbstractTableModel):
         self._shown: list[int] = []                # positions in self.rows, in order
         self.status = ""                           # "" = any status
         self.match: frozenset[str] | None = None   # search result ids; None = no search
+        self.alerts: dict[str, list[str]] = {}    # resident id → alerts
         self._today = dt.date.today()
         self._sort: tuple[int, Qt.SortOrder] | None = None
         intake = forms.registry().intake
@@ -126,6 +132,7 @@ class ResidentsModel(QAbstractTableModel):
         self.beginResetModel()
         self._today = dt.date.today()
         self.rows, self._ages, self._names = prepared.rows, prepared.ages, prepared.name_keys
+        self.alerts = dict(prepared.alerts or {})
         self._cells = [None] * len(self.rows)
         if self._sort is not None:
             self._apply_order(*self._sort)
@@ -136,11 +143,18 @@ class ResidentsModel(QAbstractTableModel):
         """Drops every decrypted value (on lock)."""
         self.beginResetModel()
         self.rows, self._cells, self._ages, self._names, self._shown = [], [], [], [], []
+        self.alerts = {}
         self.match = None
         self.endResetModel()
 
-    def upsert(self, summaries: list[ResidentSummary]) -> None:
-        """Updates changed residents and adds new ones, keeping order and filters."""
+    def upsert(self, summaries: list[ResidentSummary],
+               alerts: dict[str, list[str]] | None = None) -> None:
+        """Updates changed residents (and, given, their alerts) and adds new ones, keeping
+        order and filters."""
+        if alerts is not None:
+            for s in summaries:
+                self.alerts.pop(s.id, None)
+            self.alerts.update(alerts)
         where = {r.id: i for i, r in enumerate(self.rows)}
         self.beginResetModel()
         for s in summaries:
@@ -208,7 +222,10 @@ class ResidentsModel(QAbstractTableModel):
         if cells is None:
             r = self.rows[i]
             age = self._ages[i]
-            cells = (r.internal_code, display_name(r), "" if age is None else str(age),
+            name = display_name(r)
+            if r.id in self.alerts:
+                name = f"{ALERT_MARK} {name}"
+            cells = (r.internal_code, name, "" if age is None else str(age),
                      format_value(self._sex, r.sex), format_date(r.admission_date),
                      format_status(r.status), format_value(self._risk, r.risk_level),
                      format_date(r.last_service))
@@ -229,6 +246,9 @@ class ResidentsModel(QAbstractTableModel):
         if role == ALIGNMENT:
             return self._right if index.column() == AGE_COLUMN else None
         r = self.rows[self._shown[index.row()]]
+        if role == TOOLTIP:
+            found = self.alerts.get(r.id)
+            return _("Alertas: {alerts}").format(alerts="; ".join(found)) if found else None
         high = index.column() == RISK_COLUMN and r.risk_level == HIGH_RISK
         if role == FOREGROUND:
             return self._high if high else (self._muted if r.status == "discharged" else None)
@@ -399,21 +419,27 @@ class ResidentsView(QWidget):
             self._size_columns(grow_only=True)
 
     def _size_columns(self, grow_only: bool = False) -> None:
-        """Widths from the font and the headers; grow_only keeps columns a person widened."""
+        """Widths from the font and the headers. With grow_only (a language switch) a column
+        a person widened is only ever widened; the others follow the new headers both ways,
+        so a longer header in one language leaves no narrower name column in the other."""
         fm = self.table.fontMetrics()
         self.table.verticalHeader().setDefaultSectionSize(fm.height() + 10)
         hh = self.table.horizontalHeader()
         samples = {"code": "DEMO-LOR-2026-0000", "age": "000", "sex": "Masculino",
                    "admission": "00/00/0000", "status": "Egresado(a)", "risk": "Medio",
                    "last_service": "00/00/0000"}
+        auto = getattr(self, "_auto_widths", {})
         for i, col in enumerate(COLUMNS):
             if col.key == "name":
                 hh.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
                 continue
             text_w = max(fm.horizontalAdvance(samples.get(col.key, "")),
                          fm.horizontalAdvance(col.title()) + 24) + 20
-            if not grow_only or hh.sectionSize(i) < text_w:
+            widened = grow_only and hh.sectionSize(i) != auto.get(i, hh.sectionSize(i))
+            if not widened or hh.sectionSize(i) < text_w:
                 hh.resizeSection(i, text_w)
+                auto[i] = text_w
+        self._auto_widths = auto
 
     def changeEvent(self, event) -> None:  # noqa: N802
         from PySide6.QtCore import QEvent
@@ -465,13 +491,20 @@ class ResidentsView(QWidget):
                 return
             self._loading = False
             self.model.set_rows(rows)
+            # The worker's scratch heap and the dropped page cache go back to the system.
+            QTimer.singleShot(0, memory.trim)
             self._update_count()
             if self.search.text().strip():
                 self._generation += 1
                 self._queue_search(self._generation, self.search.text())
             self.list_loaded.emit(len(rows.rows))
 
-        run_task(self, lambda _p: prepare(vault.residents()), on_success=loaded,
+        def load(_p) -> Prepared:
+            prepared = prepare(vault.residents(), alerts=case_alerts.by_resident(vault))
+            memory.shrink_vault(vault)
+            return prepared
+
+        run_task(self, load, on_success=loaded,
                  on_failure=self._load_failed, show_progress=True,
                  label=_("Cargando la lista de residentes…"))
 
@@ -505,13 +538,18 @@ class ResidentsView(QWidget):
         vault, gen = self.session.vault, self._load_generation
 
         def fetch(_p):
-            out = []
+            out, alerts = [], {}
             for rid in ids:
                 try:
                     out.append(vault.resident(rid))
+                    intake = vault.records(rid, vault.forms.intake.form)
                 except Exception:  # noqa: BLE001 — a resident gone meanwhile: reload instead
                     return None
-            return out
+                found = case_alerts.lines(intake[0].values.get(case_alerts.FIELD)) \
+                    if intake else []
+                if found:
+                    alerts[rid] = found
+            return out, alerts
 
         def done(summaries) -> None:
             if gen != self._load_generation or not self.session.is_unlocked:
@@ -519,8 +557,10 @@ class ResidentsView(QWidget):
             if summaries is None:
                 self.reload()
                 return
+            summaries, alerts = summaries
             # A resident joined into another leaves the list like a deleted one.
-            self.model.upsert([s for s in summaries if not s.deleted and not s.joined_into])
+            self.model.upsert([s for s in summaries if not s.deleted and not s.joined_into],
+                              alerts)
             gone = [s.id for s in summaries if s.deleted or s.joined_into]
             if gone:
                 self.reload()

@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from ..core.vault import Vault
+from . import memory
 from .system_lock import SystemLockWatcher
 
 _INPUT_EVENTS = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
@@ -90,6 +91,8 @@ class Session(QObject):
         finally:
             # Views drop decrypted data even if closing the file failed.
             self.locked.emit()
+            # Once windows closed for the lock are gone (deleteLater), give the memory back.
+            QTimer.singleShot(0, memory.release)
 
     def _system_lock(self, _reason: str) -> None:
         self.lock()

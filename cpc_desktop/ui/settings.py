@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QSpinBox, QVBoxLayout, QWidget)
 
@@ -56,8 +56,22 @@ def demo_vault_dir() -> Path:
     return data_dir() / "demo"
 
 
+def documents_folder() -> str:
+    """The person's Documents folder (their home when the system has none): where files they
+    save start, never the program's data folder next to the vaults."""
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return docs if docs and Path(docs).is_dir() else str(Path.home())
+
+
 def is_vault(path: Path | str | None) -> bool:
     return path is not None and (Path(path) / "keyslots.json").is_file()
+
+
+def same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b
 
 
 @dataclass
@@ -69,6 +83,11 @@ class Settings:
     font_scale: float = 1.0
     window_geometry: str = ""          # QWidget.saveGeometry(), base64
     residents_header: str = ""         # QHeaderView.saveState(), base64
+    print_language: str = ""           # the last language chosen for printing
+    folders: dict = field(default_factory=dict)   # kind ("pdf", "backup"…) → last folder
+    # Vaults opened here: folder → {"code", "name", "user", "at"}, for the vault chooser. Only
+    # what the lock screen shows anyway (shelter and login), never a resident's datum.
+    vaults: dict = field(default_factory=dict)
     path: Path | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -105,6 +124,41 @@ class Settings:
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
             write_private(path, json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8"))
+
+    def folder(self, kind: str, default: str) -> str:
+        """The folder last used for this kind of file, while it still exists."""
+        chosen = self.folders.get(kind)
+        return chosen if isinstance(chosen, str) and Path(chosen).is_dir() else default
+
+    def remember_folder(self, kind: str, path: Path | str) -> None:
+        folder = Path(path)
+        folder = folder if folder.is_dir() else folder.parent
+        self.update(folders={**self.folders, kind: str(folder)})
+
+    def remember_vault(self, path: Path | str, *, code: str, name: str, user: str,
+                       at: str) -> None:
+        self.update(vaults={**self.vaults, str(Path(path)): {
+            "code": code, "name": name, "user": user, "at": at}})
+
+    def known_vaults(self) -> list[tuple[Path, dict]]:
+        """The vaults opened on this computer that are still there, the latest first."""
+        out = [(Path(p), info) for p, info in self.vaults.items()
+               if isinstance(info, dict) and is_vault(p)]
+        return sorted(out, key=lambda item: str(item[1].get("at", "")), reverse=True)
+
+    def start_vault(self) -> Path:
+        """The vault to show at start: the last one opened, except that the demo never stands
+        in for a real vault of this computer (a restart after trying the demo)."""
+        last = Path(self.last_vault) if self.last_vault else None
+        demo = demo_vault_dir()
+        if last is not None and is_vault(last) and not same_folder(last, demo):
+            return last
+        real = [p for p, _info in self.known_vaults() if not same_folder(p, demo)]
+        if real:
+            return real[0]
+        if is_vault(default_vault_dir()):
+            return default_vault_dir()
+        return last if last is not None and is_vault(last) else default_vault_dir()
 
     def update(self, **changes) -> None:
         for key, value in changes.items():

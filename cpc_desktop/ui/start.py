@@ -149,12 +149,13 @@ class CreateVaultDialog(QDialog):
         self.login.textEdited.connect(lambda _t: setattr(self, "_login_edited", True))
         self.folder_label_value = QLabel(wordWrap=True, objectName="vaultFolder")
         self.folder_button = QPushButton(objectName="chooseFolder")
+        # Enter in any field creates the vault; only a click changes the folder.
+        self.folder_button.setAutoDefault(False)
         self.folder_button.clicked.connect(self._choose_folder)
         self.message = error_label()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.ok = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("createButton")
-        self.ok.setDefault(True)
         self.buttons.accepted.connect(self.create)
         self.buttons.rejected.connect(self.reject)
         self.labels = {k: QLabel() for k in ("code", "shelter", "display", "login", "folder")}
@@ -174,6 +175,8 @@ class CreateVaultDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
+        self.pair.follow(self.message)
+        self.ok.setDefault(True)   # once inside the dialog, or the dialog never learns it
         self.setMinimumWidth(600)
         for a, b in ((self.code, self.shelter), (self.shelter, self.display_name),
                      (self.display_name, self.login), (self.login, self.pair.first),

@@ -19,6 +19,7 @@ from ..core.errors import CpcError
 from ..core.i18n import _
 from ..sync import devices, invitations
 from .session import Session
+from .settings import documents_folder
 from .sync_controller import SyncController
 from .tasks import error_text, run_task
 from .unlock import (PassphrasePair, error_label, first_user_problem, recovery_font,
@@ -254,7 +255,7 @@ def create_invitation(controller: SyncController, parent: QWidget):
     if not session.is_unlocked:
         return None
     vault = session.vault
-    default = Path.home() / f"invitacion-{vault.shelter_code}.cpci"
+    default = Path(documents_folder()) / f"invitacion-{vault.shelter_code}.cpci"
     path, _filter = QFileDialog.getSaveFileName(
         parent, _("Guardar la invitación"), str(default),
         _("Invitaciones de CPC ({pattern})").format(pattern=INVITATION_FILTER))
@@ -368,12 +369,14 @@ class JoinDialog(QDialog):
         self.pair = PassphrasePair(self, form, name_prefix="join")
         self.folder_value = QLabel(str(self.folder), wordWrap=True)
         self.folder_button = QPushButton()
+        self.folder_button.setAutoDefault(False)
         self.folder_button.clicked.connect(self._choose_folder)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_value, 1)
         folder_row.addWidget(self.folder_button)
         form.addRow(self.labels["folder"], folder_row)
         _frame(self, form, "joinButton", self.join)
+        self.pair.follow(self.message)
         self.ok.setDefault(True)
         self.setMinimumWidth(640)
         self.setWindowTitle(_("Unirse a un centro con una invitación"))

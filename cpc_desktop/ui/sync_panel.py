@@ -26,6 +26,7 @@ from ..core.users import Action
 from ..sync import KEEP_CURRENT, TAKE_KEPT, Conflict, conflicts, devices, invitations
 from ..sync import JoinSide, alerts, duplicate_residents, join_side, resolve
 from .lang import language_bus
+from .screen_fit import fit_to_screen
 from .session import Session
 from .sync_controller import SyncController, SyncOutcome, SyncStatusLine, summary_text
 from .tasks import error_text, run_task, show_error
@@ -156,7 +157,7 @@ class SyncPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
         layout.addWidget(self.tabs)
-        self.resize(1000, 560)
+        fit_to_screen(self, 1000, 560)
 
         controller.status_changed.connect(self._status_changed)
         controller.busy_changed.connect(self._busy_changed)

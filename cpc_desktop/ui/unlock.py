@@ -123,11 +123,23 @@ class PassphrasePair(QObject):
         """What keeps the pair from being used, in words, or None."""
         first, second = self.first.text(), self.second.text()
         if len(first) < MIN_PASSPHRASE:
-            return _("La contraseña debe tener al menos {n} caracteres; una frase de varias "
-                     "palabras es más fácil de recordar.").format(n=MIN_PASSPHRASE)
+            return self._too_short()
         if first != second:
             return _("Las dos contraseñas no coinciden.")
         return None
+
+    @staticmethod
+    def _too_short() -> str:
+        return _("La contraseña debe tener al menos {n} caracteres; una frase de varias "
+                 "palabras es más fácil de recordar.").format(n=MIN_PASSPHRASE)
+
+    def follow(self, label: QLabel) -> None:
+        """Once `label` shows this pair's problem, it follows the typing: it changes or goes
+        away as soon as the passphrases are fixed (the dialog's other problems stay)."""
+        self._followed = label
+        self._update()
+
+    _followed: QLabel | None = None
 
     def _update(self) -> None:
         text = self.first.text()
@@ -136,15 +148,22 @@ class PassphrasePair(QObject):
         color = ("#c62828", "#ef6c00", "#f9a825", "#7cb342", "#2e7d32")[score]
         self.strength.setStyleSheet(f"QProgressBar::chunk {{ background: {color}; }}")
         if not text:
-            hint = _("Use una frase de cuatro o más palabras que solo usted conozca.")
+            hint = _("Al menos {n} caracteres. Use una frase de cuatro o más palabras que "
+                     "solo usted conozca.").format(n=MIN_PASSPHRASE)
         else:
             hint = _("Seguridad: {level}.").format(level=_(STRENGTH_LABELS[score]))
             if score < 2:
                 hint += " " + _("Alárguela: una frase de varias palabras es más segura y fácil "
                                 "de recordar.")
+            if len(text) < MIN_PASSPHRASE:
+                hint += " " + _("Faltan {n} caracteres.").format(n=MIN_PASSPHRASE - len(text))
         if self.second.text() and text != self.second.text():
             hint += " " + _("Las dos contraseñas no coinciden.")
         self.hint.setText(hint)
+        label = self._followed
+        if label is not None and label.text() in (self._too_short(),
+                                                  _("Las dos contraseñas no coinciden.")):
+            set_error(label, self.problem() or "")
         self.changed.emit()
 
 
@@ -285,7 +304,13 @@ class UnlockView(QWidget):
     # ------------------------------------------------------------ texts
     def retranslate_ui(self) -> None:
         self.title.setText(_("Desbloquear la bóveda"))
-        self.where.setText(_("Bóveda: {path}").format(path=str(self.session.path)))
+        # The folder is shown for the demo only: elsewhere the shelter says more, and a path
+        # next to the login tells an onlooker where the data is.
+        if is_demo(self.session.path):
+            self.where.setText(_("Bóveda: {path}").format(path=str(self.session.path)))
+        elif self._shelter:
+            self.where.setText(_("Centro: {shelter}").format(shelter=self._shelter))
+        self.where.setVisible(is_demo(self.session.path) or bool(self._shelter))
         self.user_label.setText(_("&Usuario:"))
         self.pass_label.setText(_("&Contraseña:"))
         self.unlock_button.setText(_("&Desbloquear"))
@@ -301,12 +326,18 @@ class UnlockView(QWidget):
             self._show_wait()
 
     # ------------------------------------------------------------ state
-    def prepare(self, user: str = "") -> None:
-        """Called each time the screen is shown: fresh passphrase, sensible focus."""
+    _shelter = ""
+
+    def prepare(self, user: str = "", shelter: str = "") -> None:
+        """Called each time the screen is shown: fresh passphrase, sensible focus; `user`
+        and `shelter` are what this computer remembers of this vault."""
         self.passphrase.clear()
         set_error(self.message, "")
+        self._shelter = shelter
         demo_vault = is_demo(self.session.path)
         self.demo_hint.setVisible(demo_vault)
+        if self.user.text() == demo.DEMO_USER and not demo_vault:
+            self.user.clear()      # "demo" belongs to the demo vault only
         if not self.user.text():
             self.user.setText(user or (demo.DEMO_USER if demo_vault else ""))
         self.retranslate_ui()
@@ -432,6 +463,7 @@ class RecoveryDialog(QDialog):
         form.addRow(self.user_label, self.user)
         form.addRow(self.key_label, self.key)
         self.pair = PassphrasePair(self, form, name_prefix="recovery")
+        self.pair.follow(self.message)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(form)

@@ -49,6 +49,10 @@ def test_banner_reminds_until_a_backup_is_made(main_window, ui_vault, unlock, qt
     assert core.get_settings(vault).folder == usb, "the chosen folder was not remembered"
     assert core.backup_due(vault) is False
     core.verify_backup(made[0], vault=vault)
+    box = banner.done_box
+    assert box is not None and box.isVisible(), "a backup made from the banner says nothing"
+    assert "Copia guardada y verificada" in box.text() and str(usb) in box.text()
+    box.accept()
 
     # The next one goes to the same place without asking again.
     main_window.backups.banner.backup_now()

@@ -206,6 +206,29 @@ def test_errors_show_under_their_field_and_table_cell_and_the_first_gets_focus(v
     assert view.errors_shown() == {} and not view.banner.isVisible()
 
 
+def test_the_banner_lists_each_field_in_error_and_jumps_to_it(view_of, qtbot):
+    view = view_of("ficha_ingreso")
+    view.resize(900, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    with pytest.raises(forms.ValidationError) as err:
+        REGISTRY.get("ficha_ingreso").validate({})
+    errors = err.value.errors
+    assert len(errors) >= 3
+    view.show_errors(errors)
+    text = view.banner_text()
+    for e in errors:
+        assert e.label in text, f"{e.label} is not listed in the banner: {text}"
+    last = errors[-1]
+    box = view.box(last.field)
+    view.scroll.verticalScrollBar().setValue(0)
+    view.banner.linkActivated.emit(f"#{len(errors) - 1}")
+    qtbot.waitUntil(lambda: box.editor.focus_widget().hasFocus(), timeout=2000)
+    top = box.mapTo(view.scroll.widget(), box.rect().topLeft()).y()
+    bar = view.scroll.verticalScrollBar().value()
+    assert bar <= top <= bar + view.scroll.viewport().height(), "the link did not scroll to it"
+
+
 def test_required_fields_carry_an_asterisk_and_help_is_shown(view_of):
     view = view_of("ficha_ingreso")
     form = REGISTRY.get("ficha_ingreso")

@@ -61,6 +61,12 @@ def find_box(name: str) -> QMessageBox | None:
                  if w.objectName() == name and w.isVisible()), None)
 
 
+def confirm_changes(qtbot) -> None:
+    """Saving a stored record lists its changes first: "Guardar" there."""
+    qtbot.waitUntil(lambda: find_box("confirmChanges") is not None, timeout=3000)
+    click(find_box("confirmChanges"), "Guardar")
+
+
 def click(box: QMessageBox, text: str) -> None:
     button = next(b for b in box.buttons() if b.text() == text)
     button.click()
@@ -153,6 +159,7 @@ def test_editing_a_pti_objective_in_the_repeating_table_is_saved(world, qtbot):
     window.tabs.setCurrentWidget(tab)
     tab.select(pti_id)
     tab.open_selected()
+    tab.editor.start_editing()
     table = tab.editor.view.editor("cp_case_plan")
     assert len(table.rows) == 2
     cell = table.rows[1].fields.boxes["objective"].editor.edit
@@ -160,6 +167,7 @@ def test_editing_a_pti_objective_in_the_repeating_table_is_saved(world, qtbot):
     qtbot.keyClicks(cell, "Objetivo ficticio revisado")
     assert tab.editor.dirty
     qtbot.mouseClick(tab.editor.save_button, Qt.MouseButton.LeftButton)
+    confirm_changes(qtbot)
     qtbot.waitUntil(lambda: not tab.editor.dirty and not tab.editor.saving, timeout=5000)
     stored = world.vault.get(pti_id).values["cp_case_plan"]
     assert [r["objective"] for r in stored] == ["Objetivo ficticio uno",
@@ -195,6 +203,7 @@ def test_lock_while_editing_keeps_a_draft_clears_the_window_and_unlock_restores_
         world, qtbot):
     code = world.vault.resident(world.resident_id).internal_code
     window = opened(qtbot, world.session, world.resident_id)
+    window.intake_tab.editor.start_editing()
     view = window.intake_tab.editor.view
     qtbot.keyClicks(view.editor("name_nickname").edit, "Apodo Ficticio")
     tab = window.tab_for("registro_atenciones")
@@ -223,6 +232,7 @@ def test_lock_while_editing_keeps_a_draft_clears_the_window_and_unlock_restores_
         "Nota a medias"
 
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    confirm_changes(qtbot)
     qtbot.waitUntil(lambda: not editor.dirty, timeout=5000)
     assert vault.get(world.resident_id).values["name_nickname"] == "Apodo Ficticio"
     qtbot.waitUntil(lambda: len(record_drafts(vault)) == 1, timeout=5000)
@@ -263,6 +273,7 @@ def test_language_switch_retranslates_the_window_and_keeps_typed_input(world, qt
     qu = gettext_for("qu")
     window = opened(qtbot, world.session, world.resident_id)
     editor = window.intake_tab.editor
+    editor.start_editing()
     qtbot.keyClicks(editor.view.editor("name_nickname").edit, "Apodo")
     try:
         set_language("qu")
@@ -278,6 +289,7 @@ def test_language_switch_retranslates_the_window_and_keeps_typed_input(world, qt
 
 def test_closing_with_unsaved_changes_asks_first(world, qtbot):
     window = opened(qtbot, world.session, world.resident_id)
+    window.intake_tab.editor.start_editing()
     qtbot.keyClicks(window.intake_tab.editor.view.editor("name_nickname").edit, "Apodo")
     window.close()
     qtbot.waitUntil(lambda: find_box("unsavedGuard") is not None, timeout=2000)
@@ -287,6 +299,7 @@ def test_closing_with_unsaved_changes_asks_first(world, qtbot):
     window.close()
     qtbot.waitUntil(lambda: find_box("unsavedGuard") is not None, timeout=2000)
     click(find_box("unsavedGuard"), "Guardar")
+    confirm_changes(qtbot)
     qtbot.waitUntil(lambda: window.closed, timeout=5000)
     assert world.vault.get(world.resident_id).values["name_nickname"] == "Apodo"
 
@@ -299,6 +312,7 @@ def test_switching_records_with_unsaved_changes_asks_and_discard_drops_them(worl
     window.tabs.setCurrentWidget(tab)
     tab.select(first)
     tab.open_selected()
+    tab.editor.start_editing()
     qtbot.keyClicks(tab.editor.view.editor("completed_by").edit, "Cambio")
     tab.new_button.click()
     qtbot.waitUntil(lambda: find_box("unsavedGuard") is not None, timeout=2000)
@@ -316,8 +330,10 @@ def test_a_failed_save_says_why_and_keeps_the_input(world, qtbot, monkeypatch):
         raise VaultBusy("La bóveda está siendo usada por otro programa.")
 
     monkeypatch.setattr(world.vault, "update", busy)
+    editor.start_editing()
     qtbot.keyClicks(editor.view.editor("name_nickname").edit, "Apodo")
     editor.save_button.click()
+    confirm_changes(qtbot)
     qtbot.waitUntil(lambda: find_box("errorBox") is not None, timeout=5000)
     assert "otro programa" in find_box("errorBox").text()
     assert editor.view.editor("name_nickname").edit.text() == "Apodo"
@@ -366,6 +382,7 @@ def test_reopening_a_resident_reuses_a_kept_form_and_shows_the_right_values(worl
 
 def test_switching_tabs_with_unsaved_changes_asks_first(world, qtbot):
     window = opened(qtbot, world.session, world.resident_id)
+    window.intake_tab.editor.start_editing()
     qtbot.keyClicks(window.intake_tab.editor.view.editor("name_nickname").edit, "Apodo")
     services = window.tab_for("registro_atenciones")
     window.tabs.setCurrentWidget(services)
@@ -401,3 +418,37 @@ def test_services_list_headers_fit_after_switching_to_quechua(world, qtbot):
         assert cut == [], f"Quechua column headers cut off in the services list: {cut}"
     finally:
         set_language("es")
+
+
+def test_a_stored_record_opens_for_reading_and_saving_shows_the_changes_first(world, qtbot):
+    window = opened(qtbot, world.session, world.resident_id)
+    editor = window.intake_tab.editor
+    view = editor.view
+    before = world.vault.get(world.resident_id).values.get("name_nickname")
+    qtbot.waitUntil(editor.isVisible, timeout=3000)
+    assert editor.reading and editor.edit_button.isVisibleTo(window)
+    assert not editor.save_button.isVisibleTo(window)
+    qtbot.keyClicks(view.editor("name_nickname").edit, "Tecla perdida")
+    assert not editor.dirty, "typing changed a record opened for reading"
+
+    editor.edit_button.click()
+    assert not editor.reading and editor.save_button.isVisibleTo(window)
+    view.editor("name_nickname").edit.setText("Apodo Ficticio Nuevo")
+    view.refresh()
+    editor.save_button.click()
+    qtbot.waitUntil(lambda: find_box("confirmChanges") is not None, timeout=3000)
+    box = find_box("confirmChanges")
+    label = REGISTRY.intake.field("name_nickname").label
+    assert f"{label}: {before or '—'} → Apodo Ficticio Nuevo" in box.text(), box.text()
+    click(box, "Seguir editando")
+    assert world.vault.get(world.resident_id).values.get("name_nickname") == before, \
+        "the change was saved before it was confirmed"
+    assert editor.dirty and not editor.reading
+    editor.save_button.click()
+    confirm_changes(qtbot)
+    qtbot.waitUntil(lambda: not editor.dirty and editor.reading, timeout=5000)
+    assert world.vault.get(world.resident_id).values["name_nickname"] == "Apodo Ficticio Nuevo"
+
+    editor.edit_button.click()
+    editor.cancel_button.click()
+    assert editor.reading, "Cancelar without changes should go back to reading"

@@ -95,6 +95,7 @@ def test_the_wheel_still_changes_the_field_that_has_focus(qtbot):
 def test_the_wheel_over_an_existing_residents_birthplace_changes_nothing(
         qtbot, tmp_path, vault_factory, intake_values):
     with opened_resident(qtbot, tmp_path, vault_factory, intake_values) as window:
+        window.intake_tab.editor.start_editing()     # reading changes nothing anyway
         combos = [c for c in window.findChildren(QComboBox) if c.isEnabled()]
         spins = window.findChildren(QSpinBox)
         assert len(combos) > 10
@@ -114,6 +115,8 @@ def test_resident_window_fits_a_small_laptop_screen(
     free = QRect(0, 0, screen[0], screen[1] - 40)
     monkeypatch.setattr(screen_fit, "available_geometry", lambda widget=None: free)
     with opened_resident(qtbot, tmp_path, vault_factory, intake_values) as window:
+        qtbot.waitUntil(lambda: window.intake_tab.editor is not None, timeout=5000)
+        window.intake_tab.editor.start_editing()
         save = window.findChild(QPushButton, "saveButton")
         qtbot.waitUntil(lambda: save is not None and save.isVisible(), timeout=5000)
         frame_w = window.width() + screen_fit.FRAME_MARGIN[0]
@@ -218,3 +221,31 @@ def test_report_window_fits_a_small_laptop_screen(qtbot, ui_vault, monkeypatch, 
         window.close()
     finally:
         session.lock()
+
+
+@pytest.mark.parametrize("language", ["es", "qu"])
+def test_the_services_register_uses_the_width_with_whole_titles_and_the_note(
+        qtbot, tmp_path, vault_factory, intake_values, service_values, monkeypatch, language):
+    from cpc_desktop.ui import lang
+
+    free = QRect(0, 0, 1280, 680)
+    monkeypatch.setattr(screen_fit, "available_geometry", lambda widget=None: free)
+    with opened_resident(qtbot, tmp_path, vault_factory, intake_values, services=3,
+                         service_values=service_values) as window:
+        lang.set_language(language)
+        tab = window.tab_for("registro_atenciones")
+        window.tabs.setCurrentWidget(tab)
+        qtbot.waitUntil(lambda: tab.built and tab.model.rowCount() == 3, timeout=5000)
+        qtbot.wait(20)
+        table, header = tab.table, tab.table.horizontalHeader()
+        assert table.width() > window.width() * 0.8, "the right half is left empty"
+        fm = header.fontMetrics()
+        last = tab.model.columnCount() - 1
+        for col in range(last):
+            title = tab.model.headerData(col, Qt.Orientation.Horizontal)
+            assert header.sectionSize(col) >= fm.horizontalAdvance(title) + 12, title
+        assert not table.horizontalScrollBar().isVisible(), "the note is behind a scroll bar"
+        assert header.sectionSize(last) >= 150, "the note column is squeezed out"
+        rect = table.visualRect(tab.model.index(0, 0))
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.waitUntil(lambda: tab.editor is not None and tab.right.isVisible(), timeout=3000)
