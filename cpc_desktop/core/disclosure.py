@@ -35,7 +35,7 @@ def record(vault, action: str, resident_ids: Iterable[str] = (), **detail) -> in
     clean = {k: v for k, v in detail.items() if v not in (None, "", [], ())}
     if isinstance(clean.get("reason"), str):
         clean["reason"] = clean["reason"].strip()[:REASON_MAX]
-    ids = list(dict.fromkeys(r for r in resident_ids if r)) or [None]
+    ids: list[str | None] = list(dict.fromkeys(r for r in resident_ids if r)) or [None]
     if action != REPORT and ids == [None]:
         return 0        # a blank form discloses nobody
     with vault.transaction() as conn:
