@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from cpc_desktop.core import backups
 from cpc_desktop.core import vault as vault_mod
@@ -71,8 +72,8 @@ def test_opening_an_older_vault_backs_it_up_then_migrates_once(old_vault, monkey
     old = _update_program(monkeypatch, add_a_column)
     with _open(old_vault) as v:
         assert v.schema_version == old + 1
-        assert "priority" in v.db["records"].columns_dict
-        assert "saved" in v.db["drafts"].columns_dict
+        assert "priority" in sqlite_utils.Database(v.conn)["records"].columns_dict
+        assert "saved" in sqlite_utils.Database(v.conn)["drafts"].columns_dict
         assert v.get(old_vault.resident_id).values["name_first"] == "Migracion Ficticia"
         assert any(e.action == "vault.migrate" for e in v.audit_log()), \
             "a migration must be visible in the audit log"
@@ -122,8 +123,8 @@ def test_a_failing_migration_leaves_the_vault_as_it_was(old_vault, monkeypatch):
     monkeypatch.undo()                                 # the previous program again
     with _open(old_vault) as v:
         assert v.schema_version == old
-        assert not v.db["half_done"].exists(), "a failed migration must be rolled back"
-        assert "priority" not in v.db["records"].columns_dict
+        assert not sqlite_utils.Database(v.conn)["half_done"].exists(), "a failed migration must be rolled back"
+        assert "priority" not in sqlite_utils.Database(v.conn)["records"].columns_dict
         assert v.get(old_vault.resident_id).values["name_first"] == "Migracion Ficticia"
         assert v.check().ok
 

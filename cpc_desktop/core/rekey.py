@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlcipher3
-import sqlite_utils
 
 from . import audit, crypto
 from .errors import PermissionDenied, UnknownUser, VaultError, WrongPassphrase
@@ -183,7 +182,7 @@ def add_user(v, login: str, passphrase: str, insert: Callable) -> None:
     raw = bytes(v._key())
     with _slot_mutex(v):
         slots = fresh(v)
-        with v._tx() as conn:
+        with v.writing() as conn:
             gen = _gen(v, conn)
             sid, pub = slots.add_user(login, passphrase, raw, gen, _shared_kdf(v, slots))
             insert(conn)
@@ -209,7 +208,7 @@ def _rewrap(v, login: str, passphrase: str, raw: bytes, replace: set[str],
     gen = _meta(v.conn).get("key_gen") or new_generation()
     sid, pub = slots.add_user(login, passphrase, raw, gen, _shared_kdf(v, slots))
     slots.save()
-    with v._tx() as conn:
+    with v.writing() as conn:
         gen2 = _gen(v, conn)
         if gen2 != gen:                 # an older vault's first generation
             slots.slots[sid]["boxes"] = []
@@ -248,7 +247,7 @@ def rekey(v, *, reason: str = "coordinator", disable: str | None = None,
     recovery key: the old one and every old slot file (in backups too) no longer open it."""
     from . import vault as _vault
 
-    v._require(Action.MANAGE_USERS)
+    v.require(Action.MANAGE_USERS)
     step = on_step or (lambda _name: None)
     started = time.perf_counter()
     with v._lock, _slot_mutex(v):
@@ -336,7 +335,6 @@ def _swap(v, db: Path, tmp: Path, slots: KeySlots, gen: str, real: set[str], new
                 session._raw_key = None      # stays locked (a disabled user's session)
                 continue
             session._conn = _vault._connect(db, key)
-            session.db = sqlite_utils.Database(session._conn)
             session._raw_key = bytearray(key)
             session._slots = fresh(v)
 

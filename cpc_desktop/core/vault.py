@@ -18,7 +18,6 @@ import shutil
 import tarfile
 import tempfile
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,9 @@ from .errors import (BackupError, CpcError, NotFound, PermissionDenied, UnknownU
 from .i18n import N_, _
 from .ids import uuid7
 from .keyslots import KeySlots, Unlocked, normalize_user
+from .records_store import (CREATED, DELETED, DISCHARGE_FORM, JOINED, JOINED_ROWS, MEMBERS,
+                            RESIDENT_FIELDS, SERVICE_FORM, RecordRow, RecordsStore, dump_value,
+                            facts_json, fold, resolve_joins, search_fold)
 from .users import Action, Role, User, parse_role
 
 DB_NAME = "vault.db"
@@ -45,14 +47,6 @@ BUSY_TIMEOUT_MS = 5000
 # writes about 3x slower (below the 0.5x targets; benchmarks/README.md, bench_vault.py
 # --memory-security on). Keys are still wiped by SQLCipher on close.
 MEMORY_SECURITY = False
-DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
-# A system field of an intake: the resident it was joined into (one child registered twice).
-# It syncs like any field; names starting with "_" are never form fields.
-JOINED = "_joined_into"
-
-# Columns of the resident list, taken from the intake form by field id.
-RESIDENT_FIELDS = ("internal_code", "name_first", "name_last", "name_nickname", "sex",
-                   "date_of_birth", "age", "admission_date", "risk_level")
 
 
 @dataclass(frozen=True)
@@ -120,6 +114,14 @@ class Change:
 
 
 @dataclass
+class _Added:
+    """What one add_many transaction has queued but not written yet (its checks need it)."""
+    codes: set[str] = field(default_factory=set)
+    residents: set[str] = field(default_factory=set)     # checked: exist, not deleted
+    ones: set[tuple[str, str]] = field(default_factory=set)  # (resident, one-per-resident form)
+
+
+@dataclass
 class CheckReport:
     items: list[tuple[str, bool, str]] = field(default_factory=list)
 
@@ -135,12 +137,6 @@ def default_vault_path() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path("cpc-desktop", appauthor=False) / "vault"
-
-
-def fold(text: str) -> str:
-    """Lowercase without diacritics: how names are compared and searched."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 # ---------------------------------------------------------------- connection helpers
@@ -352,19 +348,9 @@ def _migrate_2_to_3(db: sqlite_utils.Database) -> None:
     that covers what reports read, so a report reads index pages only, never the records'
     free texts."""
     db["records"].add_column("facts", str)
-    reg = forms.registry()
-    db.conn.executemany("UPDATE records SET facts=? WHERE id=?", [
-        (facts_json(reg, form, json.loads(data)), rid)
-        for rid, form, data in db.execute("SELECT id, form, data FROM records").fetchall()])
+    RecordsStore(forms.registry()).fill_facts(db.conn)
     db.execute("CREATE INDEX records_facts ON records(form, record_date, deleted, shelter, "
                "resident_id, facts)")
-
-
-def facts_json(registry: forms.FormRegistry, form_id: str, values: dict) -> str:
-    """What goes in records.facts (every writer of records.data must write it too)."""
-    form = registry.forms.get(form_id)
-    facts = form.facts(values) if form is not None else {}
-    return json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _migrate_3_to_4(db: sqlite_utils.Database) -> None:
@@ -396,14 +382,14 @@ class Vault:
         self._damaged = False
         self._hold: vaultlock.Hold | None = None    # this process's share of the OS lock
         self.user = user
-        self.db = sqlite_utils.Database(conn)
-        meta = self._meta()
+        meta = self.meta()
         self.vault_id = meta["vault_id"]
         self.shelter_code = meta["shelter_code"]
         self.shelter_name = meta["shelter_name"]
         self.device_id = meta["device_id"]
         self.clock = HybridClock(self.device_id, meta.get("hlc_last"))
         self.forms = forms.registry()
+        self.store = RecordsStore(self.forms)
 
     # ------------------------------------------------------------ create / open / lock
     @classmethod
@@ -686,14 +672,46 @@ class Vault:
                 raise
             self._pending_audit = None
 
-    def transaction(self) -> contextlib.AbstractContextManager[sqlcipher3.Connection]:
-        """One write transaction for code above core (sync): all of it or nothing, with the
-        clock state saved in it. The caller checks permissions."""
+    def writing(self) -> contextlib.AbstractContextManager[sqlcipher3.Connection]:
+        """One write transaction for any caller: all of it or nothing, with the clock state
+        saved in it. The caller checks permissions (require)."""
         return self._tx()
+
+    transaction = writing
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlcipher3.Connection]:
+        """The connection, with no other thread of this vault using it meanwhile (several
+        reads that must agree, or a read followed by a writing() that depends on it)."""
+        with self._lock:
+            yield self.conn
+
+    def read(self, sql: str, args: Iterable = ()) -> list[tuple]:
+        """The rows of one query; an unreadable page is reported as damage."""
+        with self._lock, self._guard():
+            return self.conn.execute(sql, tuple(args)).fetchall()
 
     def refresh_resident(self, conn, resident_id: str) -> None:
         """Recomputes a resident's list and search row inside the caller's transaction."""
-        self._refresh_resident(conn, resident_id)
+        self.store.refresh_resident(conn, resident_id)
+
+    def connect_copy(self, db_path: Path) -> sqlcipher3.Connection:
+        """A connection to a copy of this vault's database (a backup being checked), opened
+        with this vault's key, which never leaves the vault."""
+        with self._lock:
+            return _connect(db_path, bytes(self._key()))
+
+    def copy_on(self, folder: Path, conn: sqlcipher3.Connection, slots: KeySlots) -> "Vault":
+        """The copy `connect_copy` opened, as a Vault of this user (checked as it is, not
+        migrated; closed with discard())."""
+        with self._lock:
+            return Vault(folder, conn, slots, bytes(self._key()), self.user)
+
+    def discard(self) -> None:
+        """Closes without writing anything (not even the unlock entry): for a temporary
+        copy."""
+        self._damaged = True
+        self.lock()
 
     @contextlib.contextmanager
     def _guard(self):
@@ -710,14 +728,10 @@ class Vault:
             self._damaged = True
         return err
 
-    def _read(self, sql: str, args: Iterable = ()) -> list[tuple]:
-        with self._lock, self._guard():
-            return self.conn.execute(sql, tuple(args)).fetchall()
+    def meta(self) -> dict[str, str]:
+        return dict(self.read("SELECT key, value FROM meta"))
 
-    def _meta(self) -> dict[str, str]:
-        return dict(self._read("SELECT key, value FROM meta"))
-
-    def _require(self, action: Action) -> None:
+    def require(self, action: Action) -> None:
         """Checks the role as stored now: a user demoted or disabled during a session loses
         the right at once, not at the next unlock."""
         if action is not Action.READ:
@@ -727,7 +741,7 @@ class Vault:
 
     @property
     def schema_version(self) -> int:
-        return int(self._meta()["schema_version"])
+        return int(self.meta()["schema_version"])
 
     # ------------------------------------------------------------ records
     def add(self, form_id: str, values: dict, resident_id: str | None = None) -> str:
@@ -740,14 +754,16 @@ class Vault:
 
     def add_many(self, items: Iterable[tuple[str, dict, str | None]]) -> list[str]:
         """Adds many records in one transaction (all or nothing)."""
-        self._require(Action.WRITE)
+        self.require(Action.WRITE)
         prepared = []
         for form_id, values, resident_id in items:
             form = self.forms.get(form_id)
             clean = form.validate(values)
             prepared.append((form, clean, resident_id))
-        ids, touched = [], set()
+        ids, audits = [], []
         with self._tx() as conn:
+            batch = self.store.batch()
+            seen = _Added()
             for form, clean, resident_id in prepared:
                 record_id = uuid7()
                 if form.opens_resident:
@@ -756,27 +772,25 @@ class Vault:
                                            "indique un residente."))
                     resident_id = record_id
                     if not clean.get("internal_code"):
-                        clean["internal_code"] = self._next_internal_code(conn, clean)
-                    elif self._code_taken(conn, clean["internal_code"], None):
-                        raise ValidationError([forms.FieldError(
-                            "internal_code", _(form.field("internal_code").label),
-                            _("ya existe otro residente con este código."))])
+                        clean["internal_code"] = self._next_internal_code(conn, clean,
+                                                                          seen.codes)
+                    elif (clean["internal_code"] in seen.codes
+                          or self._code_taken(conn, clean["internal_code"], None)):
+                        raise self._code_error(form)
+                    seen.codes.add(clean["internal_code"])
                 else:
-                    self._require_resident(conn, resident_id, form)
-                self._write_record(conn, record_id, form, resident_id, clean, created=True)
-                if form.opens_resident:
-                    # Listed now, so the next intake of this batch sees its code as taken.
-                    self._refresh_resident(conn, resident_id)
-                touched.add(resident_id)
+                    self._require_resident(conn, resident_id, form, seen)
+                audits.append(self._write_record(batch, record_id, form, resident_id, clean,
+                                                 created=True))
                 ids.append(record_id)
-            for rid in touched:
-                self._refresh_resident(conn, rid)
+            batch.flush(conn)
+            audit.append_many(conn, self.user.name, audits)
         return ids
 
     def update(self, record_id: str, values: dict, *, replace: bool = False) -> None:
         """Changes a record. By default only the given fields change (None clears one);
         with replace=True the values are the whole record, as a form editor submits them."""
-        self._require(Action.WRITE)
+        self.require(Action.WRITE)
         with self._lock:
             current = self.get(record_id)
             if current.deleted:
@@ -794,34 +808,35 @@ class Vault:
             with self._tx() as conn:
                 if form.opens_resident and self._code_taken(conn, clean["internal_code"],
                                                             current.resident_id):
-                    raise ValidationError([forms.FieldError(
-                        "internal_code", _(form.field("internal_code").label),
-                        _("ya existe otro residente con este código."))])
-                self._write_record(conn, record_id, form, current.resident_id, clean,
-                                   created=False, before=current)
-                self._refresh_resident(conn, current.resident_id)
+                    raise self._code_error(form)
+                batch = self.store.batch()
+                entry = self._write_record(batch, record_id, form, current.resident_id, clean,
+                                           created=False, before=current)
+                batch.flush(conn)
+                if entry:
+                    audit.append(conn, self.user.name, *entry)
 
     def delete(self, record_id: str) -> None:
         """Soft delete: the record stays as a tombstone (history and sync keep it)."""
-        self._require(Action.DELETE)
+        self.require(Action.DELETE)
         with self._lock:
             current = self.get(record_id)
             if current.deleted:
                 return
             with self._tx() as conn:
+                who = self.user.name
                 stamp = self.clock.after(current.clock(DELETED))
-                conn.execute(_INSERT_CHANGE, self._change_row(
-                    current.id, current.form, current.resident_id, DELETED, True, stamp))
-                clocks = {**current.clocks, DELETED: stamp}
-                conn.execute("UPDATE records SET deleted=1, clocks=?, updated_at=?, updated_by=? "
-                             "WHERE id=?", (json.dumps(clocks), audit.now_iso(), self.user.name,
-                                            record_id))
-                audit.append(conn, self.user.name, "record.delete", record_id,
-                             {"form": current.form})
-                self._refresh_resident(conn, current.resident_id)
+                batch = self.store.batch()
+                batch.log(current.id, current.form, current.resident_id, DELETED,
+                          dump_value(True), stamp, who)
+                batch.update(RecordRow(current.id, current.form, current.resident_id,
+                                       current.values, {**current.clocks, DELETED: stamp},
+                                       current.created_hlc, True, who, audit.now_iso()))
+                batch.flush(conn)
+                audit.append(conn, who, "record.delete", record_id, {"form": current.form})
 
     def get(self, record_id: str) -> Record:
-        rows = self._read("SELECT * FROM records WHERE id=?", (record_id,))
+        rows = self.read("SELECT * FROM records WHERE id=?", (record_id,))
         if not rows:
             raise NotFound(_("No existe ningún registro con ese identificador."))
         return _record(rows[0])
@@ -844,19 +859,19 @@ class Vault:
         if not include_deleted:
             sql += " AND deleted=0"
         sql += " ORDER BY record_date, id"
-        return [_record(r) for r in self._read(sql, args)]
+        return [_record(r) for r in self.read(sql, args)]
 
     def _family(self, resident_id: str) -> tuple[str, list[str]]:
         """(the resident `resident_id` resolves to, the residents joined into it)."""
-        row = self._read("SELECT joined_into FROM residents WHERE id=?", (resident_id,))
+        row = self.read("SELECT joined_into FROM residents WHERE id=?", (resident_id,))
         root = (row[0][0] if row else None) or resident_id
-        return root, [r[0] for r in self._read(
-            _MEMBERS, (root,))]
+        return root, [r[0] for r in self.read(
+            MEMBERS, (root,))]
 
     def joined(self) -> dict[str, str]:
         """{joined resident id: the resident it was joined into}: how read paths count a
         child registered twice once."""
-        return dict(self._read(_JOINED_ROWS))
+        return dict(self.read(JOINED_ROWS))
 
     def iter_values(self, form_id: str, fields: Iterable[str], *, shelter: str | None = None,
                     since: str | None = None, until: str | None = None,
@@ -870,7 +885,7 @@ class Vault:
         dated in that range, and leave out undated ones. Rows are read in one go (a
         consistent snapshot), then yielded.
         """
-        self._require(Action.READ)
+        self.require(Action.READ)
         form = self.forms.get(form_id)
         wanted = list(dict.fromkeys(fields))
         for fid in wanted:
@@ -894,7 +909,7 @@ class Vault:
                 args.append(value)
         if not include_deleted:
             sql += " AND deleted=0"
-        rows = self._read(sql + " ORDER BY record_date", args)
+        rows = self.read(sql + " ORDER BY record_date", args)
         joins = self.joined()
         if joins:
             # A joined resident's records count under the kept one; its own intake not at all.
@@ -933,7 +948,7 @@ class Vault:
         creation appears as one change per field written."""
         self.get(record_id)
         out = []
-        for seq, rid, fld, value, hlc, user in self._read(
+        for seq, rid, fld, value, hlc, user in self.read(
                 "SELECT seq, record_id, field, value, hlc, user FROM changes WHERE record_id=? "
                 "ORDER BY seq", (record_id,)):
             decoded = json.loads(value) if value is not None else None
@@ -943,175 +958,73 @@ class Vault:
                 out.append(Change(seq, rid, fld, decoded, hlc, user))
         return out
 
-    def _write_record(self, conn, record_id: str, form: forms.Form, resident_id: str,
-                      clean: dict, *, created: bool, before: Record | None = None) -> None:
+    def _write_record(self, batch, record_id: str, form: forms.Form, resident_id: str,
+                      clean: dict, *, created: bool, before: Record | None = None
+                      ) -> tuple[str, str, dict] | None:
+        """Queues a record's write and its changes; returns its audit entry (action, record,
+        detail), None when nothing changed."""
         now, who = audit.now_iso(), self.user.name
-        data = json.dumps(clean, ensure_ascii=False, sort_keys=True)
-        record_date = clean.get(form.date_field)
         if created:
             stamp = self.clock.now()
-            conn.execute(_INSERT_CHANGE, (record_id, form.form, resident_id, CREATED, data, stamp,
-                                          who))
-            conn.execute(INSERT_RECORD,
-                         (record_id, form.form, form.version, resident_id, self.shelter_code,
-                          data, "{}", record_date, now, who, now, who, 0, stamp,
-                          facts_json(self.forms, form.form, clean)))
-            audit.append(conn, who, "record.add", record_id,
-                         {"form": form.form, "fields": sorted(clean)})
-            return
+            data = batch.insert(RecordRow(record_id, form.form, resident_id, clean, {}, stamp,
+                                          False, who, now, shelter=self.shelter_code,
+                                          form_version=form.version))
+            batch.log(record_id, form.form, resident_id, CREATED, data, stamp, who)
+            return "record.add", record_id, {"form": form.form, "fields": sorted(clean)}
         old = before.values
         clocks = dict(before.clocks)
         changed = [k for k in sorted(set(old) | set(clean)) if old.get(k) != clean.get(k)]
-        rows = []
+        batch.touch(resident_id)
+        if not changed:
+            return None
         for key in changed:
             clocks[key] = self.clock.after(before.clock(key))
-            rows.append(self._change_row(record_id, form.form, resident_id, key, clean.get(key),
-                                         clocks[key]))
-        conn.executemany(_INSERT_CHANGE, rows)
-        if changed:
-            conn.execute("UPDATE records SET data=?, facts=?, clocks=?, record_date=?, "
-                         "form_version=?, updated_at=?, updated_by=? WHERE id=?",
-                         (data, facts_json(self.forms, form.form, clean), json.dumps(clocks),
-                          record_date, form.version, now, who, record_id))
-            audit.append(conn, who, "record.update", record_id,
-                         {"form": form.form, "fields": changed})
+            batch.log(record_id, form.form, resident_id, key, dump_value(clean.get(key)),
+                      clocks[key], who)
+        batch.update(RecordRow(record_id, form.form, resident_id, clean, clocks,
+                               before.created_hlc, False, who, now, form_version=form.version))
+        return "record.update", record_id, {"form": form.form, "fields": changed}
 
-    def _change_row(self, record_id, form_id, resident_id, key, value, stamp) -> tuple:
-        return (record_id, form_id, resident_id, key,
-                None if value is None else json.dumps(value, ensure_ascii=False),
-                stamp, self.user.name)
+    @staticmethod
+    def _code_error(form: forms.Form) -> ValidationError:
+        return ValidationError([forms.FieldError(
+            "internal_code", _(form.field("internal_code").label),
+            _("ya existe otro residente con este código."))])
 
-    def _require_resident(self, conn, resident_id: str | None, form: forms.Form) -> None:
+    def _require_resident(self, conn, resident_id: str | None, form: forms.Form,
+                          seen: "_Added") -> None:
         if not resident_id:
             raise VaultError(_("Indique el residente al que pertenece este registro."))
-        row = conn.execute("SELECT status, deleted FROM residents WHERE id=?",
-                           (resident_id,)).fetchone()
-        if row is None or row[1]:
-            raise NotFound(_("No existe ningún residente con ese identificador."))
-        if form.per_resident == "one" and conn.execute(
-                "SELECT 1 FROM records INDEXED BY records_resident WHERE resident_id=? AND "
-                "form=? AND deleted=0",
-                (resident_id, form.form)).fetchone():
-            raise VaultError(_("Este residente ya tiene «{form}»; edite la existente.").format(
-                form=_(form.title)))
+        if resident_id not in seen.residents:
+            row = conn.execute("SELECT deleted FROM residents WHERE id=?",
+                               (resident_id,)).fetchone()
+            if row is None or row[0]:
+                raise NotFound(_("No existe ningún residente con ese identificador."))
+            seen.residents.add(resident_id)
+        if form.per_resident == "one":
+            if (resident_id, form.form) in seen.ones or conn.execute(
+                    "SELECT 1 FROM records INDEXED BY records_resident WHERE resident_id=? AND "
+                    "form=? AND deleted=0", (resident_id, form.form)).fetchone():
+                raise VaultError(_("Este residente ya tiene «{form}»; edite la "
+                                   "existente.").format(form=_(form.title)))
+            seen.ones.add((resident_id, form.form))
 
     def _code_taken(self, conn, code: str, resident_id: str | None) -> bool:
         row = conn.execute("SELECT id FROM residents WHERE internal_code=? AND deleted=0 AND id!=? "
                            "AND joined_into IS NULL", (code, resident_id or "")).fetchone()
         return row is not None
 
-    def _next_internal_code(self, conn, clean: dict) -> str:
+    def _next_internal_code(self, conn, clean: dict, added: set[str]) -> str:
         year = (clean.get("admission_date") or dt.date.today().isoformat())[:4]
         prefix = f"{self.shelter_code}-{year}-"
         # Highest numeric tail, not the highest string: a typed code such as "…-2024-X" or a
         # 5-digit number must not make the next generated code repeat an existing one.
         rows = conn.execute("SELECT internal_code FROM residents WHERE internal_code LIKE ?",
                             (prefix + "%",)).fetchall()
-        tails = [code[len(prefix):] for (code,) in rows]
+        codes = [code for (code,) in rows] + [c for c in added if c.startswith(prefix)]
+        tails = [code[len(prefix):] for code in codes]
         n = max((int(t) for t in tails if t.isascii() and t.isdigit()), default=0) + 1
         return f"{prefix}{n:04d}"
-
-    def _refresh_resident(self, conn, resident_id: str) -> None:
-        """Recomputes the resident list row (a cache of the intake, discharge and services),
-        the row of the resident it is joined into (which shows its records) and, when a
-        row's own join or presence changed, every resident's join."""
-        changed = self._refresh_row(conn, resident_id)
-        root = conn.execute("SELECT joined_into FROM residents WHERE id=?",
-                            (resident_id,)).fetchone()
-        if root and root[0]:
-            changed |= self._refresh_row(conn, root[0])
-        while changed:
-            changed = False
-            for rid in sorted(self._refresh_joins(conn)):
-                changed |= self._refresh_row(conn, rid)
-
-    def _refresh_row(self, conn, resident_id: str) -> bool:
-        """One resident's row from its intake and the records of it and of the residents
-        joined into it; True when its own join or its presence changed (joins to redo)."""
-        intake = self.forms.intake
-        row = conn.execute("SELECT data, deleted, clocks, created_hlc FROM records WHERE id=?",
-                           (resident_id,)).fetchone()
-        if row is None:
-            return False
-        before = conn.execute("SELECT join_target, join_hlc, deleted FROM residents WHERE id=?",
-                              (resident_id,)).fetchone()
-        values = json.loads(row[0])
-        target = values.get(JOINED)
-        join_hlc = json.loads(row[2]).get(JOINED, row[3]) if target else None
-        current = conn.execute("SELECT joined_into FROM residents WHERE id=?",
-                               (resident_id,)).fetchone()
-        members = [] if current is None or current[0] else [r[0] for r in conn.execute(
-            _MEMBERS, (resident_id,))]
-        family = [resident_id, *members]
-        marks = ",".join("?" * len(family))
-        # INDEXED BY: without statistics SQLite prefers the covering records_facts index and
-        # reads every record of the form (each new record cost time in proportion to all).
-        n_discharges, discharge, last_service = 0, None, None
-        for rid in family:
-            n, day = conn.execute(
-                "SELECT count(*), max(record_date) FROM records INDEXED BY records_resident "
-                "WHERE resident_id=? AND form=? AND deleted=0", (rid, DISCHARGE_FORM)).fetchone()
-            n_discharges, discharge = n_discharges + n, max(filter(None, (discharge, day)),
-                                                            default=None)
-            day = conn.execute(
-                "SELECT max(record_date) FROM records INDEXED BY records_resident WHERE "
-                "resident_id=? AND form=? AND deleted=0", (rid, SERVICE_FORM)).fetchone()[0]
-            last_service = max(filter(None, (last_service, day)), default=None)
-        summary = {k: values.get(k) for k in RESIDENT_FIELDS}
-        def own_search(vals: dict) -> str:
-            return " ".join(search_fold(str(vals.get(f.id, ""))) for f in intake.search_fields)
-
-        # The kept resident is also found by the names and codes of those joined into it (read
-        # from their intakes: their rows may not be recomputed yet).
-        joined = conn.execute(f"SELECT data FROM records WHERE id IN ({marks[2:]}) ORDER BY id",
-                              members).fetchall() if members else []
-        search = " ".join([own_search(values), *(own_search(json.loads(r[0])) for r in joined)])
-        # An upsert keeps the row's rowid, which is also its key in the search index.
-        columns = (*_RESIDENT_COLUMNS, "join_target", "join_hlc")
-        conn.execute(
-            f"INSERT INTO residents({', '.join(columns)}) VALUES ({','.join('?' * len(columns))})"
-            " ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}"
-                                                          for c in columns[1:]),
-            (resident_id, summary["internal_code"] or "", summary["name_first"] or "",
-             summary["name_last"] or "", summary["name_nickname"] or "", summary["sex"],
-             summary["date_of_birth"], summary["age"], summary["admission_date"],
-             summary["risk_level"], "discharged" if n_discharges else "in_care", discharge,
-             last_service, row[1], search, target, join_hlc))
-        rowid = conn.execute("SELECT rowid FROM residents WHERE id=?", (resident_id,)).fetchone()[0]
-        conn.execute("DELETE FROM resident_search WHERE rowid=?", (rowid,))
-        if not row[1]:
-            conn.execute("INSERT INTO resident_search(rowid, body) VALUES (?,?)", (rowid, search))
-        own_join = (None, None) if before is None else (before[0], before[1])
-        if own_join != (target, join_hlc):
-            return True
-        if before is not None and before[2] == row[1]:
-            return False
-        # Appeared or (un)deleted: joins change only if it has one or one points at it (most
-        # new residents: neither, and recomputing every join for each would slow sync down).
-        return target is not None or conn.execute(
-            "SELECT 1 FROM residents INDEXED BY residents_join_target WHERE join_target=? "
-            "LIMIT 1", (resident_id,)).fetchone() is not None
-
-    def _refresh_joins(self, conn) -> set[str]:
-        """Recomputes every resident's `joined_into` from every join (a function of the
-        synced records, so all laptops agree); returns the residents whose row must be
-        recomputed (those whose join changed and the residents they left or went into)."""
-        edges = {rid: (target, hlc) for rid, target, hlc in conn.execute(
-            "SELECT id, join_target, join_hlc FROM residents INDEXED BY residents_join_target "
-            "WHERE join_target IS NOT NULL AND deleted=0")}
-        targets = sorted({t for t, _h in edges.values()})
-        alive = {r[0] for r in conn.execute(
-            f"SELECT id FROM residents WHERE deleted=0 AND id IN ({','.join('?' * len(targets))})",
-            targets)} if targets else set()
-        wanted = resolve_joins({k: v for k, v in edges.items() if v[0] in alive})
-        current = dict(conn.execute(_JOINED_ROWS).fetchall())
-        touched: set[str] = set()
-        for rid in set(current) | set(wanted):
-            old, new = current.get(rid), wanted.get(rid)
-            if old != new:
-                conn.execute("UPDATE residents SET joined_into=? WHERE id=?", (new, rid))
-                touched.update(x for x in (rid, old, new) if x)
-        return touched
 
     # ------------------------------------------------------------ residents and search
     def residents(self, *, search: str | None = None, status: str | None = None,
@@ -1119,7 +1032,7 @@ class Vault:
                   limit: int | None = None) -> list[ResidentSummary]:
         """The resident list, by internal code; `search` matches names, aliases and codes
         ignoring case and accents, each word as a prefix ("mar hua" finds "María Huamán")."""
-        self._require(Action.READ)
+        self.require(Action.READ)
         where, args = [], []
         if search and search.strip():
             query = _fts_query(search)
@@ -1140,7 +1053,7 @@ class Vault:
         sql += " ORDER BY internal_code"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [_summary(r) for r in self._read(sql, args)]
+        return [_summary(r) for r in self.read(sql, args)]
 
     def search(self, text: str, limit: int | None = 50) -> list[ResidentSummary]:
         return self.residents(search=text, limit=limit)
@@ -1149,17 +1062,17 @@ class Vault:
         """The ids of the residents `residents(search=text)` lists, without building their
         summaries: what a list that filters as the user types needs (5× cheaper for short
         prefixes matching thousands)."""
-        self._require(Action.READ)
+        self.require(Action.READ)
         query = _fts_query(text)
         if not query:
             return frozenset()
-        return frozenset(r[0] for r in self._read(
+        return frozenset(r[0] for r in self.read(
             "SELECT id FROM residents WHERE deleted = 0 AND joined_into IS NULL AND rowid IN "
             "(SELECT rowid FROM "
             "resident_search WHERE body MATCH ?)", (query,)))
 
     def resident(self, resident_id: str) -> ResidentSummary:
-        rows = self._read("SELECT * FROM residents WHERE id=?", (resident_id,))
+        rows = self.read("SELECT * FROM residents WHERE id=?", (resident_id,))
         if not rows:
             raise NotFound(_("No existe ningún residente con ese identificador."))
         return _summary(rows[0])
@@ -1167,7 +1080,7 @@ class Vault:
     def find_resident(self, ref: str) -> ResidentSummary:
         """By id or by internal code (what people type)."""
         # A joined resident's code may be the kept one's too: the kept one comes first.
-        rows = self._read("SELECT * FROM residents WHERE id=? OR internal_code=? COLLATE NOCASE "
+        rows = self.read("SELECT * FROM residents WHERE id=? OR internal_code=? COLLATE NOCASE "
                           "ORDER BY joined_into IS NOT NULL, id != ?", (ref, ref.strip(), ref))
         if not rows:
             raise NotFound(_("No existe ningún residente con ese identificador o código."))
@@ -1181,7 +1094,7 @@ class Vault:
                           audit.now_iso()))
 
     def drafts(self) -> dict[str, dict]:
-        return {k: json.loads(d) for k, d in self._read(
+        return {k: json.loads(d) for k, d in self.read(
             "SELECT key, data FROM drafts WHERE user=?", (self.user.name,))}
 
     def discard_draft(self, key: str) -> None:
@@ -1191,19 +1104,19 @@ class Vault:
     # ------------------------------------------------------------ users
     def users(self) -> list[User]:
         return [User(r[0], r[1], Role(r[2]), bool(r[3]), r[4])
-                for r in self._read("SELECT name, display_name, role, active, created_at FROM "
+                for r in self.read("SELECT name, display_name, role, active, created_at FROM "
                                     "users ORDER BY name")]
 
     def add_user(self, name: str, role: str | Role, passphrase: str,
                  display_name: str | None = None) -> User:
-        self._require(Action.MANAGE_USERS)
+        self.require(Action.MANAGE_USERS)
         role = parse_role(role.value if isinstance(role, Role) else role)
         login = normalize_user(name)
         if not login:
             raise VaultError(_("Indique un nombre de usuario."))
         _check_new_passphrase(passphrase)
         with self._lock:
-            if self._read("SELECT 1 FROM users WHERE name=?", (login,)):
+            if self.read("SELECT 1 FROM users WHERE name=?", (login,)):
                 raise VaultError(_("Ya existe un usuario con ese nombre."))
 
             def insert(conn) -> None:
@@ -1217,7 +1130,7 @@ class Vault:
         return _load_user(self.conn, login)
 
     def set_role(self, name: str, role: str | Role) -> None:
-        self._require(Action.MANAGE_USERS)
+        self.require(Action.MANAGE_USERS)
         role = parse_role(role.value if isinstance(role, Role) else role)
         login = normalize_user(name)
         with self._tx() as conn:
@@ -1235,7 +1148,7 @@ class Vault:
         afterwards (reset_passphrase): the user's slot was removed when disabled."""
         if not active:
             return self.disable_user(name, progress=progress)
-        self._require(Action.MANAGE_USERS)
+        self.require(Action.MANAGE_USERS)
         login = normalize_user(name)
         with self._tx() as conn:
             if conn.execute("UPDATE users SET active=1 WHERE name=?", (login,)).rowcount != 1:
@@ -1256,9 +1169,9 @@ class Vault:
 
     def reset_passphrase(self, name: str, new_passphrase: str) -> None:
         """A coordinator sets a new passphrase for a user who forgot theirs."""
-        self._require(Action.MANAGE_USERS)
+        self.require(Action.MANAGE_USERS)
         login = normalize_user(name)
-        if not self._read("SELECT 1 FROM users WHERE name=?", (login,)):
+        if not self.read("SELECT 1 FROM users WHERE name=?", (login,)):
             raise UnknownUser(_("No hay ningún usuario con ese nombre en esta bóveda."))
         self._rewrap_user(login, new_passphrase, action="user.reset")
 
@@ -1342,7 +1255,7 @@ class Vault:
     def backup(self, out: Path | str) -> Path:
         """Writes an encrypted backup file (the database still under its key, plus the key
         slots). The file appears complete or not at all."""
-        self._require(Action.BACKUP)
+        self.require(Action.BACKUP)
         out = Path(out)
         if out.is_dir():
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -1368,34 +1281,21 @@ class Vault:
 
     # ------------------------------------------------------------ info
     def stats(self) -> dict[str, int]:
-        rows = self._read("SELECT form, count(*) FROM records WHERE deleted=0 GROUP BY form")
+        rows = self.read("SELECT form, count(*) FROM records WHERE deleted=0 GROUP BY form")
         return dict(rows)
 
     def shelter_codes(self) -> list[str]:
         """The shelter codes of the residents this vault holds (its own and synced ones),
         sorted: what a report may be limited to."""
-        self._require(Action.READ)
+        self.require(Action.READ)
         # Intakes only: one per resident, found through the form index (not every service).
-        return [r[0] for r in self._read(
+        return [r[0] for r in self.read(
             "SELECT DISTINCT shelter FROM records WHERE form=? AND deleted=0 ORDER BY shelter",
             (self.forms.intake.form,))]
 
 
 # A list of choice values as json_extract returns it: split without a JSON parser (10× faster).
 _PLAIN_LIST = re.compile(r'\[\]|\["[a-z0-9_]+"(?:,"[a-z0-9_]+")*\]')
-_INSERT_CHANGE = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, user) "
-                  "VALUES (?,?,?,?,?,?,?)")
-INSERT_RECORD = ("INSERT INTO records(id, form, form_version, resident_id, shelter, data, clocks, "
-                 "record_date, created_at, created_by, updated_at, updated_by, deleted, "
-                 "created_hlc, facts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-CREATED = "*"  # the change-log field of a record's creation (value: every field)
-_RESIDENT_COLUMNS = ("id", "internal_code", "name_first", "name_last", "name_nickname", "sex",
-                     "date_of_birth", "age", "admission_date", "risk_level", "status",
-                     "discharge_date", "last_service", "deleted", "search_text")
-
-SERVICE_FORM = "registro_atenciones"
-DISCHARGE_FORM = "ficha_egreso"
-
 MIN_PASSPHRASE = 10
 
 
@@ -1561,58 +1461,9 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def search_fold(text: str) -> str:
-    """fold() without apostrophes, so "chaska" finds "Ch'aska" (Quechua spelling)."""
-    return re.sub(r"['’ʼ`´]", "", fold(text))
-
-
 def _fts_query(text: str) -> str:
     words = re.findall(r"\w+", search_fold(text))
     return " ".join(f'"{w}"*' for w in words)
-
-
-# The join indexes named: with the statistics PRAGMA optimize keeps (joined_into is NULL for
-# nearly all), SQLite would scan every resident instead — on every read of a resident.
-_MEMBERS = "SELECT id FROM residents INDEXED BY residents_joined WHERE joined_into=? ORDER BY id"
-_JOINED_ROWS = ("SELECT id, joined_into FROM residents INDEXED BY residents_joined "
-                "WHERE joined_into IS NOT NULL")
-
-
-def resolve_joins(edges: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """{resident: (resident it was joined into, stamp of that join)} -> {resident: the
-    resident it ends in}. Chains are followed; in a cycle (two laptops joined a pair in
-    opposite directions before syncing) the latest join is ignored, so the first decision
-    holds. Only the edges matter, never the order they arrived in."""
-    edges = {k: v for k, v in edges.items() if v[0] != k}
-    broken: set[str] = set()
-    done: set[str] = set()
-    for start in sorted(edges):
-        path: list[str] = []
-        pos: dict[str, int] = {}
-        node = start
-        while node in edges and node not in done and node not in pos:
-            pos[node] = len(path)
-            path.append(node)
-            node = edges[node][0]
-        if node in pos:
-            cycle = path[pos[node]:]
-            broken.add(max(cycle, key=lambda n: edges[n][1]))
-        done.update(path)
-    out: dict[str, str] = {}
-
-    def root(node: str) -> str:
-        seen = []
-        while node in edges and node not in broken and node not in out:
-            seen.append(node)
-            node = edges[node][0]
-        end = out.get(node, node)
-        for n in seen:
-            out[n] = end
-        return end
-
-    for node in edges:
-        root(node)
-    return {k: v for k, v in out.items() if v != k}
 
 
 def _record(r) -> Record:

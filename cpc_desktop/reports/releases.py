@@ -93,7 +93,7 @@ class ReleaseRefused(ReportError):
 
 def releases(vault: Vault) -> list[Release]:
     """Every release recorded in this vault, oldest first."""
-    rows = vault._read("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key",
+    rows = vault.read("SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key",
                        (PREFIX, PREFIX[:-1] + ";"))
     return [_decode(key, value) for key, value in rows]
 
