@@ -8,6 +8,7 @@ entry, so sync and history need nothing more.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import json
@@ -836,7 +837,7 @@ class Vault:
                 audit.append(conn, who, "record.delete", record_id, {"form": current.form})
 
     def get(self, record_id: str) -> Record:
-        rows = self.read("SELECT * FROM records WHERE id=?", (record_id,))
+        rows = self.read(f"{SELECT_RECORDS} WHERE id=?", (record_id,))
         if not rows:
             raise NotFound(_("No existe ningún registro con ese identificador."))
         return _record(rows[0])
@@ -848,7 +849,7 @@ class Vault:
         root, members = self._family(resident_id)
         marks = ",".join("?" * (1 + len(members)))
         # INDEXED BY: some SQLite versions plan "IN (…)" as a scan of a wider index.
-        sql = f"SELECT * FROM records INDEXED BY records_resident WHERE resident_id IN ({marks})"
+        sql = f"{SELECT_RECORDS} INDEXED BY records_resident WHERE resident_id IN ({marks})"
         args: list = [root, *members]
         if members:
             sql += f" AND NOT (form=? AND id IN ({marks[2:]}))"
@@ -1047,7 +1048,7 @@ class Vault:
             where.append("deleted = 0")
         if not include_joined:
             where.append("joined_into IS NULL")
-        sql = "SELECT * FROM residents"
+        sql = SELECT_RESIDENTS
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY internal_code"
@@ -1072,7 +1073,7 @@ class Vault:
             "resident_search WHERE body MATCH ?)", (query,)))
 
     def resident(self, resident_id: str) -> ResidentSummary:
-        rows = self.read("SELECT * FROM residents WHERE id=?", (resident_id,))
+        rows = self.read(f"{SELECT_RESIDENTS} WHERE id=?", (resident_id,))
         if not rows:
             raise NotFound(_("No existe ningún residente con ese identificador."))
         return _summary(rows[0])
@@ -1080,7 +1081,7 @@ class Vault:
     def find_resident(self, ref: str) -> ResidentSummary:
         """By id or by internal code (what people type)."""
         # A joined resident's code may be the kept one's too: the kept one comes first.
-        rows = self.read("SELECT * FROM residents WHERE id=? OR internal_code=? COLLATE NOCASE "
+        rows = self.read(f"{SELECT_RESIDENTS} WHERE id=? OR internal_code=? COLLATE NOCASE "
                           "ORDER BY joined_into IS NOT NULL, id != ?", (ref, ref.strip(), ref))
         if not rows:
             raise NotFound(_("No existe ningún residente con ese identificador o código."))
@@ -1466,19 +1467,26 @@ def _fts_query(text: str) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
+# Read by name, never by position: a migration adding a column cannot shift what is read.
+_RECORD_COLUMNS = ("id", "form", "form_version", "resident_id", "data", "clocks", "record_date",
+                   "created_at", "created_by", "updated_at", "updated_by", "deleted",
+                   "created_hlc")
+_SUMMARY_COLUMNS = tuple(f.name for f in dataclasses.fields(ResidentSummary))
+SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
+SELECT_RESIDENTS = f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM residents"
+
+
 def _record(r) -> Record:
-    return Record(id=r[0], form=r[1], form_version=r[2], resident_id=r[3],
-                  values=json.loads(r[5]), clocks=json.loads(r[6]), record_date=r[7],
-                  created_at=r[8], created_by=r[9], updated_at=r[10], updated_by=r[11],
-                  deleted=bool(r[12]), created_hlc=r[13])
+    c = dict(zip(_RECORD_COLUMNS, r))
+    c["values"], c["clocks"] = json.loads(c.pop("data")), json.loads(c["clocks"])
+    c["deleted"] = bool(c["deleted"])
+    return Record(**c)
 
 
 def _summary(r) -> ResidentSummary:
-    return ResidentSummary(id=r[0], internal_code=r[1], name_first=r[2], name_last=r[3],
-                           name_nickname=r[4], sex=r[5], date_of_birth=r[6], age=r[7],
-                           admission_date=r[8], risk_level=r[9], status=r[10],
-                           discharge_date=r[11], last_service=r[12], deleted=bool(r[13]),
-                           joined_into=r[17] if len(r) > 17 else None)
+    c = dict(zip(_SUMMARY_COLUMNS, r))
+    c["deleted"] = bool(c["deleted"])
+    return ResidentSummary(**c)
 
 
 def _sha256(path: Path) -> str:
