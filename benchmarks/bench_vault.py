@@ -45,12 +45,12 @@ def _plain_connect(db_path, raw_key):
 @contextlib.contextmanager
 def plain_sqlite():
     """Swaps SQLCipher for stdlib sqlite3 inside the vault module (baseline only)."""
-    saved = vault_mod._connect
-    vault_mod._connect = _plain_connect
+    saved = vault_mod.connection.connect
+    vault_mod.connection.connect = _plain_connect
     try:
         yield
     finally:
-        vault_mod._connect = saved
+        vault_mod.connection.connect = saved
 
 
 def raw_load(conn, dest: Path, chunk: int = 500) -> dict:
@@ -64,7 +64,7 @@ def raw_load(conn, dest: Path, chunk: int = 500) -> dict:
         "AND name NOT LIKE 'resident_search_%' ORDER BY type = 'index', rowid")]
     rows = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
     search = conn.execute("SELECT rowid, body FROM resident_search").fetchall()
-    raw = vault_mod._connect(dest, bytes(32))
+    raw = vault_mod.connection.connect(dest, bytes(32))
     for sql in schema:
         raw.execute(sql)
     t = time.perf_counter()
@@ -166,7 +166,7 @@ def main() -> None:
     ap.add_argument("--memory-security", choices=["on", "off"], default="off",
                     help="SQLCipher cipher_memory_security (the vault's default: off)")
     args = ap.parse_args()
-    vault_mod.MEMORY_SECURITY = args.memory_security == "on"
+    vault_mod.connection.MEMORY_SECURITY = args.memory_security == "on"
 
     names = [r.intake for r in demo.generate(7, min(args.residents, 2000), 0)]
     rng = random.Random(3)

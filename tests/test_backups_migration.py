@@ -48,7 +48,7 @@ def _update_program(monkeypatch, step) -> int:
     """Registers `step` as the migration from the current version and bumps SCHEMA_VERSION."""
     old = vault_mod.SCHEMA_VERSION
     monkeypatch.setitem(vault_mod.MIGRATIONS, old, step)
-    monkeypatch.setattr(vault_mod, "SCHEMA_VERSION", old + 1)
+    monkeypatch.setattr(vault_mod.schema, "SCHEMA_VERSION", old + 1)
     return old
 
 
@@ -136,7 +136,7 @@ def test_no_space_for_the_backup_means_no_migration(old_vault, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(vault_mod, "_pack_backup", disk_full)
+    monkeypatch.setattr(vault_mod.backup_file, "pack_backup", disk_full)
     with pytest.raises(VaultError, match="copia de seguridad"):
         _open(old_vault)
     assert calls == [], "a vault must not be migrated without its backup"
@@ -145,7 +145,7 @@ def test_no_space_for_the_backup_means_no_migration(old_vault, monkeypatch):
 
 
 def test_a_vault_from_a_newer_program_is_refused_without_a_backup(old_vault, monkeypatch):
-    monkeypatch.setattr(vault_mod, "SCHEMA_VERSION", vault_mod.SCHEMA_VERSION - 1)
+    monkeypatch.setattr(vault_mod.schema, "SCHEMA_VERSION", vault_mod.SCHEMA_VERSION - 1)
     with pytest.raises(VaultError, match="más nueva"):
         _open(old_vault)
     assert not _migration_backups(old_vault.path)

@@ -22,14 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit, display, vaultlock
+from . import audit, display, schema, vaultlock
 from .errors import BackupError, CpcError
 from .i18n import _
 from .keyslots import KeySlots, normalize_user
 from .users import Action
 from . import vault as _vault
-from .vault import (DB_NAME, SLOTS_NAME, Vault, _connect, _load_user, _sha256, disk_full,
-                    leftover_tag)
+from .backup_file import backup_write_error, leftover_tag, sha256_file
+from .connection import DB_NAME, SLOTS_NAME, connect, disk_full
+from .vault import Vault, _load_user
 
 SUFFIX = ".cpcbackup"
 DEFAULT_KEEP = 10
@@ -266,7 +267,7 @@ def _write(vault: Vault, target: Path, final_name: Callable[[], Path], verify: b
                 final = final_name()
                 os.replace(pending, final)
             except OSError as exc:
-                raise _vault._backup_write_error(exc) from None
+                raise backup_write_error(exc) from None
         except BaseException:
             with contextlib.suppress(OSError):
                 pending.unlink()
@@ -450,7 +451,7 @@ def _check_copy(path: Path, info: BackupInfo, work: Path, user: str | None,
     raw_key = None if vault is not None else slots.unlock_user(user, passphrase)
     try:
         conn = (vault.connect_copy(work / DB_NAME) if vault is not None
-                else _connect(work / DB_NAME, raw_key))
+                else connect(work / DB_NAME, raw_key))
     except CpcError:
         raise damaged from None
     # Opened without migrating: an older backup is checked as it is (restore migrates it).
@@ -568,7 +569,7 @@ def _vault_at(path: Path) -> str | bool | None:
 
 def copy_schema_ok(info: BackupInfo) -> bool:
     """A backup's schema is no newer than this program's."""
-    return info.schema_version is not None and info.schema_version <= _vault.SCHEMA_VERSION
+    return info.schema_version is not None and info.schema_version <= schema.SCHEMA_VERSION
 
 
 def _extract(path: Path, work: Path) -> None:
@@ -588,5 +589,5 @@ def _extract(path: Path, work: Path) -> None:
     if set(digests) != {SLOTS_NAME, DB_NAME}:
         raise ValueError("manifest")
     for name, digest in digests.items():
-        if _sha256(work / name) != digest:
+        if sha256_file(work / name) != digest:
             raise ValueError(name)

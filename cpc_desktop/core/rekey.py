@@ -26,7 +26,7 @@ from pathlib import Path
 
 import sqlcipher3
 
-from . import audit, crypto
+from . import audit, connection, crypto
 from .errors import PermissionDenied, UnknownUser, VaultError, WrongPassphrase
 from .files import sync_folder
 from .i18n import _
@@ -306,8 +306,6 @@ def rekey(v, *, reason: str = "coordinator", disable: str | None = None,
 
 def _swap(v, db: Path, tmp: Path, slots: KeySlots, gen: str, real: set[str], new_key: bytes,
           old_key: bytes, others: list, target_user: str | None, step) -> None:
-    from . import vault as _vault
-
     for other in others:
         if other._conn is not None:
             other._conn.close()
@@ -334,7 +332,7 @@ def _swap(v, db: Path, tmp: Path, slots: KeySlots, gen: str, real: set[str], new
                     swapped and session.user.name == target_user)):
                 session._raw_key = None      # stays locked (a disabled user's session)
                 continue
-            session._conn = _vault._connect(db, key)
+            session._conn = connection.connect(db, key)
             session._raw_key = bytearray(key)
             session._slots = fresh(v)
 
@@ -367,18 +365,14 @@ def _vault_salt(conn) -> str:
 
 
 def _secure(conn) -> None:
-    from . import vault as _vault
-
-    if getattr(_vault, "MEMORY_SECURITY", False):
+    if connection.MEMORY_SECURITY:
         conn.execute("PRAGMA cipher_memory_security = ON")
 
 
 def _write_copy(v, tmp: Path, key: bytes, gen: str, survivors: dict, rid: str, rpub: str,
                 target_user: str | None, reason: str) -> None:
     """The new registry, the disable and the audit entry, written in the copy only."""
-    from . import vault as _vault
-
-    conn = _vault._connect(tmp, key)
+    conn = connection.connect(tmp, key)
     try:
         conn.execute("BEGIN IMMEDIATE")
         if target_user is not None:

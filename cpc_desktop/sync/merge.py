@@ -302,10 +302,6 @@ class Conflict:
     current_stamp: str
     detected_at: str
 
-    @property
-    def kept_device(self) -> str:
-        return Stamp.parse(self.kept_stamp).device
-
 
 def conflicts(vault: Vault, *, include_same: bool = False) -> list[Conflict]:
     """Open conflicts: values overwritten by a concurrent edit on another device, with the

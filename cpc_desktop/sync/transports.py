@@ -15,11 +15,9 @@ sync is cancelled.
 from __future__ import annotations
 
 import contextlib
-import io
 import ipaddress
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -245,24 +243,6 @@ class FolderHub(Transport):
 
 
 # ---------------------------------------------------------------- WebDAV
-
-class _Counting(io.RawIOBase):
-    """A body for upload that counts bytes and stops when the sync is cancelled."""
-
-    def __init__(self, data: bytes, hub: Transport):
-        self._buf, self._pos, self._hub = data, 0, hub
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        self._hub.cancel.check()
-        chunk = self._buf[self._pos:self._pos + min(len(b), 8192)]
-        b[:len(chunk)] = chunk
-        self._pos += len(chunk)
-        self._hub._count(len(chunk))
-        return len(chunk)
-
 
 class WebDavHub(Transport):
     """Nextcloud: https://host/remote.php/dav/files/USER/ (the folder the hub lives in)."""
@@ -521,6 +501,3 @@ def open_hub(location: str, username: str | None = None, password: str | None = 
         return WebDavHub("http" + location[3:], username, password, **kw)
     return FolderHub(location)
 
-
-def time_now() -> float:
-    return time.monotonic()

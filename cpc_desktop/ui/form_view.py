@@ -171,9 +171,6 @@ class _FieldSet:
 
 # Layout modes — wide: print widths as defined; medium (a form beside a list, about half
 # the window): thirds become halves; narrow: one field per line.
-MODES = ("wide", "medium", "narrow")
-
-
 class GridBody(QWidget):
     """Fields packed left to right on a 6-unit grid by their print width (or fewer per
     line in the medium and narrow modes).
@@ -741,14 +738,6 @@ def warm_up(form: Form, mode: str = "wide") -> None:
                  show_progress=False)
     else:
         start()
-
-
-def drop_pool() -> None:
-    for views in [*_pool.values(), [*_warming.values()]]:
-        for view in views:
-            view.deleteLater()
-    _pool.clear()
-    _warming.clear()
 
 
 __all__ = ["FormView", "FieldBox", "TableEditor", "take_view", "give_back", "warm_up"]
