@@ -428,7 +428,7 @@ class Vault(ResidentQueries, UserAdmin):
         saved in it. The caller checks permissions (require)."""
         return self._tx()
 
-    transaction = writing
+    transaction = writing   # the older name, still used by sync
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[sqlcipher3.Connection]:
@@ -441,10 +441,6 @@ class Vault(ResidentQueries, UserAdmin):
         """The rows of one query; an unreadable page is reported as damage."""
         with self._lock, self._guard():
             return self.conn.execute(sql, tuple(args)).fetchall()
-
-    def refresh_resident(self, conn, resident_id: str) -> None:
-        """Recomputes a resident's list and search row inside the caller's transaction."""
-        self.store.refresh_resident(conn, resident_id)
 
     def connect_copy(self, db_path: Path) -> sqlcipher3.Connection:
         """A connection to a copy of this vault's database (a backup being checked), opened
