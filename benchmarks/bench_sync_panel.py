@@ -41,7 +41,7 @@ def main() -> None:
 
         v = Vault.open(work / "vault", "coord", PASS)
         engine = SyncEngine(v)
-        records = v._read("SELECT count(*) FROM records")[0][0]
+        records = v.read("SELECT count(*) FROM records")[0][0]
         _f, base, _r = timed(lambda: v.residents(), 5)
         print(f"{args.residents} residents, {records} records; baseline vault.residents(): "
               f"{base * 1000:.1f} ms")

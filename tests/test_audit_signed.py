@@ -220,7 +220,8 @@ def test_a_real_old_vault_verifies_its_unsigned_past_and_signs_from_now_on(tmp_p
     from pathlib import Path
 
     from cpc_desktop.core.keyslots import KeySlots
-    from cpc_desktop.core.vault import DB_NAME, SLOTS_NAME, Vault, _connect
+    from cpc_desktop.core.connection import connect as _connect
+    from cpc_desktop.core.vault import DB_NAME, SLOTS_NAME, Vault
 
     path = tmp_path / "vault"
     shutil.copytree(Path(__file__).parent / "data" / f"vault-schema{version}", path)

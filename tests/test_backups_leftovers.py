@@ -48,12 +48,12 @@ from cpc_desktop.core.vault import Vault
 path, usb, user, pw, where = sys.argv[1:]
 v = Vault.open(Path(path), user, pw)
 if where == "export":
-    real = vaultmod._export_db
+    real = vaultmod.backup_file.export_db
     def slow(*a):
         real(*a)
         print("inside", flush=True)
         time.sleep(60)
-    vaultmod._export_db = slow
+    vaultmod.backup_file.export_db = slow
 else:
     real = backups._extract
     def slow(*a):

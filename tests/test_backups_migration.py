@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from cpc_desktop.core import backups
 from cpc_desktop.core import vault as vault_mod
@@ -47,7 +48,7 @@ def _update_program(monkeypatch, step) -> int:
     """Registers `step` as the migration from the current version and bumps SCHEMA_VERSION."""
     old = vault_mod.SCHEMA_VERSION
     monkeypatch.setitem(vault_mod.MIGRATIONS, old, step)
-    monkeypatch.setattr(vault_mod, "SCHEMA_VERSION", old + 1)
+    monkeypatch.setattr(vault_mod.schema, "SCHEMA_VERSION", old + 1)
     return old
 
 
@@ -71,8 +72,8 @@ def test_opening_an_older_vault_backs_it_up_then_migrates_once(old_vault, monkey
     old = _update_program(monkeypatch, add_a_column)
     with _open(old_vault) as v:
         assert v.schema_version == old + 1
-        assert "priority" in v.db["records"].columns_dict
-        assert "saved" in v.db["drafts"].columns_dict
+        assert "priority" in sqlite_utils.Database(v.conn)["records"].columns_dict
+        assert "saved" in sqlite_utils.Database(v.conn)["drafts"].columns_dict
         assert v.get(old_vault.resident_id).values["name_first"] == "Migracion Ficticia"
         assert any(e.action == "vault.migrate" for e in v.audit_log()), \
             "a migration must be visible in the audit log"
@@ -122,8 +123,8 @@ def test_a_failing_migration_leaves_the_vault_as_it_was(old_vault, monkeypatch):
     monkeypatch.undo()                                 # the previous program again
     with _open(old_vault) as v:
         assert v.schema_version == old
-        assert not v.db["half_done"].exists(), "a failed migration must be rolled back"
-        assert "priority" not in v.db["records"].columns_dict
+        assert not sqlite_utils.Database(v.conn)["half_done"].exists(), "a failed migration must be rolled back"
+        assert "priority" not in sqlite_utils.Database(v.conn)["records"].columns_dict
         assert v.get(old_vault.resident_id).values["name_first"] == "Migracion Ficticia"
         assert v.check().ok
 
@@ -135,7 +136,7 @@ def test_no_space_for_the_backup_means_no_migration(old_vault, monkeypatch):
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(vault_mod, "_pack_backup", disk_full)
+    monkeypatch.setattr(vault_mod.backup_file, "pack_backup", disk_full)
     with pytest.raises(VaultError, match="copia de seguridad"):
         _open(old_vault)
     assert calls == [], "a vault must not be migrated without its backup"
@@ -144,7 +145,7 @@ def test_no_space_for_the_backup_means_no_migration(old_vault, monkeypatch):
 
 
 def test_a_vault_from_a_newer_program_is_refused_without_a_backup(old_vault, monkeypatch):
-    monkeypatch.setattr(vault_mod, "SCHEMA_VERSION", vault_mod.SCHEMA_VERSION - 1)
+    monkeypatch.setattr(vault_mod.schema, "SCHEMA_VERSION", vault_mod.SCHEMA_VERSION - 1)
     with pytest.raises(VaultError, match="más nueva"):
         _open(old_vault)
     assert not _migration_backups(old_vault.path)

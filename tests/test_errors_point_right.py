@@ -155,11 +155,11 @@ def test_read_only_classification_without_a_real_read_only_disk(tmp_path, monkey
 
     path = tmp_path / "v"
     make_vault(path)
-    monkeypatch.setattr(vaultmod, "_read_only_place", lambda p: True)
-    err = vaultmod._db_error(sqlcipher3.OperationalError("unable to open database file"),
+    monkeypatch.setattr(vaultmod.connection, "read_only_place", lambda p: True)
+    err = vaultmod.connection.db_error(sqlcipher3.OperationalError("unable to open database file"),
                              path / "vault.db")
     assert isinstance(err, VaultReadOnly) and "solo lectura" in str(err)
-    err = vaultmod._db_error(sqlcipher3.OperationalError("attempt to write a readonly database"))
+    err = vaultmod.connection.db_error(sqlcipher3.OperationalError("attempt to write a readonly database"))
     assert isinstance(err, VaultReadOnly)
 
 
@@ -205,7 +205,7 @@ def test_backup_onto_a_full_disk_says_so_and_leaves_nothing(tmp_path, cli, monke
 
             def full(*_a, **_k):
                 raise OSError(errno.ENOSPC, "No space left on device")
-            monkeypatch.setattr("cpc_desktop.core.vault.tarfile.TarFile.add", full)
+            monkeypatch.setattr("cpc_desktop.core.backup_file.tarfile.TarFile.add", full)
             del real
         rc, _out, err = cli("backup", "--vault", path, usb)
         assert_one_clear_line(rc, err, "lleno")

@@ -18,7 +18,7 @@ PASS = "frase de prueba larga"
 def raw_records(path: Path, version: int) -> list[tuple]:
     """The records as the old program stored them, read without migrating."""
     slots = vault_mod.KeySlots.load(path / vault_mod.SLOTS_NAME)
-    conn = vault_mod._connect(path / vault_mod.DB_NAME, slots.unlock_user("coord", PASS))
+    conn = vault_mod.connection.connect(path / vault_mod.DB_NAME, slots.unlock_user("coord", PASS))
     try:
         assert int(conn.execute("SELECT value FROM meta WHERE key='schema_version'"
                                 ).fetchone()[0]) == version

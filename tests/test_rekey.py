@@ -63,7 +63,7 @@ def test_old_slot_file_and_a_disabled_users_passphrase_do_not_open_the_rekeyed_v
                                  "frase nueva ficticia larga")
     # Nor the raw key those slots hold, used directly on today's file.
     old_key = keyslots.KeySlots.load(attack / SLOTS_NAME).unlock_user(*ANA)
-    from cpc_desktop.core.vault import _connect
+    from cpc_desktop.core.connection import connect as _connect
 
     with pytest.raises(CpcError):
         _connect(attack / DB_NAME, old_key).close()

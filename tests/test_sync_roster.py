@@ -26,7 +26,7 @@ def _sync(hub, *vaults):
 
 
 def _members(v: Vault, shelter: str = "LOR-01") -> dict[str, devices.Member]:
-    with v._lock:
+    with v.reading():
         return devices.roster(v.conn, shelter).members
 
 
@@ -56,7 +56,7 @@ def test_revoked_device_cannot_enrol_a_new_identity_nor_rekey(trio, tmp_path, in
         passphrase=PASS, kdf_seconds=0)
     approve(t, accomplice, tmp_path)
     devices.revoke(t, b.device_id)
-    with t._lock:
+    with t.reading():
         thief_kid = devices.current_key(t.conn, "LOR-01").kid
     accomplice.add("ficha_ingreso", intake_values(name_first="Intrusa Ficticia"))
     _sync(hub, t, accomplice)
@@ -66,7 +66,7 @@ def test_revoked_device_cannot_enrol_a_new_identity_nor_rekey(trio, tmp_path, in
     assert accomplice.device_id not in members, "a revoked laptop enrolled a new identity"
     assert members[b.device_id].cut is None, "a revoked laptop revoked a remaining one"
     assert members[t.device_id].cut is not None
-    with b._lock:
+    with b.reading():
         assert devices.current_key(b.conn, "LOR-01").kid != thief_kid, \
             "the others would encrypt the next intakes to a key the thief chose"
     assert "Intrusa Ficticia" not in json.dumps(snapshot(b)["records"])
@@ -104,7 +104,7 @@ def test_the_last_coordinator_device_cannot_be_revoked(tmp_path):
     with pytest.raises(DeviceError, match="sí mismo"):
         devices.revoke(a, a.device_id)
     # Evaluated from statements alone: a revocation leaving no coordinator does not count.
-    with a._lock:
+    with a.reading():
         r = devices.roster(a.conn, "LOR-01")
     assert r.coordinators() == [a.device_id]
     for v in (a, b):
@@ -118,7 +118,7 @@ def test_invitation_file_and_code_give_no_keys_no_roster_no_hub_password(tmp_pat
     out, code = invite(a, tmp_path, hub=hub)
     payload = invitations.read_invitation(out, code)
     text = json.dumps(payload)
-    with a._lock:
+    with a.reading():
         keys = [k.key for k in devices.shelter_keys(a.conn, "LOR-01")]
         sign = devices._meta(a.conn, "sync_sign_key")
     for secret in [devices.crypto.b64(k) for k in keys] + [sign, "clave-ficticia"]:
@@ -220,7 +220,7 @@ def test_join_request_under_an_existing_id_is_not_even_listed(tmp_path):
     # Even a genuine coordinator's statement enrolling a second key under a taken id does not
     # count anywhere: an id keeps the key it was enrolled with.
     ident = devices.load_identity(intruder)
-    with a._lock:
+    with a.reading():
         with a.transaction() as conn:
             me = devices.load_identity(a, conn)
             stmt = devices.sign_statement(me, {
@@ -319,7 +319,7 @@ def test_a_shelter_made_by_the_previous_version_keeps_syncing(tmp_path, intake_v
     a = Vault.open(base / "a", "coord", PASS)
     b = Vault.open(base / "b", "coord", PASS)
     hub = base / "hub"
-    with a._lock:
+    with a.reading():
         old_kids = {k.kid for k in devices.shelter_keys(a.conn, "LOR-01")}
     b.add("ficha_ingreso", intake_values(name_first="Nueva Ficticia", internal_code="N-1"))
     reports = _sync(hub, a, b, a, b)
@@ -327,7 +327,7 @@ def test_a_shelter_made_by_the_previous_version_keeps_syncing(tmp_path, intake_v
     assert sorted(r.internal_code for r in a.residents()) == ["LEG-1", "N-1"]
     assert sorted(r.internal_code for r in b.residents()) == ["LEG-1", "N-1"]
     assert set(_members(a)) == set(_members(b)) == {a.device_id, b.device_id}
-    with a._lock, b._lock:
+    with a.reading(), b.reading():
         ka, kb = devices.current_key(a.conn, "LOR-01"), devices.current_key(b.conn, "LOR-01")
     assert ka.kid == kb.kid and ka.kid not in old_kids, \
         "new intakes would be encrypted with a key an old invitation file holds"
@@ -429,7 +429,7 @@ def test_whoever_reads_the_request_off_the_hub_cannot_answer_it_with_a_roster_of
         body["kx_pub"], package, b"cpc-approval|" + rid.encode()))
     invitations.exchange(j, FolderHub(stick))
     assert invitations.pending_joins(j), "a forged approval was installed"
-    with j._lock:
+    with j.reading():
         assert devices.shelter_keys(j.conn, "LOR-01") == []
     for v in (a, j, x):
         v.lock()

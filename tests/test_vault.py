@@ -612,7 +612,7 @@ def test_vault_from_a_newer_version_refuses_to_open(pristine_copy, coordinator):
 
 def test_a_second_vault_object_reads_while_the_first_writes(pristine_copy, coordinator,
                                                             intake_values, monkeypatch):
-    monkeypatch.setattr(vault_module, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(vault_module.connection, "BUSY_TIMEOUT_MS", 200)
     first = Vault.open(pristine_copy, coordinator.user, coordinator.passphrase)
     second = Vault.open(pristine_copy, coordinator.user, coordinator.passphrase)
     try:

@@ -115,22 +115,37 @@ def _signed_message(entry_hash_hex: str) -> bytes:
 def append(conn, user: str, action: str, record_id: str | None = None,
            detail: dict | None = None) -> Entry:
     """Adds one entry; call inside the transaction of the change it describes."""
-    detail = detail or {}
+    return append_many(conn, user, [(action, record_id, detail)])[-1]
+
+
+def append_many(conn, user: str, items: list[tuple[str, str | None, dict | None]]
+                ) -> list[Entry]:
+    """Adds one entry per (action, record id, detail), chained and signed each as append()
+    would, in a few statements (a batch of records is audited record by record)."""
+    if not items:
+        return []
     row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-    at = now_iso()
-    h = entry_hash(seq, at, user, action, record_id, detail, prev)
-    conn.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?)",
-                 (seq, at, user, action, record_id, json.dumps(detail, ensure_ascii=False),
-                  prev, h))
+    first = seq
     conn.execute(_SIG_TABLE)
-    sig = signing_key(conn).sign(_signed_message(h))
-    conn.execute("INSERT OR REPLACE INTO audit_sig VALUES (?,?)", (seq, crypto.b64(sig)))
+    key = signing_key(conn)
+    out, rows, sigs = [], [], []
+    for action, record_id, detail in items:
+        detail = detail or {}
+        at = now_iso()
+        h = entry_hash(seq, at, user, action, record_id, detail, prev)
+        rows.append((seq, at, user, action, record_id, json.dumps(detail, ensure_ascii=False),
+                     prev, h))
+        sigs.append((seq, crypto.b64(key.sign(_signed_message(h)))))
+        out.append(Entry(seq, at, user, action, record_id, detail, prev, h))
+        seq, prev = seq + 1, h
+    conn.executemany("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?)", rows)
+    conn.executemany("INSERT OR REPLACE INTO audit_sig VALUES (?,?)", sigs)
     conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
-                 (SIGNED_FROM_META, str(seq)))
+                 (SIGNED_FROM_META, str(first)))
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_head', ?)",
-                 (f"{seq}:{h}",))
-    return Entry(seq, at, user, action, record_id, detail, prev, h)
+                 (f"{out[-1].seq}:{out[-1].hash}",))
+    return out
 
 
 def entries(conn, record_id: str | None = None, limit: int | None = None) -> list[Entry]:

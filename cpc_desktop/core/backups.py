@@ -22,14 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit, display, vaultlock
+from . import audit, display, schema, vaultlock
 from .errors import BackupError, CpcError
 from .i18n import _
 from .keyslots import KeySlots, normalize_user
 from .users import Action
 from . import vault as _vault
-from .vault import (DB_NAME, SLOTS_NAME, Vault, _connect, _load_user, _sha256, disk_full,
-                    leftover_tag)
+from .backup_file import backup_write_error, leftover_tag, sha256_file
+from .connection import DB_NAME, SLOTS_NAME, connect, disk_full
+from .vault import Vault, _load_user
 
 SUFFIX = ".cpcbackup"
 DEFAULT_KEEP = 10
@@ -101,7 +102,7 @@ class VerifiedBackup:
 # ---------------------------------------------------------------- settings
 
 def get_settings(vault: Vault) -> BackupSettings:
-    meta = vault._meta()
+    meta = vault.meta()
     folder = meta.get(_FOLDER)
     return BackupSettings(folder=Path(folder) if folder else None,
                           keep=int(meta.get(_KEEP, DEFAULT_KEEP)),
@@ -112,7 +113,7 @@ def set_settings(vault: Vault, *, folder: Path | str | None = None, keep: int | 
                  remind_days: int | None = None) -> BackupSettings:
     """Changes the given settings (None leaves one as it is). Whoever may make backups may
     choose where they go; the change is audited (without the folder's name)."""
-    vault._require(Action.BACKUP)
+    vault.require(Action.BACKUP)
     changes: dict[str, str] = {}
     if folder is not None:
         folder = Path(folder).expanduser()
@@ -136,7 +137,7 @@ def set_settings(vault: Vault, *, folder: Path | str | None = None, keep: int | 
 
 def last_backup(vault: Vault) -> tuple[dt.datetime, str] | None:
     """When the last backup made by backup_now succeeded (aware, UTC) and its file name."""
-    meta = vault._meta()
+    meta = vault.meta()
     if not meta.get(_LAST):
         return None
     return dt.datetime.fromisoformat(meta[_LAST]), meta.get(_LAST_FILE, "")
@@ -144,7 +145,7 @@ def last_backup(vault: Vault) -> tuple[dt.datetime, str] | None:
 
 def _write_meta(vault: Vault, values: dict[str, str], action: str, detail: dict) -> None:
     # Same transaction as its audit entry: a setting never changes unrecorded.
-    with vault._tx() as conn:
+    with vault.writing() as conn:
         conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", values.items())
         audit.append(conn, vault.user.name, action, None, detail)
 
@@ -266,7 +267,7 @@ def _write(vault: Vault, target: Path, final_name: Callable[[], Path], verify: b
                 final = final_name()
                 os.replace(pending, final)
             except OSError as exc:
-                raise _vault._backup_write_error(exc) from None
+                raise backup_write_error(exc) from None
         except BaseException:
             with contextlib.suppress(OSError):
                 pending.unlink()
@@ -447,20 +448,19 @@ def _check_copy(path: Path, info: BackupInfo, work: Path, user: str | None,
     slots = KeySlots.load(work / SLOTS_NAME)
     if slots.vault_id != info.vault_id:
         raise damaged
-    if vault is not None:
-        with vault._lock:
-            raw_key = bytes(vault._key())
-    else:
-        raw_key = slots.unlock_user(user, passphrase)
+    raw_key = None if vault is not None else slots.unlock_user(user, passphrase)
     try:
-        conn = _connect(work / DB_NAME, raw_key)
+        conn = (vault.connect_copy(work / DB_NAME) if vault is not None
+                else connect(work / DB_NAME, raw_key))
     except CpcError:
         raise damaged from None
     # Opened without migrating: an older backup is checked as it is (restore migrates it).
     try:
-        # With a passphrase the account must exist in the copy (it is who could restore).
-        account = vault.user if vault is not None else _load_user(conn, normalize_user(user))
-        copy = Vault(work, conn, slots, raw_key, account)
+        if vault is not None:
+            copy = vault.copy_on(work, conn, slots)
+        else:
+            # With a passphrase the account must exist in the copy (who could restore).
+            copy = Vault(work, conn, slots, raw_key, _load_user(conn, normalize_user(user)))
     except CpcError:
         conn.close()
         raise
@@ -476,8 +476,7 @@ def _check_copy(path: Path, info: BackupInfo, work: Path, user: str | None,
                     and name != _vault.WITNESS_CHECK]
         audit_result = None if problems else copy.verify_audit()
     finally:
-        copy._damaged = True   # nothing more is written to the temporary copy
-        copy.lock()
+        copy.discard()   # nothing more is written to the temporary copy
     if problems or not audit_result.ok:
         raise BackupError(_("La copia de seguridad «{name}» no pasó la comprobación "
                             "({problems}): no sirve para restaurar. Haga una copia "
@@ -522,8 +521,8 @@ def restore(backup: Path | str, path: Path | str, user: str, passphrase: str, *,
         _check_copy(backup, info, work, user, passphrase, None)
         restored = Vault.open(work, user, passphrase, backup_before_migration=False)
         try:
-            restored._require(Action.RESTORE)
-            with restored._tx() as conn:
+            restored.require(Action.RESTORE)
+            with restored.writing() as conn:
                 audit.append(conn, restored.user.name, "vault.restore",
                              detail={"as_new": bool(as_new)})
         finally:
@@ -570,7 +569,7 @@ def _vault_at(path: Path) -> str | bool | None:
 
 def copy_schema_ok(info: BackupInfo) -> bool:
     """A backup's schema is no newer than this program's."""
-    return info.schema_version is not None and info.schema_version <= _vault.SCHEMA_VERSION
+    return info.schema_version is not None and info.schema_version <= schema.SCHEMA_VERSION
 
 
 def _extract(path: Path, work: Path) -> None:
@@ -590,5 +589,5 @@ def _extract(path: Path, work: Path) -> None:
     if set(digests) != {SLOTS_NAME, DB_NAME}:
         raise ValueError("manifest")
     for name, digest in digests.items():
-        if _sha256(work / name) != digest:
+        if sha256_file(work / name) != digest:
             raise ValueError(name)

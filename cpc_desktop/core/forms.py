@@ -6,6 +6,7 @@ deployment fails at start-up, not in front of a child's file.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -593,6 +594,9 @@ def _bad_chars(text: str) -> bool:
     return False
 
 
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(value) -> dt.date | None:
     """ISO (aaaa-mm-dd) or dd/mm/aaaa, the way Peruvian forms write it."""
     if isinstance(value, dt.datetime):  # a datetime is a date too, but does not compare as one
@@ -602,6 +606,9 @@ def parse_date(value) -> dt.date | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    if _ISO_DAY.fullmatch(text):    # what stored values are: 10x cheaper than strptime
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text)
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
         try:
             return dt.datetime.strptime(text, fmt).date()

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlcipher3
-import sqlite_utils
 
-from . import audit, crypto
+from . import audit, connection, crypto
 from .errors import PermissionDenied, UnknownUser, VaultError, WrongPassphrase
 from .files import sync_folder
 from .i18n import _
@@ -190,7 +189,7 @@ def add_user(v, login: str, passphrase: str, insert: Callable) -> None:
     raw = bytes(v._key())
     with _slot_mutex(v):
         slots = fresh(v)
-        with v._tx() as conn:
+        with v.writing() as conn:
             gen = _gen(v, conn)
             sid, pub = slots.add_user(login, passphrase, raw, gen, _shared_kdf(v, slots))
             insert(conn)
@@ -216,7 +215,7 @@ def _rewrap(v, login: str, passphrase: str, raw: bytes, replace: set[str],
     gen = _meta(v.conn).get("key_gen") or new_generation()
     sid, pub = slots.add_user(login, passphrase, raw, gen, _shared_kdf(v, slots))
     slots.save()
-    with v._tx() as conn:
+    with v.writing() as conn:
         gen2 = _gen(v, conn)
         if gen2 != gen:                 # an older vault's first generation
             slots.slots[sid]["boxes"] = []
@@ -255,7 +254,7 @@ def rekey(v, *, reason: str = "coordinator", disable: str | None = None,
     recovery key: the old one and every old slot file (in backups too) no longer open it."""
     from . import vault as _vault
 
-    v._require(Action.MANAGE_USERS)
+    v.require(Action.MANAGE_USERS)
     step = on_step or (lambda _name: None)
     started = time.perf_counter()
     with v._lock, _slot_mutex(v):
@@ -314,8 +313,6 @@ def rekey(v, *, reason: str = "coordinator", disable: str | None = None,
 
 def _swap(v, db: Path, tmp: Path, slots: KeySlots, gen: str, real: set[str], new_key: bytes,
           old_key: bytes, others: list, target_user: str | None, step) -> None:
-    from . import vault as _vault
-
     for other in others:
         if other._conn is not None:
             other._conn.close()
@@ -342,8 +339,7 @@ def _swap(v, db: Path, tmp: Path, slots: KeySlots, gen: str, real: set[str], new
                     swapped and session.user.name == target_user)):
                 session._raw_key = None      # stays locked (a disabled user's session)
                 continue
-            session._conn = _vault._connect(db, key)
-            session.db = sqlite_utils.Database(session._conn)
+            session._conn = connection.connect(db, key)
             session._raw_key = bytearray(key)
             session._slots = fresh(v)
 
@@ -379,18 +375,14 @@ def _vault_salt(conn) -> str:
 
 
 def _secure(conn) -> None:
-    from . import vault as _vault
-
-    if getattr(_vault, "MEMORY_SECURITY", False):
+    if connection.MEMORY_SECURITY:
         conn.execute("PRAGMA cipher_memory_security = ON")
 
 
 def _write_copy(v, tmp: Path, key: bytes, gen: str, survivors: dict, rid: str, rpub: str,
                 target_user: str | None, reason: str) -> None:
     """The new registry, the disable and the audit entry, written in the copy only."""
-    from . import vault as _vault
-
-    conn = _vault._connect(tmp, key)
+    conn = connection.connect(tmp, key)
     try:
         conn.execute("BEGIN IMMEDIATE")
         if target_user is not None:

@@ -148,7 +148,7 @@ def vault_state(vault: Vault) -> tuple:
     """Changes whenever anything is written to the vault: by this connection (any row it
     inserts, updates or deletes counts, meta included) or by another one (data_version)."""
     conn = vault.conn
-    with vault._lock:
+    with vault.reading():
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         return id(conn), conn.total_changes, version
 
@@ -169,7 +169,7 @@ def load_kept(vault: Vault, shelter: str | None = None, *,
               services_until: dt.date | None = None) -> ReportData:
     """load(), or what an earlier load of the same vault state read when it covers the
     request. The vault's permission check runs every time (a read through iter_values)."""
-    vault._require(Action.READ)
+    vault.require(Action.READ)
     since = services_since.isoformat() if services_since else None
     until = services_until.isoformat() if services_until else None
     state = vault_state(vault)

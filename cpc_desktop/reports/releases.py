@@ -96,7 +96,7 @@ class ReleaseRefused(ReportError):
 
 def releases(vault: Vault) -> list[Release]:
     """Every release recorded in this vault, oldest first."""
-    with vault._lock:
+    with vault.reading():
         rows = release_log.entries(vault.conn)
     out = []
     for rid, value in rows:

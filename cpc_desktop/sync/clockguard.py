@@ -190,9 +190,6 @@ def restamp(vault, wall: int) -> int:
                                      None if value is None else json.dumps(value,
                                                                            ensure_ascii=False),
                                      clocks[fld], user))
-            conn.executemany("INSERT INTO changes(record_id, form, resident_id, field, value, "
-                             "hlc, user) VALUES (?,?,?,?,?,?,?)", new_rows)
-            conn.execute("UPDATE records SET clocks=?, created_hlc=? WHERE id=?",
-                         (json.dumps(clocks), created, rid))
+            vault.store.restamp(conn, rid, clocks, created, [(*r, None) for r in new_rows])
             n += len(new_rows)
     return n

@@ -122,7 +122,7 @@ def ensure_identity(vault) -> Identity:
     """This device's keys; on first use also founds the vault's own shelter for sync (its
     genesis statement and first key) unless the vault joined it, or waits for a coordinator to
     approve its join request."""
-    with vault._lock:
+    with vault.reading():
         ident = load_identity(vault)
         if ident and (shelter_keys(vault.conn, vault.shelter_code)
                       or joining(vault.conn, vault.shelter_code)):
@@ -653,8 +653,8 @@ class Device:
 
 
 def devices(vault) -> list[Device]:
-    vault._require(Action.READ)
-    with vault._lock:
+    vault.require(Action.READ)
+    with vault.reading():
         rows = vault.conn.execute(
             "SELECT d.shelter, d.device, d.added_at, d.revoked_after, (SELECT max(seq) FROM "
             "sync_batches b WHERE b.shelter=d.shelter AND b.device=d.device), d.label FROM "
@@ -689,7 +689,7 @@ def _new_epoch(conn, ident: Identity, r: Roster) -> dict:
 def revoke(vault, device: str) -> int:
     """Revokes a lost or stolen device in every shelter this vault holds it in, and starts a
     new key epoch there that only the remaining devices receive. Returns the new epoch."""
-    vault._require(Action.MANAGE_USERS)
+    vault.require(Action.MANAGE_USERS)
     ident = ensure_identity(vault)
     if device == vault.device_id:
         raise DeviceError(_("Este equipo no puede revocarse a sí mismo; hágalo desde otro "

@@ -94,7 +94,7 @@ class SyncEngine:
     # ------------------------------------------------------------ status and settings
     def status(self) -> SyncStatus:
         v = self.vault
-        with v._lock:
+        with v.reading():
             conn = v.conn
             meta = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'sync_%'"))
             wm = int(meta.get("sync_exported_seq", 0))
@@ -108,7 +108,7 @@ class SyncEngine:
     def hub_settings(self) -> dict | None:
         """The saved hub: {"url": …, "user": …, "password": …, "ca_pem"?: …} (stored inside
         the vault)."""
-        row = self.vault._read("SELECT value FROM meta WHERE key='sync_hub'")
+        row = self.vault.read("SELECT value FROM meta WHERE key='sync_hub'")
         return json.loads(row[0][0]) if row else None
 
     def save_hub(self, url: str, user: str | None = None, password: str | None = None, *,
@@ -116,7 +116,7 @@ class SyncEngine:
         """Stores the hub (its password inside the encrypted vault). Coordinators only: the
         hub decides where every laptop of the shelter sends its batches."""
         try:
-            self.vault._require(Action.MANAGE_USERS)
+            self.vault.require(Action.MANAGE_USERS)
         except PermissionDenied:
             raise PermissionDenied(_("Solo un(a) coordinador(a) puede cambiar los ajustes del "
                                      "hub.")) from None
@@ -257,7 +257,7 @@ class SyncEngine:
                               for text in invitations.exchange(self.vault, hub))
         runs: list[_ShelterRun] = []
         try:
-            with self.vault._lock:
+            with self.vault.reading():
                 shelters = devices.shelters(self.vault.conn)
             for shelter in shelters:
                 hub.cancel.check()
@@ -314,11 +314,11 @@ class SyncEngine:
 
     def batches_of(self, shelter: str, device: str, after: int = 0
                    ) -> list[tuple[int, str, bytes]]:
-        return self.vault._read("SELECT seq, hash, data FROM sync_batches WHERE shelter=? AND "
+        return self.vault.read("SELECT seq, hash, data FROM sync_batches WHERE shelter=? AND "
                                 "device=? AND seq>? ORDER BY seq", (shelter, device, after))
 
     def _applied(self, shelter: str, device: str) -> tuple[int, str]:
-        row = self.vault._read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND device=? "
+        row = self.vault.read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND device=? "
                                "ORDER BY seq DESC LIMIT 1", (shelter, device))
         return (row[0][0], row[0][1]) if row else (0, "")
 
@@ -340,7 +340,7 @@ class SyncEngine:
             raise refuse(_("Un lote del equipo {device} llegó fuera de orden o no continúa los "
                            "ya recibidos; se rechazó.").format(device=device[-8:]))
         ident = devices.ensure_identity(v)
-        with v._lock:
+        with v.reading():
             key = devices.find_key(v.conn, shelter, h.epoch, h.kid)
             row = devices.device_row(v.conn, shelter, device)
         if row is not None:
@@ -357,9 +357,9 @@ class SyncEngine:
             if row is not None and h.view:
                 # Its author is known and signed it: what it has seen still counts (a reader
                 # kept from a new key epoch is told what the hub hides from it).
-                with v._lock, v.transaction() as conn:
+                with v.writing() as conn:
                     witness.record(conn, shelter, device, v.device_id, h.view)
-            with v._lock:
+            with v.reading():
                 if devices.revoked_in(v.conn, shelter, v.device_id):
                     raise refuse(revoked_text(shelter))
             raise refuse(_("Un lote está cifrado con una llave que este equipo no tiene (de "
@@ -386,7 +386,7 @@ class SyncEngine:
                                         adopt_ms=clockguard.ADOPT_MS)
             except ClockDrift as exc:       # split() already kept such changes out
                 raise refuse(str(exc)) from None
-        with v._lock:
+        with v.reading():
             with v.transaction() as conn:
                 devices.apply_statements(conn, stmts, ident)
                 if row is None:
@@ -472,7 +472,7 @@ class _ShelterRun:
     def ask_heads(self) -> None:
         """Asks for the folder list and, beside it, the heads of the devices this vault
         knows; returns once those heads are back (this device's own among them)."""
-        known = {d for (d,) in self.v._read(
+        known = {d for (d,) in self.v.read(
             "SELECT DISTINCT device FROM sync_batches WHERE shelter=? UNION SELECT device FROM "
             "sync_heads WHERE shelter=?", (self.shelter, self.shelter))} | {self.me}
         self._pool = ThreadPoolExecutor(max_workers=PARALLEL)
@@ -517,7 +517,7 @@ class _ShelterRun:
     def _parse_head(self, dev: str, raw: bytes | None) -> _HubHead:
         if raw is None:
             return _HubHead()
-        with self.v._lock:
+        with self.v.reading():
             row = devices.device_row(self.v.conn, self.shelter, dev)
         head = batchfmt.parse_head(raw, row["sign_pub"] if row else None)
         if head is None or head.shelter != self.shelter or head.device != dev:
@@ -538,7 +538,7 @@ class _ShelterRun:
         if own.head and known.get(own.head.seq) == own.head.hash and not self.hub.cheap_listing:
             # Beyond the head, and any whose upload did not finish (the head goes up beside
             # the batches, so it may be ahead of one that failed).
-            waiting = {q for (q,) in self.v._read(
+            waiting = {q for (q,) in self.v.read(
                 "SELECT seq FROM sync_batches WHERE shelter=? AND device=? AND uploaded=0",
                 (self.shelter, self.me))}
             self.send = [(s, h, d, False) for s, h, d in mine
@@ -583,7 +583,7 @@ class _ShelterRun:
         a forged history. Refused (and never applied)."""
         if names is None:
             return
-        known = dict(self.v._read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND "
+        known = dict(self.v.read("SELECT seq, hash FROM sync_batches WHERE shelter=? AND "
                                   "device=?", (self.shelter, dev)))
         for n in names:
             m = batchfmt.BATCH_RE.match(n)
@@ -596,7 +596,7 @@ class _ShelterRun:
 
     # ------------------------------------------------------------ send
     def send_own(self) -> None:
-        with self.v._lock:
+        with self.v.reading():
             ident = devices.load_identity(self.v)
         mine = self.e.batches_of(self.shelter, self.me)
         own = self.own.head
@@ -640,7 +640,7 @@ class _ShelterRun:
     def receive(self) -> None:
         """Batches of every device are fetched in parallel, and applied one device after the
         other, each in order (the roster's order: coordinators' statements first)."""
-        with self.v._lock:
+        with self.v.reading():
             order = devices.receive_order(self.v.conn, self.shelter, list(self.receive_plan))
         plans = [(dev, self.receive_plan[dev]) for dev in order]
         if len(plans) <= 1:
@@ -656,7 +656,7 @@ class _ShelterRun:
         """Devices another device has seen further than the hub's head showed: their folder
         is listed (a head put back may hide batches still there), then what is still missing
         is named."""
-        with self.v._lock:
+        with self.v.reading():
             seen = witness.claims(self.v.conn, self.shelter)
         for dev, (seq, _digest, by) in sorted(seen.items()):
             if dev == self.me:
@@ -674,7 +674,7 @@ class _ShelterRun:
                 todo = self._from_listing(dev, applied)
                 if todo:
                     self._receive_device(dev, todo)
-        with self.v._lock:
+        with self.v.reading():
             self.report.notices += witness.check(self.v.conn, self.shelter, self.me)
             self.report.notices += witness.silence(self.v.conn, self.shelter, self.me)
 
@@ -799,7 +799,7 @@ class _ShelterRun:
         """Batches of other devices this vault holds and the hub lacks (a stale hub, or one
         that went back in time) are put back, with their signed head: any device can carry
         any batch, since only the author's signature counts."""
-        rows = self.v._read("SELECT device, max(seq) FROM sync_batches WHERE shelter=? AND "
+        rows = self.v.read("SELECT device, max(seq) FROM sync_batches WHERE shelter=? AND "
                             "device != ? GROUP BY device", (self.shelter, self.me))
         for dev, last in rows:
             hh = self.heads.get(dev, _HubHead())
@@ -821,7 +821,7 @@ class _ShelterRun:
                 else:
                     self.hub.put_if_absent(path, data)
                 self.report.relayed_batches += 1
-            stored = self.v._read("SELECT seq, data FROM sync_heads WHERE shelter=? AND "
+            stored = self.v.read("SELECT seq, data FROM sync_heads WHERE shelter=? AND "
                                   "device=?", (self.shelter, dev))
             if stored and (hub_seq is None or hub_seq < stored[0][0]):
                 self.hub.replace(_head_path(self.shelter, dev), stored[0][1])

@@ -213,7 +213,7 @@ def create_invitation(vault: Vault, out: Path | str, *, hub: dict | None = None,
                       with_hub_password: bool = False) -> str:
     """Writes an invitation file for one new device of `shelter` (default: the vault's own);
     returns the one-time code to give by phone or in person (never written anywhere)."""
-    vault._require(Action.MANAGE_USERS)
+    vault.require(Action.MANAGE_USERS)
     if not 0 < hours <= MAX_HOURS:
         raise InvitationError(_("La invitación puede valer de 1 a {n} horas.").format(
             n=MAX_HOURS))
@@ -266,8 +266,8 @@ def _state(rec: dict) -> str:
 
 
 def list_invitations(vault: Vault) -> list[Invitation]:
-    vault._require(Action.MANAGE_USERS)
-    with vault._lock:
+    vault.require(Action.MANAGE_USERS)
+    with vault.reading():
         invites = _load(vault.conn, _INVITES)
     return [Invitation(i, r["shelter"], r["created_at"], r["expires_at"], _state(r))
             for i, r in sorted(invites.items(), key=lambda kv: kv[1]["created_at"])]
@@ -283,7 +283,7 @@ def _find(items: dict, ref: str, missing: str) -> str:
 
 
 def cancel_invitation(vault: Vault, invite: str) -> str:
-    vault._require(Action.MANAGE_USERS)
+    vault.require(Action.MANAGE_USERS)
     with vault.transaction() as conn:
         invites = _load(conn, _INVITES)
         invite = _find(invites, invite, _("No hay ninguna invitación con ese identificador."))
@@ -350,8 +350,8 @@ def _as_request(rid: str, rec: dict) -> JoinRequest:
 
 
 def list_requests(vault: Vault) -> list[JoinRequest]:
-    vault._require(Action.MANAGE_USERS)
-    with vault._lock:
+    vault.require(Action.MANAGE_USERS)
+    with vault.reading():
         requests = _load(vault.conn, _REQUESTS)
     return [_as_request(r, rec) for r, rec in sorted(requests.items(),
                                                       key=lambda kv: kv[1]["received_at"])]
@@ -370,7 +370,7 @@ def approve_request(vault: Vault, request: str, code: str, *,
                     role: str = devices.MEMBER) -> JoinRequest:
     """Enrols the requesting device once `code` matches the fingerprint its person read out.
     The approval goes to the hub at the next sync."""
-    vault._require(Action.MANAGE_USERS)
+    vault.require(Action.MANAGE_USERS)
     ident = devices.ensure_identity(vault)
     with vault.transaction() as conn:
         requests = _load(conn, _REQUESTS)
@@ -408,7 +408,7 @@ def approve_request(vault: Vault, request: str, code: str, *,
 
 
 def refuse_request(vault: Vault, request: str) -> JoinRequest:
-    vault._require(Action.MANAGE_USERS)
+    vault.require(Action.MANAGE_USERS)
     with vault.transaction() as conn:
         requests = _load(conn, _REQUESTS)
         rid, rec = _pending_request(requests, request)
@@ -421,7 +421,7 @@ def refuse_request(vault: Vault, request: str) -> JoinRequest:
 def reply(vault: Vault, request: str) -> tuple[str, bytes] | None:
     """The answer to a request that was approved or refused, as (hub name, bytes): the
     shelter's roster (with the approval) encrypted to the new device's key, or a refusal."""
-    with vault._lock:
+    with vault.reading():
         conn = vault.conn
         rec = _load(conn, _REQUESTS).get(request)
         if rec is None or rec["state"] == "pending":
@@ -470,7 +470,7 @@ class PendingJoin:
 def join(vault: Vault, payload: dict) -> PendingJoin:
     """Makes this vault's join request for the invited shelter (sent with the next sync, or
     at once by `send_requests`). Returns what the person reads out to the coordinator."""
-    vault._require(Action.MANAGE_USERS)
+    vault.require(Action.MANAGE_USERS)
     try:
         offer, token = payload["offer"], crypto.unb64(payload["token"])
         shelter = offer["shelter"]
@@ -479,7 +479,7 @@ def join(vault: Vault, payload: dict) -> PendingJoin:
             raise ValueError
     except (KeyError, TypeError, ValueError):
         raise _bad() from None
-    with vault._lock:
+    with vault.reading():
         if devices.shelter_keys(vault.conn, shelter):
             raise InvitationError(_("Esta bóveda ya sincroniza el centro {shelter}.").format(
                 shelter=shelter))
@@ -497,7 +497,7 @@ def join(vault: Vault, payload: dict) -> PendingJoin:
 
 
 def pending_joins(vault: Vault) -> list[PendingJoin]:
-    with vault._lock:
+    with vault.reading():
         pending = _load(vault.conn, _PENDING)
         ident = devices.load_identity(vault)
     if ident is None:
@@ -510,7 +510,7 @@ def pending_joins(vault: Vault) -> list[PendingJoin]:
 
 def request_blob(vault: Vault, shelter: str) -> tuple[str, bytes]:
     """This vault's join request for `shelter` as (hub name, bytes)."""
-    with vault._lock:
+    with vault.reading():
         p = _load(vault.conn, _PENDING)[shelter]
         ident = devices.load_identity(vault)
     token = crypto.unb64(p["token"])
@@ -527,7 +527,7 @@ def receive_reply(vault: Vault, shelter: str, name: str, data: bytes) -> bool | 
     """Installs an approval (True) or takes note of a refusal (False); None if `data` is not a
     genuine answer to this vault's request (nothing changes)."""
     ident = devices.load_identity(vault)
-    with vault._lock:
+    with vault.reading():
         p = _load(vault.conn, _PENDING).get(shelter)
     if p is None or ident is None:
         return None
@@ -607,7 +607,7 @@ def exchange(vault: Vault, hub) -> list[str]:
     for this vault's open invitations are collected, and answers given are put up. Returns
     notices for the person."""
     notices: list[str] = []
-    with vault._lock:
+    with vault.reading():
         pending = _load(vault.conn, _PENDING)
         invites = _load(vault.conn, _INVITES)
         requests = _load(vault.conn, _REQUESTS)
@@ -654,7 +654,7 @@ def exchange(vault: Vault, hub) -> list[str]:
                     notices.append(_("Un equipo pide unirse al centro {shelter}: revíselo en "
                                      "Sincronizar ▸ Equipos, o con «cpc devices».").format(
                         shelter=shelter))
-    with vault._lock:
+    with vault.reading():
         requests = _load(vault.conn, _REQUESTS)
     for rid, rec in sorted(requests.items()):
         if rec["state"] != "pending" and not rec.get("delivered"):

@@ -24,7 +24,7 @@ from ..core.i18n import _
 from ..core.users import Action
 from ..core.vault import JOINED, Vault
 from .errors import SyncError
-from .merge import _LOG, Merger
+from .merge import Merger
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,9 @@ class JoinResult:
 
 
 def join_side(vault: Vault, resident_id: str) -> JoinSide:
-    vault._require(Action.READ)
+    vault.require(Action.READ)
     r = vault.resident(resident_id)
-    n = vault._read("SELECT count(*) FROM records WHERE resident_id=? AND deleted=0",
+    n = vault.read("SELECT count(*) FROM records WHERE resident_id=? AND deleted=0",
                     (resident_id,))[0][0]
     return JoinSide(r.id, r.internal_code, r.name_first, r.name_last, r.date_of_birth,
                     r.admission_date, n)
@@ -59,12 +59,12 @@ def join_side(vault: Vault, resident_id: str) -> JoinSide:
 def find_for_join(vault: Vault, ref: str) -> str:
     """A resident id from an id or an internal code; an internal code two residents share
     (one of the duplicate reasons) must be given as an id."""
-    vault._require(Action.READ)
+    vault.require(Action.READ)
     ref = ref.strip()
-    rows = vault._read("SELECT id FROM residents WHERE id=? AND deleted=0", (ref,))
+    rows = vault.read("SELECT id FROM residents WHERE id=? AND deleted=0", (ref,))
     if rows:
         return rows[0][0]
-    found = vault._read("SELECT id, joined_into FROM residents WHERE internal_code=? COLLATE "
+    found = vault.read("SELECT id, joined_into FROM residents WHERE internal_code=? COLLATE "
                         "NOCASE AND deleted=0", (ref,))
     rows = [r for r in found if not r[1]]
     if found and not rows:
@@ -79,12 +79,12 @@ def find_for_join(vault: Vault, ref: str) -> str:
 
 def join_residents(vault: Vault, keep: str, other: str) -> JoinResult:
     """Joins `other` into `keep` (both resident ids). Only a coordinator may."""
-    vault._require(Action.JOIN)
+    vault.require(Action.JOIN)
     intake = vault.forms.intake
-    with vault._lock:
+    with vault.reading():
         if keep == other:
             raise SyncError(_("Elija dos residentes distintos para unir."))
-        rows = {r[0]: r[1:] for r in vault._read(
+        rows = {r[0]: r[1:] for r in vault.read(
             "SELECT s.id, s.deleted, s.joined_into, r.shelter FROM residents s JOIN records r "
             "ON r.id = s.id WHERE s.id IN (?, ?)", (keep, other))}
         for rid in (keep, other):
@@ -122,9 +122,7 @@ def join_residents(vault: Vault, keep: str, other: str) -> JoinResult:
                 merger.merge_field(kept, fld, theirs[fld], step, (base,), user)
                 merger.merge_field(kept, fld, own, vault.clock.now(), (), user)
             merger._save(kept)
-            conn.executemany(_LOG, merger.log)
-            for rid in (other, keep):
-                vault.refresh_resident(conn, rid)
+            merger.finish()
             audit.append(conn, user, "resident.join", other,
                          {"into": keep, "filled": filled, "review": review})
     return JoinResult(keep, other, tuple(filled), tuple(review))

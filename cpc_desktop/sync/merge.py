@@ -24,12 +24,9 @@ from ..core.clock import Stamp
 from ..core.errors import NotFound
 from ..core.i18n import _
 from ..core.users import Action
-from ..core.vault import CREATED, DELETED, INSERT_RECORD, Vault, facts_json, fold
+from ..core.records_store import CREATED, DELETED, RecordRow, fold
+from ..core.vault import Vault
 from .errors import SyncError
-
-_LOG = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, user, base) "
-        "VALUES (?,?,?,?,?,?,?,?)")
-
 
 @dataclass(frozen=True)
 class RemoteChange:
@@ -102,9 +99,8 @@ class Merger:
             "SELECT DISTINCT record_id FROM sync_conflicts WHERE open=1")}
         self._parked = {r[0] for r in conn.execute("SELECT DISTINCT record_id FROM sync_parked")}
         self._rows: dict[str, tuple | None] = {}   # preloaded by apply(); None: no such record
-        self._deferred = False                      # apply() writes the records at its end
-        self._inserts: list[tuple] = []
-        self._updates: list[tuple] = []
+        # Records, changes and resident caches go through the vault's store, at finish().
+        self.batch = vault.store.batch()
 
     # ------------------------------------------------------------ entry point
     def apply(self, changes: list[RemoteChange]) -> ApplyStats:
@@ -114,7 +110,6 @@ class Merger:
         self.stats.changes += len(changes)
         ids = list(by_record)
         self._rows.update(dict.fromkeys(ids))
-        self._deferred = True
         for i in range(0, len(ids), 500):      # one query per 500 records, not one each
             part = ids[i:i + 500]
             for row in self.conn.execute(
@@ -135,13 +130,15 @@ class Merger:
             for ch in chs:
                 self._merge(state, ch)
             self._save(state)
-        self._flush()
-        self._deferred = False
-        if self.log:
-            self.conn.executemany(_LOG, self.log)
-        for resident in self.stats.residents:
-            self.vault.refresh_resident(self.conn, resident)
+        self.finish()
         return self.stats
+
+    def finish(self) -> None:
+        """Writes the saved records and the change log, then each touched resident's cache."""
+        for row in self.log:
+            self.batch.log(*row)
+        self.log = []
+        self.batch.flush(self.conn)
 
     # ------------------------------------------------------------ records
     def _load(self, rid: str) -> _State | None:
@@ -166,36 +163,19 @@ class Merger:
         return state
 
     def _save(self, state: _State) -> None:
+        """Queues a changed record (written at finish())."""
         if not state.dirty:
             return
-        data = json.dumps(state.values, ensure_ascii=False, sort_keys=True)
-        facts = facts_json(self.vault.forms, state.form, state.values)
-        try:
-            form = self.vault.forms.get(state.form)
-            record_date, version = state.values.get(form.date_field), form.version
-        except Exception:  # noqa: BLE001 - a form this program does not know: kept as is
-            record_date, version = None, 0
+        row = RecordRow(state.id, state.form, state.resident_id, state.values, state.clocks,
+                        state.created_hlc, state.deleted, state.updated_by, self.now,
+                        shelter=state.shelter)
         if state.new:
-            created_at = _stamp_iso(state.created_hlc)
-            self._inserts.append(
-                (state.id, state.form, version, state.resident_id, state.shelter, data,
-                 json.dumps(state.clocks), record_date, created_at, state.updated_by,
-                 self.now, state.updated_by, int(state.deleted), state.created_hlc, facts))
+            row.created_at = _stamp_iso(state.created_hlc)
+            self.batch.insert(row)
         else:
-            self._updates.append((data, facts, json.dumps(state.clocks), record_date,
-                                  int(state.deleted), self.now, state.updated_by, state.id))
+            self.batch.update(row)
+        state.new = state.dirty = False
         self.stats.residents.add(state.resident_id)
-        if not self._deferred:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._inserts:
-            self.conn.executemany(INSERT_RECORD, self._inserts)
-        if self._updates:
-            self.conn.executemany("UPDATE records SET data=?, facts=?, clocks=?, record_date=?, "
-                                  "deleted=?, updated_at=?, updated_by=? WHERE id=?",
-                                  self._updates)
-        self._inserts, self._updates = [], []
 
     # ------------------------------------------------------------ parking
     def _park(self, chs: list[RemoteChange]) -> None:
@@ -322,17 +302,13 @@ class Conflict:
     current_stamp: str
     detected_at: str
 
-    @property
-    def kept_device(self) -> str:
-        return Stamp.parse(self.kept_stamp).device
-
 
 def conflicts(vault: Vault, *, include_same: bool = False) -> list[Conflict]:
     """Open conflicts: values overwritten by a concurrent edit on another device, with the
     field's current value, oldest first. Kept values equal to the current one are hidden."""
-    vault._require(Action.READ)
+    vault.require(Action.READ)
     out = []
-    with vault._lock:
+    with vault.reading():
         rows = vault.conn.execute(
             "SELECT c.id, c.record_id, c.form, c.resident_id, c.field, c.value, c.hlc, c.user, "
             "c.detected_at, r.data, r.clocks, r.created_hlc, r.deleted FROM sync_conflicts c "
@@ -361,8 +337,8 @@ def resolve(vault: Vault, conflict_id: int, choice=KEEP_CURRENT) -> None:
     """A person's decision on a conflict: keep the current value (KEEP_CURRENT), take the kept
     one (TAKE_KEPT) or any other value. It is a change like any edit, so it syncs; every
     device then closes the conflicts it names."""
-    vault._require(Action.WRITE)
-    with vault._lock:
+    vault.require(Action.WRITE)
+    with vault.reading():
         row = vault.conn.execute("SELECT record_id, field, value, open FROM sync_conflicts "
                                  "WHERE id=?", (conflict_id,)).fetchone()
         if row is None:
@@ -387,8 +363,7 @@ def resolve(vault: Vault, conflict_id: int, choice=KEEP_CURRENT) -> None:
             base = tuple(sorted({state.clock(fld), *heads}))
             merger.merge_field(state, fld, value, vault.clock.now(), base, vault.user.name)
             merger._save(state)
-            conn.executemany(_LOG, merger.log)
-            vault.refresh_resident(conn, state.resident_id)
+            merger.finish()
             audit.append(conn, vault.user.name, "sync.resolve", rid, {"field": fld})
 
 
@@ -411,9 +386,9 @@ def duplicate_residents(vault: Vault) -> list[DuplicateGroup]:
     number, or the same names and birth date ignoring accents and case, or the same internal
     code. Only flagged for a person to join (joins.join_residents); residents already joined
     into another are left out."""
-    vault._require(Action.READ)
+    vault.require(Action.READ)
     intake = vault.forms.intake.form
-    with vault._lock:
+    with vault.reading():
         rows = vault.conn.execute("SELECT r.id, r.data, s.internal_code FROM records r JOIN "
                                   "residents s ON s.id=r.id WHERE r.form=? AND r.deleted=0 "
                                   "AND s.joined_into IS NULL ORDER BY s.internal_code",

@@ -38,7 +38,7 @@ def resume_from_hub(engine, hub, report, own_heads: dict[str, bytes | None]) -> 
         if head is None or head.shelter != shelter or head.device != ident.device \
                 or head.seq <= applied:
             continue
-        with v._lock:
+        with v.reading():
             wm = int(devices._meta(v.conn, "sync_exported_seq") or 0)
             news = v.conn.execute("SELECT count(*) FROM changes WHERE seq > ? AND "
                                   "substr(hlc, 20) = ?", (wm, ident.device)).fetchone()[0]
@@ -82,7 +82,7 @@ def reconsider_revoked(engine, parsed, row: dict, key, shelter: str, device: str
     except SyncError:
         return row
     ident = devices.ensure_identity(v)
-    with v._lock:
+    with v.reading():
         with v.transaction() as conn:
             if not devices.apply_statements(conn, stmts, ident):
                 return row

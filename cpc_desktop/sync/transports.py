@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import io
 import ipaddress
 import os
 import threading
@@ -256,24 +255,6 @@ class FolderHub(Transport):
 
 
 # ---------------------------------------------------------------- WebDAV
-
-class _Counting(io.RawIOBase):
-    """A body for upload that counts bytes and stops when the sync is cancelled."""
-
-    def __init__(self, data: bytes, hub: Transport):
-        self._buf, self._pos, self._hub = data, 0, hub
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        self._hub.cancel.check()
-        chunk = self._buf[self._pos:self._pos + min(len(b), 8192)]
-        b[:len(chunk)] = chunk
-        self._pos += len(chunk)
-        self._hub._count(len(chunk))
-        return len(chunk)
-
 
 class WebDavHub(Transport):
     """Nextcloud: https://host/remote.php/dav/files/USER/ (the folder the hub lives in)."""

@@ -768,12 +768,4 @@ def warm_up(form: Form, mode: str = "wide") -> None:
         start()
 
 
-def drop_pool() -> None:
-    for views in [*_pool.values(), [*_warming.values()]]:
-        for view in views:
-            view.deleteLater()
-    _pool.clear()
-    _warming.clear()
-
-
 __all__ = ["FormView", "FieldBox", "TableEditor", "take_view", "give_back", "warm_up"]

@@ -40,14 +40,6 @@ def release() -> None:
 
 def shrink_vault(vault) -> None:
     """Drops the vault connection's page cache (core sizes it at 64 MB). Called on the worker
-    once the list is loaded: the cache then holds ~65 MB of pages the list no longer needs,
-    and later reads fill it again only as far as they need (issue 16: RSS with 10,000
-    residents listed 226 MB → 157 MB). Belongs in core as a Vault method; until it has one,
-    the pragma runs under the vault's own lock, as every vault call does."""
-    release_pages = getattr(vault, "release_memory", None)
-    if callable(release_pages):
-        release_pages()
-        return
-    with vault._lock:                     # noqa: SLF001 — see above
-        if vault.is_open:
-            vault.conn.execute("PRAGMA shrink_memory")
+    once the list is loaded: the cache then holds ~65 MB of pages the list no longer needs
+    (issue 16: RSS with 10,000 residents listed 226 MB → 157 MB)."""
+    vault.release_memory()

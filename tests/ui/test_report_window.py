@@ -306,7 +306,7 @@ def test_the_shelter_choice_appears_only_when_the_vault_holds_several(open_windo
 
     # Records of a second shelter, as sync would bring them.
     vault = Vault.open(ui_vault.path, ui_vault.user, ui_vault.passphrase)
-    with vault._tx() as conn:
+    with vault.writing() as conn:
         conn.execute("UPDATE records SET shelter='CUS-02' WHERE resident_id=?",
                      (ui_vault.ids["Inti"],))
     vault.lock()

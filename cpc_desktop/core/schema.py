@@ -1,0 +1,201 @@
+"""The vault's tables and the migrations that bring an older vault to SCHEMA_VERSION."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+import sqlite_utils
+
+from . import audit, forms
+from .errors import VaultError
+from .i18n import _
+from .records_store import RecordsStore
+
+
+SCHEMA_VERSION = 4
+
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,          -- normalized login name
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE records (
+    id TEXT PRIMARY KEY,
+    form TEXT NOT NULL,
+    form_version INTEGER NOT NULL,
+    resident_id TEXT NOT NULL,
+    shelter TEXT NOT NULL,
+    data TEXT NOT NULL,
+    clocks TEXT NOT NULL,
+    record_date TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created_hlc TEXT NOT NULL
+);
+-- record_date last: "last service of a resident" is one index seek, not a scan.
+CREATE INDEX records_resident ON records(resident_id, form, record_date);
+CREATE INDEX records_form_date ON records(form, record_date);
+-- The change log (history and sync). A new record is one row, field "*", holding every
+-- value; later edits are one row per field; "_deleted" marks a tombstone. Device and time
+-- are inside the hybrid-clock stamp.
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    form TEXT NOT NULL,
+    resident_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT,
+    hlc TEXT NOT NULL,
+    user TEXT NOT NULL
+);
+CREATE INDEX changes_record ON changes(record_id, seq);
+CREATE TABLE residents (
+    id TEXT PRIMARY KEY,
+    internal_code TEXT NOT NULL,
+    name_first TEXT NOT NULL DEFAULT '',
+    name_last TEXT NOT NULL DEFAULT '',
+    name_nickname TEXT NOT NULL DEFAULT '',
+    sex TEXT,
+    date_of_birth TEXT,
+    age INTEGER,
+    admission_date TEXT,
+    risk_level TEXT,
+    status TEXT NOT NULL DEFAULT 'in_care',
+    discharge_date TEXT,
+    last_service TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    search_text TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX residents_code ON residents(internal_code);
+CREATE TABLE drafts (               -- unsaved input kept across a lock, per user
+    key TEXT NOT NULL,              -- what: e.g. form + record id
+    user TEXT NOT NULL,
+    data TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    PRIMARY KEY (user, key)
+);
+"""
+
+
+def _migrate_1_to_2(db: sqlite_utils.Database) -> None:
+    """Sync (cpc_desktop/sync): what the writer of a change had seen, shelter keys by epoch,
+    signed roster statements, batches made and applied (the version vector), last-writer-wins
+    losers kept for review, and changes waiting for their record's creation."""
+    # JSON list of the stamps the writer had seen; NULL for local writes (derived at export).
+    db["changes"].add_column("base", str)
+    db["sync_keys"].create({"shelter": str, "epoch": int, "kid": str, "key": str,
+                            "added_at": str}, pk=("shelter", "epoch", "kid"), not_null={"key"})
+    db["sync_statements"].create({"id": str, "shelter": str, "kind": str, "body": str,
+                                  "pending": int}, pk="id", not_null={"shelter", "kind", "body"},
+                                 defaults={"pending": 0})
+    db["sync_devices"].create({"shelter": str, "device": str, "sign_pub": str, "kx_pub": str,
+                               "label": str, "added_at": str, "revoked_after": int},
+                              pk=("shelter", "device"))
+    db["sync_batches"].create({"shelter": str, "device": str, "seq": int, "hash": str,
+                               "data": bytes, "received_at": str, "uploaded": int},
+                              pk=("shelter", "device", "seq"), not_null={"hash", "data"},
+                              defaults={"uploaded": 0})
+    db["sync_heads"].create({"shelter": str, "device": str, "seq": int, "data": bytes},
+                            pk=("shelter", "device"))
+    db["sync_conflicts"].create({"id": int, "record_id": str, "form": str, "resident_id": str,
+                                 "field": str, "value": str, "hlc": str, "user": str,
+                                 "base": str, "open": int, "detected_at": str,
+                                 "closed_at": str}, pk="id")
+    db["sync_conflicts"].create_index(["record_id", "field", "hlc"], unique=True)
+    db["sync_conflicts"].create_index(["open"])
+    db["sync_parked"].create({"record_id": str, "form": str, "resident_id": str, "field": str,
+                              "value": str, "hlc": str, "user": str, "base": str},
+                             pk=("record_id", "field", "hlc"))
+
+
+def _migrate_2_to_3(db: sqlite_utils.Database) -> None:
+    """Reports: each record's countable values (Form.facts) in a narrow column, and an index
+    that covers what reports read, so a report reads index pages only, never the records'
+    free texts."""
+    db["records"].add_column("facts", str)
+    RecordsStore(forms.registry()).fill_facts(db.conn)
+    db.execute("CREATE INDEX records_facts ON records(form, record_date, deleted, shelter, "
+               "resident_id, facts)")
+
+
+def _migrate_3_to_4(db: sqlite_utils.Database) -> None:
+    """Joining residents: each resident's own join (the JOINED field of its intake and its
+    stamp) and the resident it resolves to, derived from every join (see _refresh_joins)."""
+    for col in ("join_target", "join_hlc", "joined_into"):
+        db["residents"].add_column(col, str)
+    db.execute("CREATE INDEX residents_joined ON residents(joined_into)")
+    db.execute("CREATE INDEX residents_join_target ON residents(join_target) "
+               "WHERE join_target IS NOT NULL")
+
+
+# Migrations: schema version N -> N+1, each run in its own transaction on open (and in order
+# when a vault is created, so new and migrated vaults have the same schema).
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+
+
+def migrate(conn, before: Callable[[int], Path] | None = None, who: str | None = None) -> None:
+    """Brings an older vault to SCHEMA_VERSION, one step per transaction. `before(version)`
+    runs once before the first step (the automatic backup); a failing step is rolled back and
+    reported with the backup's place."""
+    version = int(conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise VaultError(_("Esta bóveda fue creada por una versión más nueva de CPC Desktop; "
+                           "actualice el programa."))
+    if version == SCHEMA_VERSION:
+        return
+    copy = before(version) if before is not None else None
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS[version]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            step(sqlite_utils.Database(conn))
+            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version + 1),))
+            if who:
+                audit.append(conn, who, "vault.migrate", None,
+                             {"from": version, "to": version + 1,
+                              "backup": copy.name if copy else None})
+            conn.execute("COMMIT")
+        except Exception:
+            with contextlib.suppress(sqlcipher3.Error):   # the failure may have ended it
+                conn.execute("ROLLBACK")
+            # The step's own message may quote data; the user needs what happened and where
+            # the copy is.
+            raise VaultError(_("No se pudo actualizar la bóveda de la versión {old} a la {new}; "
+                               "el cambio se deshizo y la bóveda sigue en la versión {old}, "
+                               "sin ningún dato perdido. {backup}Avise al soporte; mientras "
+                               "tanto puede seguir usando la versión anterior del programa.").format(
+                old=version, new=version + 1,
+                backup=_("Hay una copia de seguridad previa en {path}. ").format(path=copy)
+                if copy else "")) from None
+        except BaseException:
+            with contextlib.suppress(sqlcipher3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        version += 1
+
+
+def statements(script: str) -> list[str]:
+    """Splits a schema script; executescript() would commit behind our transaction."""
+    out, buf = [], []
+    for line in script.splitlines():
+        line = line.split("--", 1)[0].rstrip()
+        if not line:
+            continue
+        buf.append(line)
+        if line.endswith(";"):
+            out.append("\n".join(buf))
+            buf = []
+    out.append("CREATE VIRTUAL TABLE resident_search USING fts5(body, "
+               "tokenize = 'unicode61 remove_diacritics 2')")
+    return out
