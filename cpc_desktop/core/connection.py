@@ -11,11 +11,9 @@ from pathlib import Path
 
 import sqlcipher3
 
-from .errors import (CpcError, VaultBusy, VaultDamaged, VaultDiskFull, VaultError,
-                     VaultReadOnly)
+from .errors import CpcError, VaultBusy, VaultDamaged, VaultDiskFull, VaultError, VaultReadOnly
 from .i18n import N_, _
 from .keyslots import KeySlots, Unlocked
-
 
 DB_NAME = "vault.db"
 

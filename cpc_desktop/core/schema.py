@@ -14,7 +14,6 @@ from .errors import VaultError
 from .i18n import _
 from .records_store import RecordsStore
 
-
 SCHEMA_VERSION = 4
 
 
@@ -166,7 +165,7 @@ def migrate(conn, before: Callable[[int], Path] | None = None, who: str | None =
                              {"from": version, "to": version + 1,
                               "backup": copy.name if copy else None})
             conn.execute("COMMIT")
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failed step: rolled back, said plainly
             with contextlib.suppress(sqlcipher3.Error):   # the failure may have ended it
                 conn.execute("ROLLBACK")
             # The step's own message may quote data; the user needs what happened and where
@@ -174,7 +173,8 @@ def migrate(conn, before: Callable[[int], Path] | None = None, who: str | None =
             raise VaultError(_("No se pudo actualizar la bóveda de la versión {old} a la {new}; "
                                "el cambio se deshizo y la bóveda sigue en la versión {old}, "
                                "sin ningún dato perdido. {backup}Avise al soporte; mientras "
-                               "tanto puede seguir usando la versión anterior del programa.").format(
+                               "tanto puede seguir usando la versión anterior del programa."
+                               ).format(
                 old=version, new=version + 1,
                 backup=_("Hay una copia de seguridad previa en {path}. ").format(path=copy)
                 if copy else "")) from None

@@ -10,7 +10,6 @@ from .i18n import _
 from .keyslots import normalize_user
 from .users import Action, Role, User, parse_role
 
-
 MIN_PASSPHRASE = 10
 
 
