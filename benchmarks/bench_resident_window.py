@@ -29,7 +29,7 @@ import cpc_desktop.ui  # noqa: F401 — PySide6 6.12.0 guard first
 from PySide6.QtWidgets import QApplication
 
 from cpc_desktop import demo
-from cpc_desktop.core.vault import SERVICE_FORM, Vault
+from cpc_desktop.core.vault import Vault
 from cpc_desktop.ui.resident_window import open_resident
 from cpc_desktop.ui.session import Session
 
@@ -56,7 +56,7 @@ def main() -> None:
                                    passphrase=PASS, kdf_seconds=0)
         demo.populate(vault, residents=1, services_per_resident=args.services)
         rid = vault.residents()[0].id
-        n_services = len(vault.records(rid, SERVICE_FORM))
+        n_services = len(vault.records(rid, vault.forms.by_role("services_log").form))
         n_records = len(vault.records(rid))
         session = Session(Path(tmp) / "vault")
         session.attach(vault)
@@ -88,7 +88,7 @@ def main() -> None:
             window.repaint()
             app.processEvents()
             t2 = time.perf_counter()
-            tab = window.tab_for(SERVICE_FORM)
+            tab = window.tab_for(vault.forms.by_role("services_log").form)
             window.tabs.setCurrentWidget(tab)
             window.repaint()
             app.processEvents()

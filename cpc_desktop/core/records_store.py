@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import forms
+from . import forms, profile
 
 CREATED = "*"         # the change-log field of a record's creation (value: every field)
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
@@ -22,9 +22,7 @@ JOINED = "_joined_into"
 
 # Columns of the resident list, taken from the intake form by field id.
 RESIDENT_FIELDS = ("internal_code", "name_first", "name_last", "name_nickname", "sex",
-                   "date_of_birth", "age", "admission_date", "risk_level")
-SERVICE_FORM = "registro_atenciones"
-DISCHARGE_FORM = "ficha_egreso"
+                   profile.DATE_OF_BIRTH, profile.AGE, "admission_date", "risk_level")
 
 _RESIDENT_COLUMNS = ("id", *RESIDENT_FIELDS, "status", "discharge_date", "last_service",
                      "deleted", "search_text", "join_target", "join_hlc")
@@ -212,15 +210,17 @@ class RecordsStore:
         # INDEXED BY: without statistics SQLite prefers the covering records_facts index and
         # reads every record of the form (each new record cost time in proportion to all).
         n_discharges, discharge, last_service = 0, None, None
+        discharge_form, services_form = (getattr(self.forms.by_role(r), "form", None)
+                                         for r in ("discharge", "services_log"))
         for rid in (resident_id, *members):
             n, day = conn.execute(
                 "SELECT count(*), max(record_date) FROM records INDEXED BY records_resident "
-                "WHERE resident_id=? AND form=? AND deleted=0", (rid, DISCHARGE_FORM)).fetchone()
+                "WHERE resident_id=? AND form=? AND deleted=0", (rid, discharge_form)).fetchone()
             n_discharges, discharge = n_discharges + n, max(filter(None, (discharge, day)),
                                                             default=None)
             day = conn.execute(
                 "SELECT max(record_date) FROM records INDEXED BY records_resident WHERE "
-                "resident_id=? AND form=? AND deleted=0", (rid, SERVICE_FORM)).fetchone()[0]
+                "resident_id=? AND form=? AND deleted=0", (rid, services_form)).fetchone()[0]
             last_service = max(filter(None, (last_service, day)), default=None)
 
         def own_search(vals: dict) -> str:

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from . import forms
+from . import profile
 from .errors import NotFound
 from .i18n import _
 from .records_store import JOINED_ROWS, MEMBERS, search_fold
@@ -33,7 +33,8 @@ class ResidentSummary:
     joined_into: str | None = None   # set on a resident joined into another (then hidden)
 
     def age_on(self, day: dt.date) -> int | None:
-        return forms.age_on({"date_of_birth": self.date_of_birth, "age": self.age}, day)
+        return profile.age_on({profile.DATE_OF_BIRTH: self.date_of_birth,
+                               profile.AGE: self.age}, day)
 
 
 def _fts_query(text: str) -> str:

@@ -30,7 +30,7 @@ from .errors import (CpcError, NotFound, PermissionDenied, ValidationError,
 from .i18n import _
 from .ids import uuid7
 from .keyslots import KeySlots, Unlocked, normalize_user
-from .records_store import (CREATED, DELETED, JOINED, SERVICE_FORM, RecordRow, RecordsStore,
+from .records_store import (CREATED, DELETED, JOINED, RecordRow, RecordsStore,
                             dump_value, facts_json, fold, resolve_joins)
 from .residents import ResidentQueries, ResidentSummary
 from .user_admin import (MIN_PASSPHRASE, UserAdmin, _check_new_passphrase, _load_user,
@@ -44,9 +44,9 @@ DB_NAME, SLOTS_NAME, BUSY_TIMEOUT_MS = connection.DB_NAME, connection.SLOTS_NAME
 SCHEMA_VERSION, MIGRATIONS = schema.SCHEMA_VERSION, schema.MIGRATIONS
 db_salt, disk_full = connection.db_salt, connection.disk_full
 leftover_tag, migration_backup_path = backup_file.leftover_tag, backup_file.migration_backup_path
-# Also named through this module by other modules (CREATED, DELETED, JOINED, SERVICE_FORM,
+# Also named through this module by other modules (CREATED, DELETED, JOINED,
 # facts_json, fold, resolve_joins, ResidentSummary, MIN_PASSPHRASE, passphrase_strength).
-__all__ = ["CREATED", "DELETED", "JOINED", "MIN_PASSPHRASE", "SERVICE_FORM", "Change",
+__all__ = ["CREATED", "DELETED", "JOINED", "MIN_PASSPHRASE", "Change",
            "CheckReport", "Record", "ResidentSummary", "Vault", "default_vault_path",
            "facts_json", "fold", "passphrase_strength", "resolve_joins"]
 
