@@ -24,7 +24,7 @@ from .session import Session
 from .tasks import run_task, show_error
 
 REFRESH_DELAY_MS = 300     # several saves in a row cost one computation
-HEADERS = (N_("Estado"), N_("Código"), N_("Nombre"), N_("Pendiente"), N_("Fecha"),
+HEADERS = (N_("Estado"), N_("Código"), N_("Nombre"), N_("Qué vence"), N_("Fecha"),
            N_("Días"))
 _RED = QColor("#a4000f")
 
