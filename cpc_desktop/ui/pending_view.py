@@ -237,11 +237,16 @@ class PendingView(QWidget):
         return window
 
 
+class PendingDock(QDockWidget):
+    def retranslate_ui(self, _lang: str = "") -> None:
+        self.setWindowTitle(_("Pendientes"))
+
+
 def install(window) -> PendingView:
     """Adds the Pendientes dock to the main window: shown with the resident list, hidden
     on the start and unlock screens."""
     view = PendingView(window.session, window)
-    dock = QDockWidget(window, objectName="pendingDock")
+    dock = PendingDock(window, objectName="pendingDock")
     dock.setWidget(view)
     dock.setAllowedAreas(Qt.DockWidgetArea.TopDockWidgetArea
                          | Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -254,15 +259,13 @@ def install(window) -> PendingView:
     window.menu_view.addSeparator()
     window.menu_view.addAction(toggle)
 
-    def retranslate(_lang: str = "") -> None:
-        dock.setWindowTitle(_("Pendientes"))
-
     def page(name: str) -> None:
         dock.setVisible(name == "residents")
         toggle.setEnabled(name == "residents")
 
-    retranslate()
-    language_bus().changed.connect(retranslate)
+    dock.retranslate_ui()
+    # A bound method: Qt drops the connection when the window (and its dock) goes.
+    language_bus().changed.connect(dock.retranslate_ui)
     window.page_changed.connect(page)
     window.pending_view, window.pending_dock = view, dock
     return view
