@@ -23,7 +23,8 @@ from .residents import display_name
 from .session import Session
 from .tasks import run_task, show_error
 
-REFRESH_DELAY_MS = 300     # several saves in a row cost one computation
+REFRESH_DELAY_MS = 300
+SIZE_ROWS = 40     # several saves in a row cost one computation
 HEADERS = (N_("Estado"), N_("Código"), N_("Nombre"), N_("Qué vence"), N_("Fecha"),
            N_("Días"))
 _RED = QColor("#a4000f")
@@ -145,6 +146,9 @@ class PendingView(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Widths from the first rows only: measuring 1,000 rows (Qt's default) cost 0.3 s
+        # on the UI thread with 12,000 items.
+        header.setResizeContentsPrecision(SIZE_ROWS)
         header.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda index: self.open_item(index.row()))
         self.table.activated_item.connect(self.open_item)
