@@ -183,6 +183,10 @@ class PendingView(QWidget):
             counts[item.state] += 1
         if self.model.result is None:
             self.count.setText("")
+        elif not self.model.items and self.model.only_mine and self.model.result.items:
+            # The owner is the name typed on the record; it may not be the login's name.
+            self.count.setText(_("Nada a nombre de «{name}»; vea «Todo el centro».").format(
+                name=self.session.user.display_name if self.session.is_unlocked else ""))
         elif not self.model.items:
             self.count.setText(_("Nada vencido ni por vencer en {n} días.").format(
                 n=self.model.result.window_days))

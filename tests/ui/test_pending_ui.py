@@ -130,3 +130,15 @@ def test_refreshed_after_a_save_and_cleared_on_lock(qtbot, shown):
     assert "plan_review" not in kinds          # the newer plan superseded the overdue one
     window.session.lock()
     assert view.model.rowCount() == 0 and not window.pending_dock.isVisible()
+
+
+def test_nothing_of_mine_points_to_the_whole_shelter(qtbot, shown):
+    window, _ids = shown
+    view = window.pending_view
+    result = view.model.result
+    view.model.set_result(result, view.model.names, {"otra persona"})
+    view._update_count()
+    assert view.model.rowCount() == 0
+    assert "Todo el centro" in view.count.text() and COORDINATOR.display_name in view.count.text()
+    view.all_button.click()
+    assert view.model.rowCount() == 3 and "vencido" in view.count.text()
