@@ -102,9 +102,10 @@ class MainWindow(QMainWindow):
         self.residents_view.restore_header_state(_unb64(settings.residents_header))
         self._watch_drafts()
         # Printing and backups add their own menu, actions and reminder banner.
-        from . import backups, print_menu
+        from . import backups, pending_view, print_menu
         print_menu.install(self)
         backups.install(self)
+        pending_view.install(self)    # "Pendientes", shown with the list after unlock
 
     def _watch_drafts(self) -> None:
         """Unsaved input kept across a lock or a closed window is offered after each unlock
