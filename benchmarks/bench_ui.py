@@ -259,7 +259,7 @@ def memory_run(vault_path: Path, rounds: int = 3) -> None:
     import cpc_desktop.ui  # noqa: F401 — PySide6 6.12.0 guard first
     from PySide6.QtWidgets import QApplication, QMainWindow, QTableView
 
-    from cpc_desktop.core import demo
+    from cpc_desktop import demo
     from cpc_desktop.ui.app import configure
     from cpc_desktop.ui.main_window import MainWindow
     from cpc_desktop.ui.settings import Settings
