@@ -21,7 +21,8 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 app = QApplication([])
-from cpc_desktop.core import case_alerts, demo, disclosure, forms  # noqa: E402
+from cpc_desktop import demo  # noqa: E402
+from cpc_desktop.core import case_alerts, disclosure, forms  # noqa: E402
 from cpc_desktop.ui import qt_i18n  # noqa: E402
 from cpc_desktop.ui.main_window import MainWindow  # noqa: E402
 from cpc_desktop.ui.resident_window import open_resident  # noqa: E402
