@@ -168,3 +168,17 @@ def visible_texts() -> list[str]:
     return [t for t in texts if t]
 
 
+
+
+@pytest.fixture
+def fresh_window(qtbot):
+    """The window as on a computer with no vault yet."""
+    from cpc_desktop.ui.main_window import MainWindow
+    from cpc_desktop.ui.settings import Settings
+
+    window = MainWindow(Settings.load(), kdf_seconds=0, demo_residents=3)
+    qtbot.addWidget(window)
+    window.start()
+    window.show()
+    yield window
+    window.session.lock()

@@ -26,17 +26,6 @@ from cpc_desktop.ui.users import (AddUserDialog, ChangePassphraseDialog, ResetPa
 RECOVERY_KEY = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){5}$")
 
 
-@pytest.fixture
-def fresh_window(qtbot):
-    """The window as on a computer with no vault yet."""
-    window = MainWindow(Settings.load(), kdf_seconds=0, demo_residents=3)
-    qtbot.addWidget(window)
-    window.start()
-    window.show()
-    yield window
-    window.session.lock()
-
-
 def _dialog(cls):
     found = [w for w in QApplication.topLevelWidgets() if isinstance(w, cls) and w.isVisible()]
     return found[-1] if found else None

@@ -7,17 +7,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from cpc_desktop.ui.main_window import MainWindow
 from cpc_desktop.ui.settings import Settings
-from cpc_desktop.ui.start import CreateVaultDialog
-
-
-@pytest.fixture
-def fresh_window(qtbot):
-    window = MainWindow(Settings.load(), kdf_seconds=0, demo_residents=3)
-    qtbot.addWidget(window)
-    window.start()
-    window.show()
-    yield window
-    window.session.lock()
 
 
 # ====================================================================== creating the vault
