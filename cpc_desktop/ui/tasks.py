@@ -118,7 +118,14 @@ def show_error(parent: QWidget | None, exc: BaseException) -> None:
     box = QMessageBox(QMessageBox.Icon.Warning, _("No se pudo completar"), error_text(exc),
                       QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("errorBox")
+    if parent is None:
+        # Nothing owns a box without a window: Python would collect it before it is seen.
+        _ORPHAN_BOXES.add(box)
+        box.finished.connect(lambda _r, b=box: _ORPHAN_BOXES.discard(b))
     box.open()
+
+
+_ORPHAN_BOXES: set[QMessageBox] = set()
 
 
 def run_task(parent: QWidget | None, fn: Callable[[Progress], Any], *,
@@ -168,20 +175,24 @@ def run_task(parent: QWidget | None, fn: Callable[[Progress], Any], *,
         # QProgressDialog shows itself after minimumDuration only once setValue is called.
         QTimer.singleShot(0, lambda: handle.dialog is not None and handle.dialog.setValue(0))
 
+    def gone() -> bool:
+        # The window closed while the work went on: its widgets are deleted, nothing to show.
+        return parent is not None and not shiboken6.isValid(parent)
+
     def succeeded(result) -> None:
         handle._finish()
-        if on_success is not None:
+        if on_success is not None and not gone():
             on_success(result)
 
     def failed(exc: BaseException, _trace: str) -> None:
         handle._finish()
         if isinstance(exc, Cancelled):
-            if on_cancel is not None:
+            if on_cancel is not None and not gone():
                 on_cancel()
             return
-        if on_failure is not None:
+        if on_failure is not None and not gone():
             on_failure(exc)
-        else:
+        else:  # also when the window is gone: the person must still be told
             show_error(parent, exc)
 
     relay.succeeded.connect(succeeded, Qt.ConnectionType.QueuedConnection)
