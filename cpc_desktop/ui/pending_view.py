@@ -19,7 +19,7 @@ from ..core import pending
 from ..core.display import format_date
 from ..core.i18n import N_, _, ngettext
 from .lang import language_bus
-from .residents import display_name
+from .residents import name_text
 from .session import Session
 from .tasks import run_task, show_error
 
@@ -45,16 +45,14 @@ class PendingModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result: pending.Pending | None = None
-        self.names: dict[str, str] = {}
         self.mine: set[str] = set()       # folded owner names that mean "me"
         self.only_mine = True
         self.items: list[pending.Item] = []
         self._red, self._bold = QBrush(_RED), QFont()
         self._bold.setBold(True)
 
-    def set_result(self, result: pending.Pending | None, names: dict[str, str],
-                   mine: set[str]) -> None:
-        self.result, self.names, self.mine = result, names, mine
+    def set_result(self, result: pending.Pending | None, mine: set[str]) -> None:
+        self.result, self.mine = result, mine
         self._refilter()
 
     def set_only_mine(self, only_mine: bool) -> None:
@@ -70,7 +68,7 @@ class PendingModel(QAbstractTableModel):
         self.endResetModel()
 
     def clear(self) -> None:
-        self.set_result(None, {}, set())
+        self.set_result(None, set())
 
     def retranslate(self) -> None:
         self.beginResetModel()
@@ -93,7 +91,8 @@ class PendingModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             today = dt.date.fromisoformat(self.result.today)
             return (("⚠ " if overdue else "") + _(pending.STATE_LABELS[item.state]),
-                    item.internal_code, self.names.get(item.resident_id, ""),
+                    item.internal_code, name_text(*self.result.names.get(
+                        item.resident_id, ("", "", ""))),
                     _(pending.KIND_LABELS.get(item.kind, item.kind)), format_date(item.due),
                     days_text(item, today))[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -206,17 +205,14 @@ class PendingView(QWidget):
         mine = {n.strip().casefold() for n in (user.display_name, user.name) if n}
 
         def work(_p):
-            # core's Item has the code but not the name: the name is read here, as the
-            # resident list shows it.
-            names = {r.id: display_name(r) for r in vault.residents()}
-            return pending.compute(vault), names
+            return pending.compute(vault)
 
         def done(result) -> None:
             if gen != self._generation or not self.session.is_unlocked:
                 return
-            self.model.set_result(result[0], result[1], mine)
+            self.model.set_result(result, mine)
             self._update_count()
-            self.loaded.emit(len(result[0].items))
+            self.loaded.emit(len(result.items))
 
         def failed(exc: BaseException) -> None:
             if gen == self._generation and self.session.is_unlocked:
