@@ -227,7 +227,8 @@ class PendingView(QWidget):
         self._update_count()
 
     def open_item(self, row: int):
-        """The resident's window, at the tab of the item's form when it has one."""
+        """The resident's window at the item's record and field (for a resident-wide item,
+        the tab of its form)."""
         if not self.session.is_unlocked or not 0 <= row < self.model.rowCount():
             return None
         item = self.model.item_at(row)
@@ -235,9 +236,7 @@ class PendingView(QWidget):
 
         window = open_resident(self.session, item.resident_id, self.window())
         if window is not None and item.form:
-            tab = next((t for t in window.form_tabs if t.form.form == item.form), None)
-            if tab is not None:
-                window.tabs.setCurrentWidget(tab)
+            window.show_item(item.form, item.record_id, item.field, item.row)
         return window
 
 
