@@ -100,19 +100,21 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
     "due soon" to "overdue" as days pass without any write."""
     today = today or dt.date.today()
     vault.require(Action.READ)
-    if vault.meta().get(SIGNATURE_KEY) != signature(vault.forms):
-        # The forms' due declarations changed (a program update): rebuild once.
-        with vault.writing() as conn:
-            vault.store.rebuild_due(conn)
-    iso = today.isoformat()
-    args = [iso, f"+{quiet_days} days", iso, iso,
-            (today - dt.timedelta(days=quiet_days)).isoformat(), iso,
-            (today + dt.timedelta(days=adult_days)).isoformat(),
-            (today + dt.timedelta(days=window_days)).isoformat()]
-    sql = _SELECT.format(shelter=" AND d.shelter = ?" if shelter is not None else "")
-    if shelter is not None:
-        args.insert(4, shelter)
-    rows = vault.read(sql, args)
+    with vault.reading():   # both reads in one go: a long read elsewhere cannot come between
+        stale = vault.meta().get(SIGNATURE_KEY) != signature(vault.forms)
+        if stale:
+            # The forms' due declarations changed (a program update): rebuild once.
+            with vault.writing() as conn:
+                vault.store.rebuild_due(conn)
+        iso = today.isoformat()
+        args = [iso, f"+{quiet_days} days", iso, iso,
+                (today - dt.timedelta(days=quiet_days)).isoformat(), iso,
+                (today + dt.timedelta(days=adult_days)).isoformat(),
+                (today + dt.timedelta(days=window_days)).isoformat()]
+        sql = _SELECT.format(shelter=" AND d.shelter = ?" if shelter is not None else "")
+        if shelter is not None:
+            args.insert(4, shelter)
+        rows = vault.read(sql, args)
     items = [Item(r[1], r[0], *r[2:11]) for r in rows]  # (state comes first in SQL)
     names = {r[3]: r[11:14] for r in rows}
     return Pending(iso, window_days, items, names)
@@ -124,7 +126,9 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
 _SELECT = f"""
 SELECT CASE WHEN kind IN ('{NO_SERVICE}', '{NO_CONSENT}') THEN '{OVERDUE}'
             WHEN repeat_days IS NOT NULL OR kind = '{COMES_OF_AGE}' OR shown >= ?
-            THEN '{SOON}' ELSE '{OVERDUE}' END AS state, *
+            THEN '{SOON}' ELSE '{OVERDUE}' END AS state,
+       kind, shown, resident_id, internal_code, owner, form, record_date, field, record_id,
+       row, name_first, name_last, name_nickname
 FROM (SELECT d.kind,
              CASE WHEN d.kind = '{NO_SERVICE}' THEN date(d.due, ?)
                   WHEN d.due = '' THEN ?

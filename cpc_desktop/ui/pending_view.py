@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDockWidget, QHBoxLayout,
                                QHeaderView, QLabel, QRadioButton, QTableView, QVBoxLayout,
@@ -126,6 +126,10 @@ class PendingView(QWidget):
         self.setObjectName("pendingView")
         self.session = session
         self._generation = 0
+        # Its own thread: on unlock the shared pool is busy with the list, the sync status
+        # and the backup check, and the first screen would wait seconds behind them.
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
         self.model = PendingModel(self)
         self.mine_button = QRadioButton(objectName="pendingMine")
         self.all_button = QRadioButton(objectName="pendingAll")
@@ -218,7 +222,8 @@ class PendingView(QWidget):
             if gen == self._generation and self.session.is_unlocked:
                 show_error(self, exc)
 
-        run_task(self, work, on_success=done, on_failure=failed, show_progress=False)
+        run_task(self, work, on_success=done, on_failure=failed, show_progress=False,
+                 pool=self.pool)
 
     def clear(self) -> None:
         self._generation += 1
@@ -249,6 +254,10 @@ def install(window) -> PendingView:
     """Adds the Pendientes dock to the main window: shown with the resident list, hidden
     on the start and unlock screens."""
     view = PendingView(window.session, window)
+    # The first screen first: Pendientes (one quick read) ahead of the list, whose read of
+    # every intake's alerts holds the vault for a while with 10,000 residents.
+    window.session.unlocked.disconnect(window.residents_view.reload)
+    window.session.unlocked.connect(window.residents_view.reload)
     dock = PendingDock(window, objectName="pendingDock")
     dock.setWidget(view)
     dock.setAllowedAreas(Qt.DockWidgetArea.TopDockWidgetArea

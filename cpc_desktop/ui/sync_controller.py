@@ -204,7 +204,9 @@ class SyncController(QObject):
         self.failure = None
         self.scheduler = SyncScheduler(has_hub=self.hub_configured)
         self.timer.start()
-        self.refresh_status()
+        # A moment later: counting the waiting changes holds the vault for a second with
+        # 10,000 residents never synced, and Pendientes, the first screen, would wait for it.
+        self._status_timer.start()
 
     def _locked(self) -> None:
         self.timer.stop()
