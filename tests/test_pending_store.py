@@ -123,3 +123,19 @@ def test_a_joined_residents_dates_count_under_the_kept_one(tmp_path):
     assert _items(a) == {("P-KEEP", "plan_review", "soon", d(2))}
     _send(a, b)
     assert _items(b) == _items(a)
+
+
+def test_the_owner_typed_on_a_record_is_matched_to_a_vault_user():
+    from cpc_desktop.core.users import Role, User
+
+    users = [User("rosa.quispe", "Rosa Ficticia Quispe", Role.COORDINATOR, True, ""),
+             User("juan", "Juan Ficticio", Role.COORDINATOR, True, ""),
+             User("juan2", "Juan Ficticio", Role.COORDINATOR, True, ""),
+             User("ida", "Ida Inactiva", Role.COORDINATOR, False, "")]
+    user_of = pending.owner_users(users)
+    for typed in ("Rosa Ficticia Quispe", "Lic. rosa  ficticia QUISPE", "Psic. Rósa Ficticia "
+                  "Quispe", "lic.rosa ficticia quispe", "rosa.quispe"):
+        assert user_of(typed) == "rosa.quispe", typed
+    assert user_of("Rosa Ficticia") == "", "a part of a name is not the user"
+    assert user_of("Juan Ficticio") == "", "two users of that name: neither is assumed"
+    assert user_of("Ida Inactiva") == "" and user_of("") == "" and user_of("Otra Persona") == ""

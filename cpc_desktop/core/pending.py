@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -56,6 +58,7 @@ class Item(NamedTuple):    # a tuple: 12,000 of them are made in a few milliseco
     field: str | None = None
     record_id: str | None = None  # the record holding the date (None: resident-wide)
     row: int | None = None        # its table row, for a date in a table
+    user: str = ""                # the vault user `owner` names (see owner_users); "" if none
 
 
 @dataclass
@@ -115,9 +118,43 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
         if shelter is not None:
             args.insert(4, shelter)
         rows = vault.read(sql, args)
-    items = [Item(r[1], r[0], *r[2:11]) for r in rows]  # (state comes first in SQL)
+    users = owner_users(vault.users())
+    items = [Item(r[1], r[0], *r[2:11], users(r[5])) for r in rows]  # (state first in SQL)
     names = {r[3]: r[11:14] for r in rows}
     return Pending(iso, window_days, items, names)
+
+
+# Titles written before a name on forms; "Lic. Rosa Quispe" is the user "Rosa Quispe".
+_TITLES = re.compile(r"^(?:(?:lic|lcda|lcdo|licda|licdo|psic|ps|dr|dra|sr|sra|srta|prof|"
+                     r"mg|mgtr|abog|tsoc|t\.?s)\.?\s+)+")
+
+
+def _folded_name(text: str) -> str:
+    from .records_store import fold   # (the store imports this module)
+
+    return _TITLES.sub("", " ".join(fold(text).replace(".", ". ").split())).strip()
+
+
+def owner_users(users) -> Callable[[str], str]:
+    """owner name as typed on a record -> the vault user it names ("" when none or more than
+    one): matched on the user's display name or login, ignoring case, accents, spacing and a
+    leading title (Lic., Psic., Dra.…). Records keep the typed name, so records written
+    before a user existed, or naming someone outside the vault, keep working: they show
+    under the name, in "Todo el centro"."""
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for u in users:
+        if u.active:
+            for name in (u.display_name, u.name):
+                if name:
+                    by_name[_folded_name(name)].add(u.name)
+    memo: dict[str, str] = {}
+
+    def user_of(owner: str) -> str:
+        if owner not in memo:
+            found = by_name.get(_folded_name(owner), set()) if owner.strip() else set()
+            memo[owner] = next(iter(found)) if len(found) == 1 else ""
+        return memo[owner]
+    return user_of
 
 
 # What is due today, from the stored dates, in SQL (12,000 items: no Python date work per

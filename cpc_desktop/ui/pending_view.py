@@ -45,13 +45,13 @@ class PendingModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result: pending.Pending | None = None
-        self.mine: set[str] = set()       # folded owner names that mean "me"
+        self.mine = ""                    # the signed-in user's login
         self.only_mine = True
         self.items: list[pending.Item] = []
         self._red, self._bold = QBrush(_RED), QFont()
         self._bold.setBold(True)
 
-    def set_result(self, result: pending.Pending | None, mine: set[str]) -> None:
+    def set_result(self, result: pending.Pending | None, mine: str) -> None:
         self.result, self.mine = result, mine
         self._refilter()
 
@@ -63,12 +63,12 @@ class PendingModel(QAbstractTableModel):
         self.beginResetModel()
         items = self.result.items if self.result else []
         if self.only_mine:
-            items = [i for i in items if i.owner.strip().casefold() in self.mine]
+            items = [i for i in items if i.user == self.mine]
         self.items = items                 # core's order: overdue first, then by date
         self.endResetModel()
 
     def clear(self) -> None:
-        self.set_result(None, set())
+        self.set_result(None, "")
 
     def retranslate(self) -> None:
         self.beginResetModel()
@@ -205,8 +205,7 @@ class PendingView(QWidget):
             return
         self._generation += 1
         gen, vault = self._generation, self.session.vault
-        user = vault.user
-        mine = {n.strip().casefold() for n in (user.display_name, user.name) if n}
+        mine = vault.user.name
 
         def work(_p):
             return pending.compute(vault)

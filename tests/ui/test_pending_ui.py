@@ -136,7 +136,7 @@ def test_nothing_of_mine_points_to_the_whole_shelter(qtbot, shown):
     window, _ids = shown
     view = window.pending_view
     result = view.model.result
-    view.model.set_result(result, {"otra persona"})
+    view.model.set_result(result, "otra.persona")
     view._update_count()
     assert view.model.rowCount() == 0
     assert "Todo el centro" in view.count.text() and COORDINATOR.display_name in view.count.text()
