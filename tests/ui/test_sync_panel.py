@@ -339,7 +339,7 @@ def test_a_tampered_batch_is_refused_with_its_reason_and_nothing_of_it_applied(
         f"Rechazado: {outcome.report.refused[0]}"], "the refusal's reason is not shown"
     assert "rechazado" in panel.result_label.text()
     text = wait_status(qtbot, w, lambda t: "⚠" in t, "a refused batch left no mark")
-    assert "1 lote rechazado" in text
+    assert "1 paquete de cambios rechazado" in text
     assert "Nayra" not in names_in_list(w), "part of a refused batch was applied"
     assert w.session.vault.check().ok
 
@@ -424,7 +424,8 @@ def test_background_tries_the_saved_hub_and_stays_quiet_when_it_does_not_answer(
     with qtbot.waitSignal(c.finished, timeout=20_000) as blocker:
         assert c.tick()
     outcome = blocker.args[0]
-    assert outcome.hub_failed and "No se encuentra la carpeta del hub" in outcome.error
+    assert outcome.hub_failed and \
+        "No se encuentra la carpeta del punto de intercambio" in outcome.error
     assert not visible_popups(), "an absent hub popped up a message in someone's work"
     text = wait_status(qtbot, w, lambda t: "⚠" in t,
                        "nothing in the status line says the hub did not answer")
