@@ -244,7 +244,7 @@ def test_cancel_mid_sync_keeps_both_vaults_sound_and_a_later_sync_completes(
     panel = panel_of(w)
     panel.usb_button.click()
     qtbot.waitUntil(stalled.is_set, timeout=10_000)
-    qtbot.waitUntil(lambda: "lotes" in panel.progress_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "paquetes de cambios" in panel.progress_label.text(), timeout=5_000)
     assert panel.progress_box.isVisible() and panel.cancel_button.isEnabled()
     assert not panel.usb_button.isEnabled(), "a second sync could start during the first"
     with qtbot.waitSignal(w.sync_controller.finished, timeout=10_000) as blocker:
@@ -387,7 +387,7 @@ def test_a_supervisor_can_sync_but_not_change_the_hub_revoke_invite_or_resolve(
 
     vault = w.session.vault
     device_b = panel.device_tree.topLevelItem(other).data(0, ID_ROLE)
-    with pytest.raises(PermissionDenied, match="hub"):
+    with pytest.raises(PermissionDenied, match="punto de intercambio"):
         SyncEngine(vault).save_hub(str(synced.hub))
     with pytest.raises(PermissionDenied):
         devices.revoke(vault, device_b)
