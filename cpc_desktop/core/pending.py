@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import NamedTuple
 
 from . import forms, profile
 from .i18n import N_
-from .users import Action
+from .users import Action, without_title
 
 WINDOW_DAYS = 7        # "due soon": within this many days from today
 QUIET_DAYS = 30        # no service for this many days is worth a look
@@ -124,15 +123,10 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
     return Pending(iso, window_days, items, names)
 
 
-# Titles written before a name on forms; "Lic. Rosa Quispe" is the user "Rosa Quispe".
-_TITLES = re.compile(r"^(?:(?:lic|lcda|lcdo|licda|licdo|psic|ps|dr|dra|sr|sra|srta|prof|"
-                     r"mg|mgtr|abog|tsoc|t\.?s)\.?\s+)+")
-
-
 def _folded_name(text: str) -> str:
     from .records_store import fold   # (the store imports this module)
 
-    return _TITLES.sub("", " ".join(fold(text).replace(".", ". ").split())).strip()
+    return without_title(fold(text))
 
 
 def owner_users(users) -> Callable[[str], str]:

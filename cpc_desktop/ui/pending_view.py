@@ -184,6 +184,7 @@ class PendingView(QWidget):
         counts = {pending.OVERDUE: 0, pending.SOON: 0}
         for item in self.model.items:
             counts[item.state] += 1
+        self.table.setVisible(bool(self.model.items))
         if self.model.result is None:
             self.count.setText("")
         elif not self.model.items and self.model.only_mine and self.model.result.items:

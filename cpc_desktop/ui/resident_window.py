@@ -1404,7 +1404,13 @@ class ResidentWindow(QWidget):
             table = next((t for t, f in tab.form.due_fields if t and f.id == field), None)
             path = f"{table.id}[{row}].{field}" if table is not None and row is not None \
                 else field
-            editor.view.reveal_field(path)
+            if editor.view.reveal_field(path):
+                # The window may be activated only now (no window manager gives it at once),
+                # and activation puts the keyboard on its first button: once more, later.
+                box = editor.view.box(path)
+                QTimer.singleShot(300, self, lambda: box is not None and self.isActiveWindow()
+                                  and not box.isAncestorOf(QApplication.focusWidget())
+                                  and editor.view.reveal_field(path))
 
         if isinstance(tab, ManyFormTab):
             tab.build()
