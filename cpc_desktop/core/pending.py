@@ -118,13 +118,15 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
             args.insert(4, shelter)
         rows = vault.read(sql, args)
     users = owner_users(vault.users())
-    items = [Item(r[1], r[0], *r[2:11], users(r[5])) for r in rows]  # (state first in SQL)
+    # (state comes first in SQL)
+    items = [Item(r[1], r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], users(r[5]))
+             for r in rows]
     names = {r[3]: r[11:14] for r in rows}
     return Pending(iso, window_days, items, names)
 
 
 def _folded_name(text: str) -> str:
-    from .records_store import fold   # (the store imports this module)
+    from .records_store import fold  # (the store imports this module)
 
     return without_title(fold(text))
 
@@ -213,7 +215,7 @@ def due_forms(reg: forms.FormRegistry) -> list[str]:
     wanted = {f.form for f in reg if f.due_fields}
     for form in reg:
         for _t, fld in form.due_fields:
-            done_by = reg.by_role(fld.due.done_by) if fld.due.done_by else None
+            done_by = reg.by_role(fld.due.done_by) if fld.due and fld.due.done_by else None
             if done_by is not None:
                 wanted.add(done_by.form)
     consent = reg.by_role("consent")
@@ -240,6 +242,8 @@ def due_rows(reg: forms.FormRegistry, resident_id: str, intake: Written,
         owner = str(rec.values.get(form.owner_field, "")) if form.owner_field else ""
         for table, fld in form.due_fields:
             due = fld.due
+            if due is None:
+                continue
             if due.done_by:
                 by = reg.by_role(due.done_by)
                 if by is not None and latest.get(by.form, "") > (rec.record_date or ""):
