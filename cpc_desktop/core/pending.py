@@ -1,12 +1,16 @@
 """Pendientes: what is overdue or due soon, per professional and for the whole shelter.
 
-Computed from the forms' declared due dates ("due" in their JSON, docs/forms-format.md) and
-from the resident list, through Vault's public reading API only. No form is named here:
-forms are found by role. Besides declared dates, three checks on every resident in care:
-no service for `quiet_days`, no consent record, turning 18 within `adult_days`.
+Two halves. `due_rows()` derives, for one resident, the dates that can make something due
+from the forms' declarations ("due" in their JSON, docs/forms-format.md): core/records_store.py
+calls it on every write of the resident's records (local or synced) and keeps the rows in the
+due_dates table. `compute()` reads that table through Vault's public reading API and compares
+the dates with today: one query, no pass over the records. No form is named here: forms are
+found by role. Besides declared dates, three checks on every resident in care: no service for
+`quiet_days`, no consent record, turning 18 within `adult_days`.
 
 An item belongs to the professional named in its record's `owner_field` (a table row: its
-record's); resident-wide items to the intake's. "" means nobody is named.
+record's); resident-wide items to the intake's. "" means nobody is named; `owner_users()`
+matches that name to a vault user for "Mis pendientes".
 """
 from __future__ import annotations
 
