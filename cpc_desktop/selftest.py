@@ -182,12 +182,12 @@ def _sync(state) -> str:
     hub_dir.mkdir()
     report = SyncEngine(state["vault"]).sync(FolderHub(hub_dir))
     if not report.ok or report.sent_batches < 1:
-        raise _fail(_("no se pudo enviar el lote de prueba"))
+        raise _fail(_("no se pudo enviar el paquete de cambios de prueba"))
     names = [w.encode("utf-8") for w in (state["intake_values"].get("name_first", ""),
                                          state["intake_values"].get("name_last", "")) if w]
     for path in hub_dir.rglob("*"):
         if path.is_file() and any(n in path.read_bytes() for n in names):
-            raise _fail(_("el lote de prueba deja ver un nombre"))
+            raise _fail(_("el paquete de cambios de prueba deja ver un nombre"))
     return ""
 
 

@@ -352,7 +352,8 @@ def test_exact_labels_are_compared_in_the_case_of_the_msgid():
 
 def test_plural_entries_are_checked_in_both_forms(catalog):
     ids = {e.msgid for e in catalog}
-    assert {"{n} lote", "{n} lotes"} <= ids, "ngettext entries must reach the glossary checks"
+    assert {"{n} paquete de cambios", "{n} paquetes de cambios"} <= ids, \
+        "ngettext entries must reach the glossary checks"
 
 
 def test_glossary_parser_reads_the_tables():

@@ -10,7 +10,7 @@ import cpc_desktop
 
 ROOT = Path(cpc_desktop.__file__).parent
 STORE = ROOT / "core" / "records_store.py"
-TABLES = r"(records|changes|residents|resident_search)"
+TABLES = r"(records|changes|residents|resident_search|due_dates)"
 _SQL_WRITE = re.compile(
     r"\b(INSERT(\s+OR\s+[A-Z]+)?\s+INTO|REPLACE\s+INTO|UPDATE(\s+OR\s+[A-Z]+)?|DELETE\s+FROM)"
     rf"\s+{TABLES}\b")

@@ -125,6 +125,7 @@ def test_sender_is_told_by_the_hub_clock_before_it_sends(pair, tmp_path):
         a.clock._wall = lambda: real() + 365 * DAY
         report = SyncEngine(a).sync(WebDavHub(server.url, server.user, server.password))
         told = _clock_notices(report)
-        assert "adelantadas 365 días respecto al hub" in told, _text(report.notices)
+        assert "adelantadas 365 días respecto al punto de intercambio" in told, \
+            _text(report.notices)
     finally:
         server.stop()

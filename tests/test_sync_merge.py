@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_intake_values, make_service_values
+from cpc_desktop.core import pending
 from cpc_desktop.core.errors import CpcError
 from cpc_desktop.sync import (KEEP_CURRENT, TAKE_KEPT, BatchRefused, SyncEngine, conflicts,
                               duplicate_residents, resolve)
@@ -149,6 +150,13 @@ def test_replicas_converge_whatever_the_delivery_order(template, tmp_path_factor
         for v in vaults:
             parked = v.conn.execute("SELECT count(*) FROM sync_parked").fetchone()[0]
             assert parked == 0, "changes still wait for a record that did arrive"
+        # Pendientes are kept per write (records_store → due_dates): the same on every laptop,
+        # and the same as derived afresh from the records.
+        due = [pending.compute(v).items for v in vaults]
+        assert all(d == due[0] for d in due), "laptops list different Pendientes"
+        with vaults[0].writing() as conn:
+            vaults[0].store.rebuild_due(conn)
+        assert pending.compute(vaults[0]).items == due[0], "Pendientes kept on write drifted"
         # Any batch applied again (a repeat on the hub) changes nothing.
         if net.pool:
             j = rng.randrange(n)

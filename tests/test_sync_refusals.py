@@ -172,7 +172,7 @@ def test_other_batch_under_an_applied_number_is_refused(world):
 
 def test_gap_refuses_later_batches_until_the_missing_one_arrives(world):
     (_n1, _d1), (n2, d2) = world.held
-    _refused(world, [(n2, d2)], expect="Falta el lote")
+    _refused(world, [(n2, d2)], expect="Falta el paquete de cambios")
 
 
 def test_batch_signed_by_an_unknown_device_is_refused(world):
@@ -216,7 +216,7 @@ def test_batch_of_a_future_format_is_refused(world):
 def test_garbage_under_a_batch_name_is_refused(world):
     name, _data = world.held[0]
     junk = os.urandom(3000)
-    _refused(world, [_renamed(junk, _seq(name))], expect="no es un lote")
+    _refused(world, [_renamed(junk, _seq(name))], expect="no es un paquete de cambios")
 
 
 def test_changes_from_a_clock_days_ahead_are_refused(world, intake_values):

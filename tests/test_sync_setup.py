@@ -164,4 +164,5 @@ def test_hub_password_in_the_address_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CPC_USER", "coord")
     rc = main(["sync", "--vault", str(tmp_path / "a"), "--hub",
                "https://centro:secreto@nube.invalid/dav/"])
-    assert rc == 1 and "contraseña del hub en la dirección" in capsys.readouterr().err
+    assert rc == 1 and ("contraseña del punto de intercambio en la dirección"
+                        in capsys.readouterr().err)

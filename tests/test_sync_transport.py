@@ -98,7 +98,7 @@ def test_tls_is_verified_and_a_self_hosted_ca_can_be_given_and_saved(pair, tmp_p
     try:
         hub = WebDavHub(server.url, server.user, server.password)
         hub.retries = 1
-        with pytest.raises(HubError, match="certificado del hub no es de confianza"):
+        with pytest.raises(HubError, match="certificado del punto de intercambio no es"):
             SyncEngine(a).sync(hub)
         assert not hub_files(tmp_path / "dav"), "something was sent to an unverified server"
         report = SyncEngine(a).sync(WebDavHub(server.url, server.user, server.password,
@@ -254,7 +254,7 @@ def test_full_hub_says_so_and_leaves_no_empty_batch(pair, tmp_path, status):
     server = WebDavServer(root, wrap=full)
     try:
         a.add("ficha_ingreso", make_intake_values(name_first="Llena Ficticia"))
-        with pytest.raises(HubFull, match="El hub está lleno"):
+        with pytest.raises(HubFull, match="El punto de intercambio está lleno"):
             SyncEngine(a).sync(WebDavHub(server.url, server.user, server.password))
         empty = [p for p in hub_files(root) if p.suffix == ".cpcb" and p.stat().st_size == 0]
         assert not empty, f"an empty file was left under a batch name: {empty}"

@@ -43,7 +43,7 @@ def test_sizes_phases_and_moments():
     assert wording.format_size(48_200) == "48,2 KB"
     assert wording.format_size(12_400_000) == "12,4 MB"
     assert wording.progress_text(Progress("send", 3, 10, 48_200)) == \
-        "Enviando: 3 de 10 lotes · 48,2 KB"
+        "Enviando: 3 de 10 paquetes de cambios · 48,2 KB"
     assert wording.duplicate_reason("document") == "mismo número de documento"
     assert wording.duplicate_reason("new_reason") == "new_reason"
     assert wording.moment(None) == "?"
@@ -57,6 +57,6 @@ def test_the_shared_wording_is_translated():
     i18n.set_language("qu")
     try:
         assert wording.progress_text(Progress("receive", 1, 2, 10)) != \
-            "Recibiendo: 1 de 2 lotes · 10 bytes"
+            "Recibiendo: 1 de 2 paquetes de cambios · 10 bytes"
     finally:
         i18n.set_language("es")

@@ -28,11 +28,13 @@ from .vault_cmds import print_recovery_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sync", help=_("sincroniza con el hub (carpeta o memoria USB, o WebDAV)"))
+    p = sub.add_parser("sync", help=_("sincroniza con el punto de intercambio (carpeta o memoria "
+                                      "USB, o WebDAV)"))
     add_vault_args(p)
     _hub_args(p)
     p.add_argument("--save-hub", action="store_true",
-                   help=_("guarda el hub (y su contraseña, cifrada en la bóveda) para las "
+                   help=_("guarda el punto de intercambio (y su contraseña, cifrada en la bóveda) "
+                          "para las "
                           "próximas veces"))
     p.add_argument("--hub-ca", type=Path, default=None, metavar=_("ARCHIVO"),
                    help=_("certificado (PEM) de un servidor WebDAV propio, p. ej. un Nextcloud "
@@ -53,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    metavar=_("HORAS"), help=_("horas que vale la invitación (por defecto "
                                               "{n})").format(n=invitations.DEFAULT_HOURS))
     p.add_argument("--with-hub-password", action="store_true",
-                   help=_("incluye la contraseña del hub en la invitación (si no, se da "
+                   help=_("incluye la contraseña del punto de intercambio en la invitación (si no, "
+                          "se da "
                           "aparte)"))
     p.add_argument("--shelter", default=None, help=_("centro (por defecto el de la bóveda)"))
     p.add_argument("--json", action="store_true")
@@ -118,11 +121,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _hub_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hub", default=None, metavar=_("CARPETA|URL"),
-                   help=_("carpeta (memoria USB) o dirección WebDAV del hub"))
+                   help=_("carpeta (memoria USB) o dirección WebDAV del punto de intercambio"))
     p.add_argument("--user-hub", default=None, metavar=_("USUARIO_HUB"),
-                   help=_("usuario del hub WebDAV"))
+                   help=_("usuario del punto de intercambio WebDAV"))
     p.add_argument("--hub-password-file", type=Path, default=None,
-                   help=_("archivo con la contraseña del hub (si no: la variable "
+                   help=_("archivo con la contraseña del punto de intercambio (si no: la variable "
                           "CPC_HUB_PASSWORD; si no: se pregunta)"))
 
 
@@ -134,7 +137,7 @@ def _hub_password(args, saved: dict | None, url: str, user: str | None) -> str |
     if saved and saved.get("url") == url and saved.get("user") == user and saved.get("password"):
         return saved["password"]
     if user and sys.stdin.isatty():
-        return getpass.getpass(_("Contraseña del hub: "))
+        return getpass.getpass(_("Contraseña del punto de intercambio: "))
     return None
 
 
@@ -155,7 +158,8 @@ def _resolve_hub(args, engine: SyncEngine) -> tuple[str, str | None, str | None]
     saved = engine.hub_settings()
     url = args.hub or (saved or {}).get("url")
     if not url:
-        raise UserError(_("Indique el hub con --hub (una carpeta o una dirección WebDAV)."))
+        raise UserError(_("Indique el punto de intercambio con --hub (una carpeta o una dirección "
+                          "WebDAV)."))
     _no_secret_in_url(url)
     user = args.user_hub if args.user_hub is not None else (
         (saved or {}).get("user") if saved and saved.get("url") == url else None)
@@ -170,7 +174,8 @@ def _no_secret_in_url(url: str) -> None:
         import httpx
 
         if httpx.URL(url).password:
-            raise UserError(_("No escriba la contraseña del hub en la dirección: use "
+            raise UserError(_("No escriba la contraseña del punto de intercambio en la dirección: "
+                              "use "
                               "--hub-password-file o se le preguntará."))
 
 
@@ -204,7 +209,8 @@ def cmd_sync(args) -> int:
         data["waiting_changes"] = status.waiting_changes
         print_json(data)
     else:
-        print(_("Sincronizado con {hub}: lotes enviados {sent}, recibidos {recv} (cambios "
+        print(_("Sincronizado con {hub}: paquetes de cambios enviados {sent}, recibidos {recv} "
+                "(cambios "
                 "recibidos: {changes}).").format(hub=report.hub, sent=report.sent_batches,
                                                  recv=report.received_batches,
                                                  changes=report.received_changes))
@@ -294,14 +300,16 @@ def _join_hub(args, payload: dict):
 def _send_request(args, vault, payload: dict) -> None:
     hub = _join_hub(args, payload)
     if hub is None:
-        print(_("Sincronice con el hub del centro (cpc sync --hub …; una memoria USB sirve) "
+        print(_("Sincronice con el punto de intercambio del centro (cpc sync --hub …; una memoria "
+                "USB sirve) "
                 "para enviar la solicitud."))
         return
     try:
         invitations.exchange(vault, hub)
     finally:
         hub.close()
-    print(_("Solicitud enviada al hub {hub}. Cuando la coordinación la apruebe, sincronice "
+    print(_("Solicitud enviada al punto de intercambio {hub}. Cuando la coordinación la apruebe, "
+            "sincronice "
             "(cpc sync) para recibir los datos del centro.").format(hub=hub.describe()))
 
 
@@ -469,7 +477,8 @@ def cmd_devices(args) -> int:
     for d in found:
         state = _("revocado") if d.revoked else _("activo")
         mark = _(" (este equipo)") if d.this_device else ""
-        print(_("{shelter}  {device}{mark}  {role}  {state}  desde {since}  último lote "
+        print(_("{shelter}  {device}{mark}  {role}  {state}  desde {since}  último paquete de "
+                "cambios "
                 "{seq}").format(shelter=d.shelter, device=d.device, mark=mark,
                                 role=roles.get(d.role, d.role), state=state,
                                 since=display.format_date(d.added_at[:10]), seq=d.last_seq))

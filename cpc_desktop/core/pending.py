@@ -1,21 +1,29 @@
 """Pendientes: what is overdue or due soon, per professional and for the whole shelter.
 
-Computed from the forms' declared due dates ("due" in their JSON, docs/forms-format.md) and
-from the resident list, through Vault's public reading API only. No form is named here:
-forms are found by role. Besides declared dates, three checks on every resident in care:
-no service for `quiet_days`, no consent record, turning 18 within `adult_days`.
+Two halves. `due_rows()` derives, for one resident, the dates that can make something due
+from the forms' declarations ("due" in their JSON, docs/forms-format.md): core/records_store.py
+calls it on every write of the resident's records (local or synced) and keeps the rows in the
+due_dates table. `compute()` reads that table through Vault's public reading API and compares
+the dates with today: one query, no pass over the records. No form is named here: forms are
+found by role. Besides declared dates, three checks on every resident in care: no service for
+`quiet_days`, no consent record, turning 18 within `adult_days`.
 
 An item belongs to the professional named in its record's `owner_field` (a table row: its
-record's); resident-wide items to the intake's. "" means nobody is named.
+record's); resident-wide items to the intake's. "" means nobody is named; `owner_users()`
+matches that name to a vault user for "Mis pendientes".
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import forms, profile
 from .i18n import N_
+from .users import Action, without_title
 
 WINDOW_DAYS = 7        # "due soon": within this many days from today
 QUIET_DAYS = 30        # no service for this many days is worth a look
@@ -41,8 +49,7 @@ KIND_LABELS = {
 STATE_LABELS = {OVERDUE: N_("Vencido"), SOON: N_("Próximo")}
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):    # a tuple: 12,000 of them are made in a few milliseconds
     kind: str                 # a forms.DUE_KINDS value or NO_SERVICE | NO_CONSENT | COMES_OF_AGE
     state: str                # OVERDUE | SOON
     due: str                  # ISO date the thing was or is due
@@ -52,6 +59,9 @@ class Item:
     form: str | None = None   # where to open it: form id, record date and field
     record_date: str | None = None
     field: str | None = None
+    record_id: str | None = None  # the record holding the date (None: resident-wide)
+    row: int | None = None        # its table row, for a date in a table
+    user: str = ""                # the vault user `owner` names (see owner_users); "" if none
 
 
 @dataclass
@@ -59,6 +69,9 @@ class Pending:
     today: str
     window_days: int
     items: list[Item] = field(default_factory=list)
+    # {resident id: (first name, last name, nickname)} of the residents listed, for a window
+    # that shows names (never in as_json: the CLI lists codes).
+    names: dict[str, tuple[str, str, str]] = field(default_factory=dict, repr=False)
 
     def of(self, state: str) -> list[Item]:
         return [i for i in self.items if i.state == state]
@@ -80,124 +93,195 @@ class Pending:
                 "shelter": self.counts(),
                 "by_professional": {owner: self.counts(items)
                                     for owner, items in self.by_owner().items()},
-                "items": [asdict(i) for i in self.items]}
+                "items": [i._asdict() for i in self.items]}
 
 
 def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DAYS,
             quiet_days: int = QUIET_DAYS, adult_days: int = ADULT_DAYS,
             shelter: str | None = None) -> Pending:
-    """Every pending item of the vault (or of one shelter code), most overdue first."""
+    """Every pending item of the vault (or of one shelter code), most overdue first.
+
+    Reads the table of dates the records store keeps (`due_rows`, recomputed per resident on
+    each write): one indexed query, with today's date applied here, so an item moves from
+    "due soon" to "overdue" as days pass without any write."""
     today = today or dt.date.today()
-    reg: forms.FormRegistry = vault.forms
-    residents = {r.id: r for r in vault.residents()}
-    soon_until = today + dt.timedelta(days=window_days)
-    items: list[Item] = []
+    vault.require(Action.READ)
+    with vault.reading():   # both reads in one go: a long read elsewhere cannot come between
+        stale = vault.meta().get(SIGNATURE_KEY) != signature(vault.forms)
+        if stale:
+            # The forms' due declarations changed (a program update): rebuild once.
+            with vault.writing() as conn:
+                vault.store.rebuild_due(conn)
+        iso = today.isoformat()
+        args = [iso, f"+{quiet_days} days", iso, iso,
+                (today - dt.timedelta(days=quiet_days)).isoformat(), iso,
+                (today + dt.timedelta(days=adult_days)).isoformat(),
+                (today + dt.timedelta(days=window_days)).isoformat()]
+        sql = _SELECT.format(shelter=" AND d.shelter = ?" if shelter is not None else "")
+        if shelter is not None:
+            args.insert(4, shelter)
+        rows = vault.read(sql, args)
+    users = owner_users(vault.users())
+    # (state comes first in SQL)
+    items = [Item(r[1], r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], users(r[5]))
+             for r in rows]
+    names = {r[3]: r[11:14] for r in rows}
+    return Pending(iso, window_days, items, names)
 
-    def state_of(due: dt.date) -> str | None:
-        if due < today:
-            return OVERDUE
-        return SOON if due <= soon_until else None
 
-    intake = reg.intake
-    intake_owner = _owners(vault, intake, shelter)
-    latest = _LatestByRole(vault, reg, shelter)
+def _folded_name(text: str) -> str:
+    from .records_store import fold  # (the store imports this module)
+
+    return without_title(fold(text))
+
+
+def owner_users(users) -> Callable[[str], str]:
+    """owner name as typed on a record -> the vault user it names ("" when none or more than
+    one): matched on the user's display name or login, ignoring case, accents, spacing and a
+    leading title (Lic., Psic., Dra.…). Records keep the typed name, so records written
+    before a user existed, or naming someone outside the vault, keep working: they show
+    under the name, in "Todo el centro"."""
+    by_name: dict[str, set[str]] = defaultdict(set)
+    for u in users:
+        if u.active:
+            for name in (u.display_name, u.name):
+                if name:
+                    by_name[_folded_name(name)].add(u.name)
+    memo: dict[str, str] = {}
+
+    def user_of(owner: str) -> str:
+        if owner not in memo:
+            found = by_name.get(_folded_name(owner), set()) if owner.strip() else set()
+            memo[owner] = next(iter(found)) if len(found) == 1 else ""
+        return memo[owner]
+    return user_of
+
+
+# What is due today, from the stored dates, in SQL (12,000 items: no Python date work per
+# row). `shown` is the date an item shows: a check's anchor moved by its period, a repeating
+# date's next occurrence (k ≥ 1 periods on from it, on or after today).
+_SELECT = f"""
+SELECT CASE WHEN kind IN ('{NO_SERVICE}', '{NO_CONSENT}') THEN '{OVERDUE}'
+            WHEN repeat_days IS NOT NULL OR kind = '{COMES_OF_AGE}' OR shown >= ?
+            THEN '{SOON}' ELSE '{OVERDUE}' END AS state,
+       kind, shown, resident_id, internal_code, owner, form, record_date, field, record_id,
+       row, name_first, name_last, name_nickname
+FROM (SELECT d.kind,
+             CASE WHEN d.kind = '{NO_SERVICE}' THEN date(d.due, ?)
+                  WHEN d.due = '' THEN ?
+                  WHEN d.repeat_days IS NOT NULL THEN date(d.due, '+' || (d.repeat_days * max(1,
+                       (CAST(julianday(?) - julianday(d.due) AS INTEGER) + d.repeat_days - 1)
+                       / d.repeat_days)) || ' days')
+                  ELSE d.due END AS shown,
+             d.resident_id, r.internal_code, d.owner, d.form, d.record_date, d.field,
+             d.record_id, d.row, r.name_first, r.name_last, r.name_nickname, d.due AS stored,
+             d.repeat_days
+      FROM due_dates d JOIN residents r ON r.id = d.resident_id
+      WHERE r.deleted = 0 AND r.joined_into IS NULL AND r.status = d.status{{shelter}})
+WHERE CASE WHEN kind = '{NO_SERVICE}' THEN stored <= ?
+           WHEN kind = '{COMES_OF_AGE}' THEN stored BETWEEN ? AND ?
+           ELSE shown <= ? END
+ORDER BY state != '{OVERDUE}', shown, internal_code, kind, record_id, field, row"""
+
+# ------------------------------------------------------------------ the stored dates
+# due_dates columns, as records_store writes them (core/schema.py creates the table).
+DUE_COLUMNS = ("resident_id", "kind", "due", "repeat_days", "status", "owner", "form",
+               "record_id", "record_date", "field", "row", "shelter")
+SIGNATURE_KEY = "due_signature"
+
+
+@dataclass(frozen=True)
+class Written:
+    """A record as due_rows reads it (the store passes the resident's and those joined into
+    it, not deleted)."""
+    id: str
+    form: str
+    record_date: str | None
+    shelter: str
+    values: dict
+
+
+def signature(reg: forms.FormRegistry) -> str:
+    """What the stored dates were derived from: when it changes, they are derived again."""
+    parts = [VERSION]
+    for form in sorted(reg, key=lambda f: f.form):
+        parts.append(repr((form.form, form.role, form.owner_field, form.date_field,
+                           form.opens_resident,
+                           [(t.id if t else None, f.id, f.due) for t, f in form.due_fields])))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+VERSION = "1"   # of the derivation below
+
+
+def due_forms(reg: forms.FormRegistry) -> list[str]:
+    """The forms whose records due_rows reads."""
+    wanted = {f.form for f in reg if f.due_fields}
     for form in reg:
-        if not form.due_fields:
+        for _t, fld in form.due_fields:
+            done_by = reg.by_role(fld.due.done_by) if fld.due and fld.due.done_by else None
+            if done_by is not None:
+                wanted.add(done_by.form)
+    consent = reg.by_role("consent")
+    if consent is not None:
+        wanted.add(consent.form)
+    return sorted(wanted)
+
+
+def due_rows(reg: forms.FormRegistry, resident_id: str, intake: Written,
+             last_service: str | None, records: list[Written]) -> list[tuple]:
+    """The due_dates rows of one resident (DUE_COLUMNS), from its intake and the records of
+    it and of the residents joined into it: every declared date not already done (a later
+    record of the `done_by` role, a row meeting `done_when`), and the anchors of the
+    resident-wide checks. No status is stored: dates are compared with today when read."""
+    latest: dict[str, str] = {}
+    for rec in records:
+        if (rec.record_date or "") > latest.get(rec.form, ""):
+            latest[rec.form] = rec.record_date or ""
+    out: list[tuple] = []
+    for rec in records:
+        form = reg.forms.get(rec.form)
+        if form is None or not form.due_fields:
             continue
-        wanted = [form.date_field, *filter(None, [form.owner_field])]
+        owner = str(rec.values.get(form.owner_field, "")) if form.owner_field else ""
         for table, fld in form.due_fields:
-            wanted.append(table.id if table else fld.id)
-            if fld.due.done_when is not None and table is None:
-                wanted.append(fld.due.done_when.field)
-        for rid, day, values in vault.iter_values(form.form, wanted, shelter=shelter):
-            resident = residents.get(rid)
-            if resident is None:
+            due = fld.due
+            if due is None:
                 continue
-            owner = str(values.get(form.owner_field, "")) if form.owner_field else ""
-            for table, fld in form.due_fields:
-                due = fld.due
-                wanted_status = DISCHARGED if due.kind in AFTER_DISCHARGE else IN_CARE
-                if resident.status != wanted_status:
+            if due.done_by:
+                by = reg.by_role(due.done_by)
+                if by is not None and latest.get(by.form, "") > (rec.record_date or ""):
                     continue
-                if due.done_by and latest.after(due.done_by, rid, day):
+            rows = (rec.values.get(table.id) or []) if table else [rec.values]
+            for n, row in enumerate(rows):
+                when = forms.parse_date(row.get(fld.id)) if isinstance(row, dict) else None
+                if when is None or (due.done_when is not None and due.done_when.holds(row)):
                     continue
-                rows = (values.get(table.id) or []) if table else [values]
-                for row in rows:
-                    when = forms.parse_date(row.get(fld.id)) if isinstance(row, dict) else None
-                    if when is None or (due.done_when is not None and due.done_when.holds(row)):
-                        continue
-                    if due.repeat_days:
-                        when = _next_occurrence(when, due.repeat_days, today)
-                        state = SOON if when <= soon_until else None
-                    else:
-                        state = state_of(when)
-                    if state:
-                        items.append(Item(due.kind, state, when.isoformat(), rid,
-                                          resident.internal_code, owner, form.form, day,
-                                          fld.id))
+                out.append((resident_id, due.kind, when.isoformat(), due.repeat_days,
+                            DISCHARGED if due.kind in AFTER_DISCHARGE else IN_CARE, owner,
+                            form.form, rec.id, rec.record_date, fld.id,
+                            n if table else None, rec.shelter))
+    form = reg.intake
+    owner = str(intake.values.get(form.owner_field, "")) if form.owner_field else ""
+
+    def wide(kind: str, day: str, form_id: str | None, fld: str | None = None) -> tuple:
+        return (resident_id, kind, day, None, IN_CARE, owner, form_id, None, None, fld, None,
+                intake.shelter)
+
     consent, log = reg.by_role("consent"), reg.by_role("services_log")
-    consented = latest.residents("consent") if consent else set()
-    for r in residents.values():
-        if r.status != IN_CARE or r.id not in intake_owner:
-            continue
-        owner = intake_owner.get(r.id, "")
-        here = dict(resident_id=r.id, internal_code=r.internal_code, owner=owner)
-        last = forms.parse_date(r.last_service)
-        since = last or forms.parse_date(r.admission_date)
-        if log and since and (today - since).days >= quiet_days:
-            items.append(Item(NO_SERVICE, OVERDUE, (since + dt.timedelta(days=quiet_days))
-                              .isoformat(), form=log.form, **here))
-        if consent and r.id not in consented:
-            admitted = forms.parse_date(r.admission_date) or today
-            items.append(Item(NO_CONSENT, OVERDUE, admitted.isoformat(), form=consent.form,
-                              **here))
-        adult = profile.comes_of_age({profile.DATE_OF_BIRTH: r.date_of_birth})
-        if adult and today <= adult <= today + dt.timedelta(days=adult_days):
-            items.append(Item(COMES_OF_AGE, SOON, adult.isoformat(), form=intake.form,
-                              field=profile.DATE_OF_BIRTH, **here))
-    items.sort(key=lambda i: (i.state != OVERDUE, i.due, i.internal_code, i.kind))
-    return Pending(today.isoformat(), window_days, items)
+    admitted = forms.parse_date(intake.values.get("admission_date"))
+    since = forms.parse_date(last_service) or admitted
+    if log and since:
+        out.append(wide(NO_SERVICE, since.isoformat(), log.form))
+    if consent and not any(r.form == consent.form for r in records):
+        out.append(wide(NO_CONSENT, admitted.isoformat() if admitted else "", consent.form))
+    adult = profile.comes_of_age(intake.values)
+    if adult:
+        out.append(wide(COMES_OF_AGE, adult.isoformat(), form.form, profile.DATE_OF_BIRTH))
+    return out
 
 
 def _next_occurrence(start: dt.date, every: int, today: dt.date) -> dt.date:
     """The first date start + k·every (k ≥ 1) on or after today."""
     steps = max(1, -(-(today - start).days // every))
     return start + dt.timedelta(days=steps * every)
-
-
-def _owners(vault, form: forms.Form, shelter: str | None) -> dict[str, str]:
-    """{resident id: the professional named on its intake} for every resident of the shelter."""
-    wanted = [form.date_field, *filter(None, [form.owner_field])]
-    return {rid: str(v.get(form.owner_field, "")) if form.owner_field else ""
-            for rid, _d, v in vault.iter_values(form.form, wanted, shelter=shelter)}
-
-
-class _LatestByRole:
-    """The latest record date per resident of each role's form, read once when first asked."""
-
-    def __init__(self, vault, reg: forms.FormRegistry, shelter: str | None):
-        self.vault, self.reg, self.shelter = vault, reg, shelter
-        self._dates: dict[str, dict[str, str]] = {}
-
-    def _of(self, role: str) -> dict[str, str]:
-        if role not in self._dates:
-            form = self.reg.by_role(role)
-            latest: dict[str, str] = {}
-            if form is not None:
-                for rid, day, _v in self.vault.iter_values(form.form, [form.date_field],
-                                                           shelter=self.shelter):
-                    if day and day > latest.get(rid, ""):
-                        latest[rid] = day
-            self._dates[role] = latest
-        return self._dates[role]
-
-    def after(self, role: str, resident_id: str, day: str | None) -> bool:
-        """Whether the resident has a record of this role dated after `day`."""
-        return self._of(role).get(resident_id, "") > (day or "")
-
-    def residents(self, role: str) -> set[str]:
-        form = self.reg.by_role(role)
-        if form is None:
-            return set()
-        return {rid for rid, _d, _v in self.vault.iter_values(form.form, [form.date_field],
-                                                               shelter=self.shelter)}

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import forms, profile
+from . import forms, pending, profile
 
 CREATED = "*"         # the change-log field of a record's creation (value: every field)
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
@@ -37,6 +37,8 @@ _INSERT_RECORD = ("INSERT INTO records(id, form, form_version, resident_id, shel
 _UPDATE_RECORD = ("UPDATE records SET data=?, facts=?, clocks=?, record_date=?, "
                   "form_version=coalesce(?, form_version), deleted=?, updated_at=?, "
                   "updated_by=? WHERE id=?")
+_INSERT_DUE = (f"INSERT INTO due_dates({', '.join(pending.DUE_COLUMNS)}) "
+               f"VALUES ({','.join('?' * len(pending.DUE_COLUMNS))})")
 _INSERT_CHANGE = ("INSERT INTO changes(record_id, form, resident_id, field, value, hlc, user, "
                   "base) VALUES (?,?,?,?,?,?,?,?)")
 
@@ -247,6 +249,8 @@ class RecordsStore:
             conn.execute("DELETE FROM resident_search WHERE rowid=?", (rowid,))
         if not row[1]:
             conn.execute("INSERT INTO resident_search(rowid, body) VALUES (?,?)", (rowid, search))
+        self._refresh_due(conn, resident_id, None if row[1] or (before and before[4]) else
+                          members, values, last_service)
         own_join = (None, None) if before is None else (before[1], before[2])
         if own_join != (target, join_hlc):
             return True
@@ -257,6 +261,45 @@ class RecordsStore:
         return target is not None or conn.execute(
             "SELECT 1 FROM residents INDEXED BY residents_join_target WHERE join_target=? "
             "LIMIT 1", (resident_id,)).fetchone() is not None
+
+    def _refresh_due(self, conn, resident_id: str, members: list[str] | None, intake: dict,
+                     last_service: str | None) -> None:
+        """The resident's rows of due_dates (core/pending.py derives them) from its records
+        and those of the residents joined into it; none when it is deleted or joined into
+        another (`members` None): its records count under the kept one."""
+        conn.execute("DELETE FROM due_dates WHERE resident_id=?", (resident_id,))
+        if members is None:
+            return
+        wanted = pending.due_forms(self.forms)
+        group = (resident_id, *members)
+        found = conn.execute(
+            f"SELECT id, form, record_date, shelter, data FROM records INDEXED BY "
+            f"records_resident WHERE resident_id IN ({','.join('?' * len(group))}) AND form IN "
+            f"({','.join('?' * len(wanted))}) AND deleted=0", (*group, *wanted)).fetchall()
+        intake_form = self.forms.intake.form
+        # A joined resident's own intake does not count (as in the reports).
+        records = [pending.Written(rec_id, form, day, shelter, json.loads(data))
+                   for rec_id, form, day, shelter, data in found
+                   if form != intake_form or rec_id == resident_id]
+        me = next((r for r in records if r.id == resident_id), None) or pending.Written(
+            resident_id, intake_form, None, "", intake)
+        rows = pending.due_rows(self.forms, resident_id, me, last_service, records)
+        if rows:
+            conn.executemany(_INSERT_DUE, rows)
+
+    def rebuild_due(self, conn) -> None:
+        """Every resident's due_dates rows (the migration that added the table, and after
+        the forms' due declarations changed)."""
+        conn.execute("DELETE FROM due_dates")
+        for rid, last_service, deleted, joined, data in conn.execute(
+                "SELECT r.id, r.last_service, r.deleted, r.joined_into, c.data FROM residents r "
+                "JOIN records c ON c.id = r.id").fetchall():
+            members = None if deleted or joined else [m[0] for m in conn.execute(MEMBERS,
+                                                                                 (rid,))]
+            self._refresh_due(conn, rid, members, json.loads(data), last_service)
+        conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                     "SET value=excluded.value", (pending.SIGNATURE_KEY,
+                                                  pending.signature(self.forms)))
 
     def _refresh_joins(self, conn) -> set[str]:
         """Recomputes every resident's `joined_into` from every join (a function of the

@@ -14,7 +14,7 @@ from .errors import VaultError
 from .i18n import _
 from .records_store import RecordsStore
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 SCHEMA = """
@@ -138,9 +138,28 @@ def _migrate_3_to_4(db: sqlite_utils.Database) -> None:
                "WHERE join_target IS NOT NULL")
 
 
+def _migrate_4_to_5(db: sqlite_utils.Database) -> None:
+    """Pendientes: the dates that can make something due, per resident, kept by the records
+    store on every write (core/pending.py derives them from the forms' "due" declarations),
+    so what is due today is one indexed read rather than a pass over every record."""
+    db.execute("""CREATE TABLE due_dates (
+        resident_id TEXT NOT NULL,  -- the resident it counts under (a joined one's: the kept)
+        kind TEXT NOT NULL,
+        due TEXT NOT NULL,          -- ISO date; for the resident-wide checks, their anchor
+        repeat_days INTEGER,
+        status TEXT NOT NULL,       -- the resident status it applies to
+        owner TEXT NOT NULL,
+        form TEXT, record_id TEXT, record_date TEXT, field TEXT, row INTEGER,
+        shelter TEXT NOT NULL)""")
+    db.execute("CREATE INDEX due_dates_resident ON due_dates(resident_id)")
+    db.execute("CREATE INDEX due_dates_due ON due_dates(due)")
+    RecordsStore(forms.registry()).rebuild_due(db.conn)
+
+
 # Migrations: schema version N -> N+1, each run in its own transaction on open (and in order
 # when a vault is created, so new and migrated vaults have the same schema).
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
+                              4: _migrate_4_to_5}
 
 
 def migrate(conn, before: Callable[[int], Path] | None = None, who: str | None = None) -> None:

@@ -1,6 +1,7 @@
 """Users, roles and what each role may do. Enforced here, whatever calls the vault."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -75,3 +76,14 @@ class User:
     def require(self, action: Action) -> None:
         if not self.can(action):
             raise PermissionDenied(_(_REFUSALS[action]))
+
+
+# Titles written before a name ("Lic. Rosa Quispe"), as a folded (lowercase, unaccented) text.
+_TITLES = re.compile(r"^(?:(?:lic|lcda|lcdo|licda|licdo|psic|ps|dr|dra|sr|sra|srta|prof|mg|"
+                     r"mgtr|abog|tsoc|t\.?s)\.?\s+)+")
+
+
+def without_title(folded: str) -> str:
+    """A folded name without the titles before it, spaces made single: "lic. rosa  q" →
+    "rosa q" (also "lic.rosa")."""
+    return _TITLES.sub("", " ".join(folded.replace(".", ". ").split())).strip()

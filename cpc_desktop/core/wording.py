@@ -64,7 +64,7 @@ def progress_text(p) -> str:
     """"Enviando: 3 de 10 lotes · 48,2 KB" from a sync.Progress."""
     phase = _(SYNC_PHASES.get(p.phase, p.phase))
     if p.batches_total:
-        return _("{phase}: {done} de {total} lotes · {size}").format(
+        return _("{phase}: {done} de {total} paquetes de cambios · {size}").format(
             phase=phase, done=p.batches_done, total=p.batches_total,
             size=format_size(p.bytes_done))
     return _("{phase}… · {size}").format(phase=phase, size=format_size(p.bytes_done))

@@ -173,26 +173,33 @@ def parse(data: bytes, *, name: str, shelter: str, device: str) -> Parsed:
 
     m = BATCH_RE.match(name)
     if not m:
-        raise refuse(_("Un archivo del hub no tiene nombre de lote de CPC; se ignoró."))
+        raise refuse(_("Un archivo del punto de intercambio no tiene nombre de paquete de cambios "
+                       "de CPC; se ignoró."))
     if len(data) < 7 or data[:4] != MAGIC:
         if len(data) < 7 and MAGIC.startswith(data[:4]):
-            raise refuse(_("Un lote del hub está incompleto (la copia se interrumpió). Se "
+            raise refuse(_("Un paquete de cambios del punto de intercambio está incompleto (la "
+                           "copia se interrumpió). Se "
                            "volverá a intentar en la próxima sincronización."))
-        raise refuse(_("Un archivo del hub no es un lote de CPC (está dañado o fue "
+        raise refuse(_("Un archivo del punto de intercambio no es un paquete de cambios de CPC "
+                       "(está dañado o fue "
                        "reemplazado). No se aplicó nada de él."))
     if data[4] > FORMAT:
-        raise refuse(_("Un lote del hub fue hecho por una versión más nueva de CPC Desktop. "
+        raise refuse(_("Un paquete de cambios del punto de intercambio fue hecho por una versión "
+                       "más nueva de CPC Desktop. "
                        "Actualice el programa para recibirlo; no se aplicó nada."))
     if data[4] < 1:
-        raise refuse(_("Un archivo del hub no es un lote de CPC (está dañado o fue "
+        raise refuse(_("Un archivo del punto de intercambio no es un paquete de cambios de CPC "
+                       "(está dañado o fue "
                        "reemplazado). No se aplicó nada de él."))
     size = int.from_bytes(data[5:7], "big")
     if len(data) < 7 + size + NONCE_BYTES + TAG_BYTES + SIG_BYTES:
-        raise refuse(_("Un lote del hub está incompleto (la copia se interrumpió). Se volverá "
+        raise refuse(_("Un paquete de cambios del punto de intercambio está incompleto (la copia "
+                       "se interrumpió). Se volverá "
                        "a intentar en la próxima sincronización."))
     digest = sha256(data)
     if digest != m.group(2):
-        raise refuse(_("Un lote del hub está incompleto o alterado: su contenido no coincide "
+        raise refuse(_("Un paquete de cambios del punto de intercambio está incompleto o alterado: "
+                       "su contenido no coincide "
                        "con su nombre. No se aplicó nada de él; si la copia se interrumpió, "
                        "se repondrá en la próxima sincronización del equipo que lo hizo."))
     try:
@@ -207,13 +214,16 @@ def parse(data: bytes, *, name: str, shelter: str, device: str) -> Parsed:
                 and isinstance(header.prev, str) and isinstance(header.salt, str)):
             raise TypeError
     except (ValueError, TypeError):
-        raise refuse(_("Un lote del hub está dañado o fue alterado. No se aplicó nada de él.")
+        raise refuse(_("Un paquete de cambios del punto de intercambio está dañado o fue alterado. "
+                       "No se aplicó nada de él.")
                      ) from None
     if header.shelter != shelter:
-        raise refuse(_("Un lote de otro centro estaba en la carpeta de este centro; se "
+        raise refuse(_("Un paquete de cambios de otro centro estaba en la carpeta de este centro; "
+                       "se "
                        "rechazó."))
     if header.device != device or header.seq != int(m.group(1)):
-        raise refuse(_("Un lote del hub está fuera de su lugar (copiado de otro equipo o con "
+        raise refuse(_("Un paquete de cambios del punto de intercambio está fuera de su lugar "
+                       "(copiado de otro equipo o con "
                        "otro número): posible repetición maliciosa. Se rechazó."))
     return Parsed(header, data[:7 + size], data[7 + size:-SIG_BYTES], data[:-SIG_BYTES],
                   data[-SIG_BYTES:], digest)
@@ -253,7 +263,8 @@ def open_payload(parsed: Parsed, key: ShelterKey) -> bytes:
     except (InvalidTag, ValueError, Exception) as exc:  # zstd raises its own error type
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        raise BatchRefused(_("Un lote del hub está dañado o fue alterado (no se puede "
+        raise BatchRefused(_("Un paquete de cambios del punto de intercambio está dañado o fue "
+                             "alterado (no se puede "
                              "descifrar). No se aplicó nada de él."),
                            shelter=h.shelter, device=h.device) from None
 

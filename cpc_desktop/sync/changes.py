@@ -112,6 +112,7 @@ def decode_payload_full(data: bytes, device: str
         if not isinstance(statements, list):
             raise ValueError
     except (ValueError, KeyError, TypeError):
-        raise SyncError(_("El contenido de un lote no se puede leer (formato desconocido). "
+        raise SyncError(_("El contenido de un paquete de cambios no se puede leer (formato "
+                          "desconocido). "
                           "No se aplicó nada de él.")) from None
     return changes, statements, {k: v for k, v in raw.items() if k not in ("v", "c", "s")}

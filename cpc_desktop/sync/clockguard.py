@@ -127,11 +127,13 @@ def before_export(vault, hub, heads_at: list[str]) -> list[Notice]:
     if ref is not None and abs(wall - ref) > ADOPT_MS:
         ahead = wall > ref
         out.append(Notice(CLOCK, (_(
-            "La fecha y hora de este equipo están adelantadas {ahead} respecto al hub. "
+            "La fecha y hora de este equipo están adelantadas {ahead} respecto al punto de "
+            "intercambio. "
             "Corríjalas antes de seguir trabajando: los demás equipos rechazan los cambios con "
             "más de un día de adelanto (se volverán a fechar cuando la hora esté bien).")
             if ahead else _(
-            "La fecha y hora de este equipo están atrasadas {ahead} respecto al hub. "
+            "La fecha y hora de este equipo están atrasadas {ahead} respecto al punto de "
+            "intercambio. "
             "Corríjalas: sus cambios pueden perder frente a otros más antiguos.")).format(
             ahead=ahead_text(wall - ref)), vault.device_id))
         return out

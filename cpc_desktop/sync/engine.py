@@ -119,7 +119,7 @@ class SyncEngine:
             self.vault.require(Action.MANAGE_USERS)
         except PermissionDenied:
             raise PermissionDenied(_("Solo un(a) coordinador(a) puede cambiar los ajustes del "
-                                     "hub.")) from None
+                                     "punto de intercambio.")) from None
         with self.vault.transaction() as conn:
             hub = {"url": url, "user": user, "password": password}
             if ca_pem:
@@ -205,7 +205,8 @@ class SyncEngine:
                 compressed = batchfmt.compress(payload, self.codec)
             packed = len(compressed)
             if packed > limit:
-                raise SyncError(_("Un registro es demasiado grande para enviarlo en un lote "
+                raise SyncError(_("Un registro es demasiado grande para enviarlo en un paquete de "
+                                  "cambios "
                                   "(más de 64 KiB comprimido). Acorte sus textos largos."))
             chunks.append((payload, compressed))
             # Aim the next chunk at about 90 % of the limit, from this one's ratio.
@@ -337,7 +338,8 @@ class SyncEngine:
         if h.seq <= applied:
             return _empty_stats()
         if h.seq != applied + 1 or h.prev != prev_hash:
-            raise refuse(_("Un lote del equipo {device} llegó fuera de orden o no continúa los "
+            raise refuse(_("Un paquete de cambios del equipo {device} llegó fuera de orden o no "
+                           "continúa los "
                            "ya recibidos; se rechazó.").format(device=device[-8:]))
         ident = devices.ensure_identity(v)
         with v.reading():
@@ -347,10 +349,12 @@ class SyncEngine:
             if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
                 row = restore.reconsider_revoked(self, parsed, row, key, shelter, device)
             if row["revoked_after"] is not None and h.seq > row["revoked_after"]:
-                raise refuse(_("Un lote está firmado por un equipo revocado ({device}); se "
+                raise refuse(_("Un paquete de cambios está firmado por un equipo revocado "
+                               "({device}); se "
                                "rechazó.").format(device=device[-8:]))
             if not batchfmt.verify_signature(parsed, row["sign_pub"]):
-                raise refuse(_("La firma de un lote del equipo {device} no es válida: el lote "
+                raise refuse(_("La firma de un paquete de cambios del equipo {device} no es "
+                               "válida: el paquete de cambios "
                                "fue alterado. No se aplicó nada de él.").format(
                     device=device[-8:]))
         if key is None:
@@ -362,7 +366,8 @@ class SyncEngine:
             with v.reading():
                 if devices.revoked_in(v.conn, shelter, v.device_id):
                     raise refuse(revoked_text(shelter))
-            raise refuse(_("Un lote está cifrado con una llave que este equipo no tiene (de "
+            raise refuse(_("Un paquete de cambios está cifrado con una llave que este equipo no "
+                           "tiene (de "
                            "otro centro, o de una época de llaves nueva que aún no llegó; un "
                            "equipo revocado ya no la recibe). No se aplicó nada."))
         payload = batchfmt.open_payload(parsed, key)
@@ -372,7 +377,8 @@ class SyncEngine:
             raise refuse(str(exc)) from None
         bad = validate.first_bad(v.forms, changes)
         if bad is not None:
-            raise refuse(_("Un lote del equipo {device} trae un valor que no corresponde al "
+            raise refuse(_("Un paquete de cambios del equipo {device} trae un valor que no "
+                           "corresponde al "
                            "campo «{field}» del formulario «{form}» (tipo u opción desconocida); "
                            "no se aplicó nada de él. Si ese equipo usa formularios más nuevos, "
                            "actualice este programa.").format(device=device[-8:], field=bad[1],
@@ -392,11 +398,14 @@ class SyncEngine:
                 if row is None:
                     row = devices.device_row(conn, shelter, device)
                     if row is None:
-                        raise refuse(_("Un lote está firmado por un equipo que no figura entre "
+                        raise refuse(_("Un paquete de cambios está firmado por un equipo que no "
+                                       "figura entre "
                                        "los equipos del centro; se rechazó."))
                     if not batchfmt.verify_signature(parsed, row["sign_pub"]):
-                        raise refuse(_("La firma de un lote del equipo {device} no es válida: "
-                                       "el lote fue alterado. No se aplicó nada de él.").format(
+                        raise refuse(_("La firma de un paquete de cambios del equipo {device} no "
+                                       "es válida: "
+                                       "el paquete de cambios fue alterado. No se aplicó nada de "
+                                       "él.").format(
                             device=device[-8:]))
                 stats = Merger(v, conn, shelter).apply(changes)
                 witness.record(conn, shelter, device, v.device_id, h.view)
@@ -523,7 +532,8 @@ class _ShelterRun:
         if head is None or head.shelter != self.shelter or head.device != dev:
             if row is not None:
                 self.report.notices.append(Notice(HUB, _(
-                    "El archivo de estado del equipo {device} en el hub está dañado o "
+                    "El archivo de estado del equipo {device} en el punto de intercambio está "
+                    "dañado o "
                     "alterado; se ignoró.").format(device=dev[-8:]), dev))
             return _HubHead(raw)
         return _HubHead(raw, head, row is not None)
@@ -558,9 +568,10 @@ class _ShelterRun:
             if hh.head is not None:
                 if hh.head.seq < applied and hh.trusted:
                     self.report.notices.append(Notice(HUB, _(
-                        "El hub tiene una versión anterior de los lotes del equipo {device} "
+                        "El punto de intercambio tiene una versión anterior de los paquetes de "
+                        "cambios del equipo {device} "
                         "(¿restaurado de una copia vieja?). Esta bóveda no retrocede y vuelve a "
-                        "poner los lotes que faltan.").format(device=dev[-8:]), dev))
+                        "poner los paquetes de cambios que faltan.").format(device=dev[-8:]), dev))
                 if hh.head.seq > applied:
                     self.receive_plan[dev] = (hh.head.seq, hh.head.hash)
                     self.counts["total"] += hh.head.seq - applied
@@ -589,7 +600,8 @@ class _ShelterRun:
             m = batchfmt.BATCH_RE.match(n)
             if m and int(m.group(1)) in known and known[int(m.group(1))] != m.group(2):
                 self.report.refused.append(BatchRefused(_(
-                    "El hub tiene otro lote con el número {n} del equipo {device}, distinto del "
+                    "El punto de intercambio tiene otro paquete de cambios con el número {n} del "
+                    "equipo {device}, distinto del "
                     "ya recibido: repetición o alteración. Se rechazó.").format(
                     n=int(m.group(1)), device=dev[-8:]), shelter=self.shelter, device=dev,
                     name=n))
@@ -667,8 +679,10 @@ class _ShelterRun:
             hh = self.heads.get(dev)
             if hh is not None and hh.head is not None and hh.trusted and hh.head.seq < seq:
                 self.report.notices.append(Notice(WITHHOLDING, _(
-                    "El hub muestra un estado anterior del equipo {device}: el equipo {by} ya "
-                    "vio su lote {n}. Se buscan sus lotes en la carpeta.").format(
+                    "El punto de intercambio muestra un estado anterior del equipo {device}: el "
+                    "equipo {by} ya "
+                    "vio su paquete de cambios {n}. Se buscan sus paquetes de cambios en la "
+                    "carpeta.").format(
                     device=dev[-8:], by=by[-8:], n=seq), dev, by))
             if dev in self.heads and dev not in self.listings:
                 todo = self._from_listing(dev, applied)
@@ -714,8 +728,10 @@ class _ShelterRun:
             name = batchfmt.batch_name(seq, digest)
             if seq != applied + 1:
                 self.report.refused.append(BatchRefused(_(
-                    "Falta el lote {n} del equipo {device} en el hub (copia incompleta o "
-                    "borrada): sus lotes siguientes esperan hasta que llegue.").format(
+                    "Falta el paquete de cambios {n} del equipo {device} en el punto de "
+                    "intercambio (copia incompleta o "
+                    "borrada): sus paquetes de cambios siguientes esperan hasta que "
+                    "llegue.").format(
                     n=applied + 1, device=dev[-8:]), shelter=self.shelter, device=dev,
                     name=name))
                 break

@@ -52,10 +52,12 @@ def resume_from_hub(engine, hub, report, own_heads: dict[str, bytes | None]) -> 
             applied = seq
             total += 1
         if applied < head.seq:
-            raise SyncError(_("El hub tiene lotes de este equipo que esta bóveda no tiene "
+            raise SyncError(_("El punto de intercambio tiene paquetes de cambios de este equipo "
+                              "que esta bóveda no tiene "
                               "(¿fue restaurada de una copia?) y falta alguno de ellos en el "
-                              "hub; para no repetir sus números no se envió nada. Sincronice "
-                              "antes los otros equipos del centro con este hub."))
+                              "punto de intercambio; para no repetir sus números no se envió nada. "
+                              "Sincronice "
+                              "antes los otros equipos del centro con este punto de intercambio."))
         if not news:
             # What came back is already on the hub: not sent again.
             with v.transaction() as conn:
@@ -63,10 +65,13 @@ def resume_from_hub(engine, hub, report, own_heads: dict[str, bytes | None]) -> 
                 devices._set_meta(conn, "sync_exported_seq", str(top))
     if total:
         report.notices.append(Notice(MEMBERSHIP, ngettext(
-            "Esta bóveda tenía menos lotes propios que el hub (¿fue restaurada de una copia?): "
-            "se recuperó {n} del hub y se continúa desde ahí; no se perdió nada.",
-            "Esta bóveda tenía menos lotes propios que el hub (¿fue restaurada de una copia?): "
-            "se recuperaron {n} del hub y se continúa desde ahí; no se perdió nada.",
+            "Esta bóveda tenía menos paquetes de cambios propios que el punto de intercambio (¿fue "
+            "restaurada de una copia?): "
+            "se recuperó {n} del punto de intercambio y se continúa desde ahí; no se perdió nada.",
+            "Esta bóveda tenía menos paquetes de cambios propios que el punto de intercambio (¿fue "
+            "restaurada de una copia?): "
+            "se recuperaron {n} del punto de intercambio y se continúa desde ahí; no se perdió "
+            "nada.",
             total).format(n=total)))
     return total
 

@@ -42,13 +42,17 @@ MAX_FILE_BYTES = 1024 * 1024
 
 
 def _too_large() -> HubFileTooLarge:
-    return HubFileTooLarge(_("Un archivo del hub es mucho más grande que cualquier lote de CPC; "
-                             "no se descargó ni se aplicó. Avise a quien administra el hub."))
+    return HubFileTooLarge(_("Un archivo del punto de intercambio es mucho más grande que "
+                             "cualquier paquete de cambios de CPC; "
+                             "no se descargó ni se aplicó. Avise a quien administra el punto de "
+                             "intercambio."))
 
 
 def _full(status: int) -> HubFull:
-    return HubFull(_("El hub está lleno o no acepta más archivos (HTTP {status}). Avise a quien "
-                     "lo administra; no se perdió nada: los lotes quedan en este equipo y se "
+    return HubFull(_("El punto de intercambio está lleno o no acepta más archivos (HTTP {status}). "
+                     "Avise a quien "
+                     "lo administra; no se perdió nada: los paquetes de cambios quedan en este "
+                     "equipo y se "
                      "enviarán cuando haya espacio.").format(status=status))
 
 
@@ -113,7 +117,8 @@ class Transport:
                 return op()
             except _Transient as exc:
                 if attempt == self.retries:
-                    raise HubUnreachable(_("El hub no responde ({what}). Lo ya enviado y "
+                    raise HubUnreachable(_("El punto de intercambio no responde ({what}). Lo ya "
+                                           "enviado y "
                                            "recibido queda guardado; vuelva a intentarlo más "
                                            "tarde.").format(what=exc.what)) from None
                 self.cancel.sleep(delay)
@@ -195,7 +200,8 @@ class FolderHub(Transport):
 
     def _check_root(self) -> None:
         if not self.root.is_dir():
-            raise HubUnreachable(_("No se encuentra la carpeta del hub ({path}). ¿Está "
+            raise HubUnreachable(_("No se encuentra la carpeta del punto de intercambio ({path}). "
+                                   "¿Está "
                                    "conectada la memoria USB?").format(path=self.root))
 
     def _list(self, folder: str) -> dict[str, int]:
@@ -227,7 +233,7 @@ class FolderHub(Transport):
             if len(data) > MAX_FILE_BYTES:
                 raise _too_large()
         except FileNotFoundError:
-            raise _Missing(_("Un archivo listado en el hub ya no está.")) from None
+            raise _Missing(_("Un archivo listado en el punto de intercambio ya no está.")) from None
         except OSError as exc:
             raise _Transient(type(exc).__name__) from None
         self._count(len(data))
@@ -245,10 +251,13 @@ class FolderHub(Transport):
             write_private(final, data)
         except OSError as exc:
             if exc.errno == 28:  # ENOSPC
-                raise HubFull(_("La memoria USB o carpeta del hub está llena. No se dejó "
-                                "ningún lote a medias.")) from None
-            raise HubUnreachable(_("No se pudo escribir en el hub ({path}); ¿se retiró la "
-                                   "memoria USB? No se dejó ningún lote a medias.").format(
+                raise HubFull(_("La memoria USB o carpeta del punto de intercambio está llena. No "
+                                "se dejó "
+                                "ningún paquete de cambios a medias.")) from None
+            raise HubUnreachable(_("No se pudo escribir en el punto de intercambio ({path}); ¿se "
+                                   "retiró la "
+                                   "memoria USB? No se dejó ningún paquete de cambios a "
+                                   "medias.").format(
                 path=self.root)) from None
         self._count(len(data))
         return True
@@ -271,8 +280,10 @@ class WebDavHub(Transport):
         self.url = url.rstrip("/") + "/"
         u = httpx.URL(self.url)
         if u.scheme != "https" and not (u.scheme == "http" and is_loopback(u.host)):
-            raise HubInsecure(_("El hub debe tener una dirección https:// (cifrada): por http:// "
-                                "la contraseña y los lotes viajarían a la vista. Solo se acepta "
+            raise HubInsecure(_("El punto de intercambio debe tener una dirección https:// "
+                                "(cifrada): por http:// "
+                                "la contraseña y los paquetes de cambios viajarían a la vista. "
+                                "Solo se acepta "
                                 "http:// hacia este mismo equipo (127.0.0.1)."))
         verify: ssl.SSLContext | bool = True    # TLS certificates are always checked
         try:
@@ -281,7 +292,8 @@ class WebDavHub(Transport):
             elif ca_file:
                 verify = ssl.create_default_context(cafile=os.fspath(ca_file))
         except (OSError, ssl.SSLError, ValueError):
-            raise HubError(_("No se pudo leer el certificado del hub indicado con --hub-ca "
+            raise HubError(_("No se pudo leer el certificado del punto de intercambio indicado con "
+                             "--hub-ca "
                              "(debe ser un archivo PEM).")) from None
         auth = (username, password) if username else None
         timeout_cfg = httpx.Timeout(timeout, connect=connect_timeout)
@@ -320,8 +332,10 @@ class WebDavHub(Transport):
             raise
         except httpx.ConnectError as exc:
             if _cert_problem(exc):
-                raise HubError(_("El certificado del hub no es de confianza o no corresponde a "
-                                 "su dirección; no se envió nada. Si el hub es un servidor "
+                raise HubError(_("El certificado del punto de intercambio no es de confianza o no "
+                                 "corresponde a "
+                                 "su dirección; no se envió nada. Si el punto de intercambio es un "
+                                 "servidor "
                                  "propio, indique su certificado con --hub-ca ARCHIVO.")) from None
             raise _Transient(type(exc).__name__) from None
         except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -336,21 +350,25 @@ class WebDavHub(Transport):
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if status:
                 self._status(status, what)
-            raise HubGarbage(_("El hub respondió algo que no es WebDAV ({what}). Revise la "
-                               "dirección del hub.").format(what=what)) from None
+            raise HubGarbage(_("El punto de intercambio respondió algo que no es WebDAV ({what}). "
+                               "Revise la "
+                               "dirección del punto de intercambio.").format(what=what)) from None
 
     def _status(self, status: int, what: str) -> None:
         if status in (401, 403):
-            raise HubAuthError(_("El hub rechazó el usuario o la contraseña."))
+            raise HubAuthError(_("El punto de intercambio rechazó el usuario o la contraseña."))
         if status == 507 or (what == "PUT" and status in (405, 413)):
             raise _full(status)
         if status == 409 and what in ("MKCOL", "PUT"):
-            raise HubGarbage(_("La carpeta del hub no existe en el servidor ({url}). Revise la "
-                               "dirección del hub o cree esa carpeta en el servidor.").format(
+            raise HubGarbage(_("La carpeta del punto de intercambio no existe en el servidor "
+                               "({url}). Revise la "
+                               "dirección del punto de intercambio o cree esa carpeta en el "
+                               "servidor.").format(
                 url=self.describe()))
         if status in (408, 423, 425, 429) or status >= 500:
             raise _Transient(f"HTTP {status}")
-        raise HubGarbage(_("El hub respondió algo inesperado (HTTP {status}, {what}).").format(
+        raise HubGarbage(_("El punto de intercambio respondió algo inesperado (HTTP {status}, "
+                           "{what}).").format(
             status=status, what=what))
 
     def _request(self, method: str, path: str, **kw):
@@ -404,7 +422,7 @@ class WebDavHub(Transport):
             self.round_trips += 1
             with self.client.http.stream("GET", self.client.join_url(path)) as resp:
                 if resp.status_code == 404:
-                    raise _Missing(_("Un archivo listado en el hub ya no está."))
+                    raise _Missing(_("Un archivo listado en el punto de intercambio ya no está."))
                 if resp.status_code >= 400:
                     self._status(resp.status_code, "GET")
                 size = resp.headers.get("content-length")

@@ -85,17 +85,21 @@ def check(conn, shelter: str, me: str) -> list[Notice]:
         have = row[0] or 0
         if have < seq:
             out.append(Notice(WITHHOLDING, _(
-                "El hub no muestra cambios que otro equipo ya vio: el equipo {by} recibió "
-                "hasta el lote {n} del equipo {device}, y aquí solo llegaron hasta el {m}. El "
-                "hub pudo perderlos u ocultarlos. Sincronice con el equipo {device} o use otro "
-                "hub (p. ej. una memoria USB) para recibirlos.").format(
+                "El punto de intercambio no muestra cambios que otro equipo ya vio: el equipo {by} "
+                "recibió "
+                "hasta el paquete de cambios {n} del equipo {device}, y aquí solo llegaron hasta "
+                "el {m}. El "
+                "punto de intercambio pudo perderlos u ocultarlos. Sincronice con el equipo "
+                "{device} o use otro "
+                "punto de intercambio (p. ej. una memoria USB) para recibirlos.").format(
                 by=short(by), n=seq, device=short(dev), m=have), dev, by))
             continue
         mine = conn.execute("SELECT hash FROM sync_batches WHERE shelter=? AND device=? AND "
                             "seq=?", (shelter, dev, seq)).fetchone()
         if mine and mine[0][:batchfmt.VIEW_HASH_CHARS] != digest:
             out.append(Notice(WITHHOLDING, _(
-                "El equipo {by} vio otro lote {n} del equipo {device}, distinto del recibido "
+                "El equipo {by} vio otro paquete de cambios {n} del equipo {device}, distinto del "
+                "recibido "
                 "aquí: hay dos historias de ese equipo (¿restaurado de una copia, o sus "
                 "llaves en otras manos?). Avise a la coordinación.").format(
                 by=short(by), n=seq, device=short(dev)), dev, by))
@@ -119,9 +123,11 @@ def silence(conn, shelter: str, me: str, now: dt.datetime | None = None) -> list
         return []
     return [Notice(SILENCE, ngettext(
         "Hace {n} día que no llega nada nuevo de ningún otro equipo del centro. Si los demás "
-        "equipos sí trabajaron, el hub podría estar mostrando a este equipo una copia vieja: "
+        "equipos sí trabajaron, el punto de intercambio podría estar mostrando a este equipo una "
+        "copia vieja: "
         "sincronice una vez con otro equipo por memoria USB para comprobarlo.",
         "Hace {n} días que no llega nada nuevo de ningún otro equipo del centro. Si los demás "
-        "equipos sí trabajaron, el hub podría estar mostrando a este equipo una copia vieja: "
+        "equipos sí trabajaron, el punto de intercambio podría estar mostrando a este equipo una "
+        "copia vieja: "
         "sincronice una vez con otro equipo por memoria USB para comprobarlo.", days).format(
         n=days))]

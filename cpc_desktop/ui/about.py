@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QHBoxLay
                                QTextBrowser, QVBoxLayout, QWidget)
 
 from .. import __version__
+from ..core import i18n
 from ..core.i18n import _
 from ..paths import resource_path
 from .screen_fit import fit_to_screen
@@ -77,6 +78,11 @@ class UserGuideDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        # There is one guide, in Spanish: a reader of another language is told before it.
+        self.language_note = QLabel(_("Esta guía de uso está en castellano."),
+                                    objectName="guideLanguageNote", wordWrap=True)
+        self.language_note.setVisible(i18n.current_language() != "es")
+        layout.addWidget(self.language_note)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
         fit_to_screen(self, IMAGE_WIDTH + 80, 640)

@@ -118,5 +118,8 @@ def run(argv: list[str], *, no_screen: Callable[[], int] | None = None) -> int:
     window = MainWindow(settings)
     window.start(args.vault)
     window.show()
+    # Without a window manager (Xvfb, a kiosk) nothing would give it the keyboard.
+    window.raise_()
+    window.activateWindow()
     window.session.system_lock.watch_window(window)  # Windows: screen-lock messages
     return app.exec()

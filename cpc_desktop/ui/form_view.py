@@ -629,6 +629,13 @@ class FormView(QWidget):
             return
         self._reveal(box)
 
+    def reveal_field(self, path: str) -> bool:
+        """Scrolls to a field (or table cell, see box()) and puts the keyboard in it."""
+        box = self.box(path)
+        if box is not None:
+            self._reveal(box)
+        return box is not None
+
     def _reveal(self, box: FieldBox) -> None:
         self.scroll.ensureWidgetVisible(box, 20, 40)
         target = box.editor.focus_widget() if isinstance(box.editor, FieldEditor) else box

@@ -326,6 +326,7 @@ class MainWindow(QMainWindow):
             self.recovery_sheet = None
             self.session.set_path(vault.path)
             self._unlocked(vault)
+            self.activateWindow()   # the sheet had it; without a window manager nobody returns it
 
         sheet.accepted.connect(continue_)
         sheet.open()
@@ -425,6 +426,8 @@ class MainWindow(QMainWindow):
     def show_guide(self) -> UserGuideDialog:
         dialog = UserGuideDialog(self)
         dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
         return dialog
 
     def show_about(self) -> AboutDialog:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QDockWidget, QHBoxLayout,
                                QHeaderView, QLabel, QRadioButton, QTableView, QVBoxLayout,
@@ -19,7 +19,7 @@ from ..core import pending
 from ..core.display import format_date
 from ..core.i18n import N_, _, ngettext
 from .lang import language_bus
-from .residents import display_name
+from .residents import name_text
 from .session import Session
 from .tasks import run_task, show_error
 
@@ -45,16 +45,14 @@ class PendingModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.result: pending.Pending | None = None
-        self.names: dict[str, str] = {}
-        self.mine: set[str] = set()       # folded owner names that mean "me"
+        self.mine = ""                    # the signed-in user's login
         self.only_mine = True
         self.items: list[pending.Item] = []
         self._red, self._bold = QBrush(_RED), QFont()
         self._bold.setBold(True)
 
-    def set_result(self, result: pending.Pending | None, names: dict[str, str],
-                   mine: set[str]) -> None:
-        self.result, self.names, self.mine = result, names, mine
+    def set_result(self, result: pending.Pending | None, mine: str) -> None:
+        self.result, self.mine = result, mine
         self._refilter()
 
     def set_only_mine(self, only_mine: bool) -> None:
@@ -65,12 +63,12 @@ class PendingModel(QAbstractTableModel):
         self.beginResetModel()
         items = self.result.items if self.result else []
         if self.only_mine:
-            items = [i for i in items if i.owner.strip().casefold() in self.mine]
+            items = [i for i in items if i.user == self.mine]
         self.items = items                 # core's order: overdue first, then by date
         self.endResetModel()
 
     def clear(self) -> None:
-        self.set_result(None, {}, set())
+        self.set_result(None, "")
 
     def retranslate(self) -> None:
         self.beginResetModel()
@@ -93,7 +91,8 @@ class PendingModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             today = dt.date.fromisoformat(self.result.today)
             return (("⚠ " if overdue else "") + _(pending.STATE_LABELS[item.state]),
-                    item.internal_code, self.names.get(item.resident_id, ""),
+                    item.internal_code, name_text(*self.result.names.get(
+                        item.resident_id, ("", "", ""))),
                     _(pending.KIND_LABELS.get(item.kind, item.kind)), format_date(item.due),
                     days_text(item, today))[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -127,6 +126,10 @@ class PendingView(QWidget):
         self.setObjectName("pendingView")
         self.session = session
         self._generation = 0
+        # Its own thread: on unlock the shared pool is busy with the list, the sync status
+        # and the backup check, and the first screen would wait seconds behind them.
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
         self.model = PendingModel(self)
         self.mine_button = QRadioButton(objectName="pendingMine")
         self.all_button = QRadioButton(objectName="pendingAll")
@@ -181,6 +184,7 @@ class PendingView(QWidget):
         counts = {pending.OVERDUE: 0, pending.SOON: 0}
         for item in self.model.items:
             counts[item.state] += 1
+        self.table.setVisible(bool(self.model.items))
         if self.model.result is None:
             self.count.setText("")
         elif not self.model.items and self.model.only_mine and self.model.result.items:
@@ -202,27 +206,24 @@ class PendingView(QWidget):
             return
         self._generation += 1
         gen, vault = self._generation, self.session.vault
-        user = vault.user
-        mine = {n.strip().casefold() for n in (user.display_name, user.name) if n}
+        mine = vault.user.name
 
         def work(_p):
-            # core's Item has the code but not the name: the name is read here, as the
-            # resident list shows it.
-            names = {r.id: display_name(r) for r in vault.residents()}
-            return pending.compute(vault), names
+            return pending.compute(vault)
 
         def done(result) -> None:
             if gen != self._generation or not self.session.is_unlocked:
                 return
-            self.model.set_result(result[0], result[1], mine)
+            self.model.set_result(result, mine)
             self._update_count()
-            self.loaded.emit(len(result[0].items))
+            self.loaded.emit(len(result.items))
 
         def failed(exc: BaseException) -> None:
             if gen == self._generation and self.session.is_unlocked:
                 show_error(self, exc)
 
-        run_task(self, work, on_success=done, on_failure=failed, show_progress=False)
+        run_task(self, work, on_success=done, on_failure=failed, show_progress=False,
+                 pool=self.pool)
 
     def clear(self) -> None:
         self._generation += 1
@@ -231,7 +232,8 @@ class PendingView(QWidget):
         self._update_count()
 
     def open_item(self, row: int):
-        """The resident's window, at the tab of the item's form when it has one."""
+        """The resident's window at the item's record and field (for a resident-wide item,
+        the tab of its form)."""
         if not self.session.is_unlocked or not 0 <= row < self.model.rowCount():
             return None
         item = self.model.item_at(row)
@@ -239,9 +241,7 @@ class PendingView(QWidget):
 
         window = open_resident(self.session, item.resident_id, self.window())
         if window is not None and item.form:
-            tab = next((t for t in window.form_tabs if t.form.form == item.form), None)
-            if tab is not None:
-                window.tabs.setCurrentWidget(tab)
+            window.show_item(item.form, item.record_id, item.field, item.row)
         return window
 
 
@@ -254,6 +254,10 @@ def install(window) -> PendingView:
     """Adds the Pendientes dock to the main window: shown with the resident list, hidden
     on the start and unlock screens."""
     view = PendingView(window.session, window)
+    # The first screen first: Pendientes (one quick read) ahead of the list, whose read of
+    # every intake's alerts holds the vault for a while with 10,000 residents.
+    window.session.unlocked.disconnect(window.residents_view.reload)
+    window.session.unlocked.connect(window.residents_view.reload)
     dock = PendingDock(window, objectName="pendingDock")
     dock.setWidget(view)
     dock.setAllowedAreas(Qt.DockWidgetArea.TopDockWidgetArea

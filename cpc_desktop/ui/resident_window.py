@@ -1381,6 +1381,47 @@ class ResidentWindow(QWidget):
         dialog.open()
         return dialog
 
+    def show_item(self, form_id: str | None, record_id: str | None = None,
+                  field: str | None = None, row: int | None = None) -> None:
+        """The tab of a form, its record `record_id` and the field (a table's cell: `row`)
+        in view with the keyboard in it: where a Pendientes item points. Waits for the
+        records when they are still loading."""
+        tab = next((t for t in self.form_tabs if t.form.form == form_id), None)
+        if tab is None:
+            return
+        self.tabs.setCurrentWidget(tab)
+        if not self.is_loaded:
+            def later() -> None:
+                self.loaded.disconnect(later)
+                self.show_item(form_id, record_id, field, row)
+            self.loaded.connect(later)
+            return
+
+        def reveal() -> None:
+            editor = tab.editor
+            if editor is None or field is None:
+                return
+            table = next((t for t, f in tab.form.due_fields if t and f.id == field), None)
+            path = f"{table.id}[{row}].{field}" if table is not None and row is not None \
+                else field
+            if editor.view.reveal_field(path):
+                # The window may be activated only now (no window manager gives it at once),
+                # and activation puts the keyboard on its first button: once more, later.
+                box = editor.view.box(path)
+                QTimer.singleShot(300, self, lambda: box is not None and self.isActiveWindow()
+                                  and not box.isAncestorOf(QApplication.focusWidget())
+                                  and editor.view.reveal_field(path))
+
+        if isinstance(tab, ManyFormTab):
+            tab.build()
+            if record_id is not None and (tab.editor is None
+                                          or tab.editor.record_id != record_id):
+                self.guard(tab.editor, lambda: (tab.open_record(record_id), reveal()))
+                return
+        else:
+            tab.ensure_editor()
+        reveal()
+
     def focus_form(self) -> None:
         """The keyboard into the current form's first field (or the tabs, while loading)."""
         editor = self.form_tabs[self.tabs.currentIndex()].editor

@@ -68,9 +68,13 @@ RISK_COLUMN, AGE_COLUMN = COLUMN_INDEX["risk"], COLUMN_INDEX["age"]
 
 
 def display_name(r: ResidentSummary) -> str:
-    name = " ".join(p for p in (r.name_first, r.name_last) if p)
-    if r.name_nickname:
-        name += f" «{r.name_nickname}»"
+    return name_text(r.name_first, r.name_last, r.name_nickname)
+
+
+def name_text(first: str, last: str, nickname: str) -> str:
+    name = " ".join(p for p in (first, last) if p)
+    if nickname:
+        name += f" «{nickname}»"
     return name
 
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QCommandLinkButton, QDia
 
 from .. import demo
 from ..core.i18n import _
+from ..core.users import without_title
 from ..core.vault import Vault, fold
 from .lang import language_bus
 from .settings import default_vault_dir
@@ -36,8 +37,9 @@ def set_recovery_sheet_printer(fn: RecoverySheetPrinter | None) -> None:
 
 
 def suggest_login(display_name: str) -> str:
-    """"Rosa Quispe Ccori" → "rosa.quispe": what people type easily on any keyboard."""
-    words = re.findall(r"[a-z0-9]+", fold(display_name))
+    """"Rosa Quispe Ccori" → "rosa.quispe": what people type easily on any keyboard (a title
+    before the name, "Lic.", is left out)."""
+    words = re.findall(r"[a-z0-9]+", without_title(fold(display_name)))
     return ".".join(words[:2])
 
 

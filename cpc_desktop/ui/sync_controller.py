@@ -64,8 +64,11 @@ def summary_text(o: SyncOutcome) -> str:
     text = _("Sincronizado con {hub}. Enviados: {sent}. Recibidos: {received} "
              "({changes}).").format(
         hub=r.hub,
-        sent=ngettext("{n} lote", "{n} lotes", r.sent_batches).format(n=r.sent_batches),
-        received=ngettext("{n} lote", "{n} lotes", r.received_batches).format(
+        sent=ngettext("{n} paquete de "
+                      "cambios", "{n} paquetes de "
+                                 "cambios", r.sent_batches).format(n=r.sent_batches),
+        received=ngettext("{n} paquete de "
+                          "cambios", "{n} paquetes de cambios", r.received_batches).format(
             n=r.received_batches),
         changes=ngettext("{n} cambio", "{n} cambios", r.received_changes).format(
             n=r.received_changes))
@@ -78,13 +81,15 @@ def summary_text(o: SyncOutcome) -> str:
                                "{n} posibles residentes duplicados.",
                                len(r.duplicates)).format(n=len(r.duplicates))
     if r.refused:
-        text += " " + ngettext("{n} lote rechazado (vea abajo).",
-                               "{n} lotes rechazados (vea abajo).",
+        text += " " + ngettext("{n} paquete de cambios rechazado (vea abajo).",
+                               "{n} paquetes de cambios rechazados (vea abajo).",
                                len(r.refused)).format(n=len(r.refused))
     warn = alerts(r)
     if warn:
-        text += " ⚠ " + ngettext("{n} aviso sobre el hub o la hora de un equipo (vea abajo).",
-                                 "{n} avisos sobre el hub o la hora de los equipos (vea abajo).",
+        text += " ⚠ " + ngettext("{n} aviso sobre el punto de intercambio o la hora de un equipo "
+                                 "(vea abajo).",
+                                 "{n} avisos sobre el punto de intercambio o la hora de los "
+                                 "equipos (vea abajo).",
                                  len(warn)).format(n=len(warn))
     return text
 
@@ -116,11 +121,12 @@ def status_text(status: SyncStatus | None, *, running: bool = False,
     elif failure is not None:
         when = failure.at.strftime("%H:%M")
         if failure.hub_failed:
-            parts.append("⚠ " + _("el hub no respondió ({time})").format(time=when))
+            parts.append("⚠ " + _("el punto de intercambio no respondió "
+                                  "({time})").format(time=when))
         elif failure.report is not None:
             n = len(failure.report.refused)
-            parts.append("⚠ " + ngettext("{n} lote rechazado ({time})",
-                                         "{n} lotes rechazados ({time})", n).format(
+            parts.append("⚠ " + ngettext("{n} paquete de cambios rechazado ({time})",
+                                         "{n} paquetes de cambios rechazados ({time})", n).format(
                 n=n, time=when))
         else:
             parts.append("⚠ " + _("la última sincronización no terminó ({time})").format(
@@ -204,7 +210,9 @@ class SyncController(QObject):
         self.failure = None
         self.scheduler = SyncScheduler(has_hub=self.hub_configured)
         self.timer.start()
-        self.refresh_status()
+        # A moment later: counting the waiting changes holds the vault for a second with
+        # 10,000 residents never synced, and Pendientes, the first screen, would wait for it.
+        self._status_timer.start()
 
     def _locked(self) -> None:
         self.timer.stop()
@@ -270,8 +278,9 @@ class SyncController(QObject):
             if folder is None:
                 saved = engine.hub_settings()
                 if not saved:
-                    raise SyncError(_("No hay un hub configurado. Una persona coordinadora "
-                                      "puede configurarlo en «Ajustes del hub…»."))
+                    raise SyncError(_("No hay un punto de intercambio configurado. Una persona "
+                                      "coordinadora "
+                                      "puede configurarlo en «Ajustes del punto de intercambio…»."))
                 extra = {"ca_pem": saved["ca_pem"]} if saved.get("ca_pem") else {}
                 hub = opener(saved["url"], saved.get("user"), saved.get("password"), **extra)
             else:
@@ -353,6 +362,6 @@ class SyncStatusLine(QLabel):
             report = c.failure.report
             self.setToolTip(c.failure.error or "\n".join(str(r) for r in report.refused))
         elif c.status is not None and c.status.last_hub:
-            self.setToolTip(_("Último hub: {hub}").format(hub=c.status.last_hub))
+            self.setToolTip(_("Último punto de intercambio: {hub}").format(hub=c.status.last_hub))
         else:
             self.setToolTip("")

@@ -32,14 +32,14 @@ _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 def hub_problem(url: str, user: str, password: str, has_saved_password: bool) -> str | None:
     """What keeps these hub settings from being saved, in words, or None."""
     if not url:
-        return _("Escriba la dirección del hub o elija una carpeta.")
+        return _("Escriba la dirección del punto de intercambio o elija una carpeta.")
     if url.startswith(("http://", "https://")):
         import httpx
 
         try:
             parsed = httpx.URL(url)
         except Exception:  # noqa: BLE001 - httpx raises several kinds for a bad address
-            return _("La dirección del hub no es válida.")
+            return _("La dirección del punto de intercambio no es válida.")
         if parsed.password or parsed.username:
             return _("No escriba el usuario ni la contraseña dentro de la dirección: use sus "
                      "casillas.")
@@ -47,9 +47,10 @@ def hub_problem(url: str, user: str, password: str, has_saved_password: bool) ->
             return _("La dirección empieza con http://: la contraseña viajaría sin cifrar. "
                      "Use una dirección https://.")
         if not user:
-            return _("Escriba el usuario del hub.")
+            return _("Escriba el usuario del punto de intercambio.")
         if not password and not has_saved_password:
-            return _("Escriba la contraseña del hub (en Nextcloud, una contraseña de "
+            return _("Escriba la contraseña del punto de intercambio (en Nextcloud, una contraseña "
+                     "de "
                      "aplicación).")
     return None
 
@@ -121,11 +122,13 @@ class HubSettingsDialog(QDialog):
             w.setEnabled(web)
 
     def retranslate_ui(self) -> None:
-        self.setWindowTitle(_("Ajustes del hub"))
+        self.setWindowTitle(_("Ajustes del punto de intercambio"))
         self.intro.setText(_(
-            "El hub es donde los equipos del centro dejan y recogen sus lotes cifrados: una "
+            "El punto de intercambio es donde los equipos del centro dejan y recogen sus paquetes "
+            "de cambios cifrados: una "
             "carpeta compartida o un servidor WebDAV (Nextcloud, ownCloud). Solo guarda datos "
-            "cifrados. Con un hub configurado, el programa lo intenta solo cada pocos minutos."))
+            "cifrados. Con un punto de intercambio configurado, el programa lo intenta solo cada "
+            "pocos minutos."))
         self.labels["url"].setText(_("&Dirección o carpeta:"))
         self.labels["user"].setText(_("&Usuario:"))
         self.labels["password"].setText(_("&Contraseña:"))
@@ -139,7 +142,8 @@ class HubSettingsDialog(QDialog):
             _("(guardada: escriba solo para cambiarla)") if self._saved_password else "")
 
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, _("Carpeta del hub"), str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, _("Carpeta del punto de "
+                                                          "intercambio"), str(Path.home()))
         if folder:
             self.url.setText(folder)
             self.user.clear()
@@ -383,7 +387,8 @@ class JoinDialog(QDialog):
         self.intro.setText(_(
             "Con el archivo de invitación y el código que le dio la coordinación, esta "
             "computadora pide unirse al centro: se crea aquí una bóveda nueva y una solicitud "
-            "que viaja por el hub o la memoria USB. La coordinación la aprueba cuando usted "
+            "que viaja por el punto de intercambio o la memoria USB. La coordinación la aprueba "
+            "cuando usted "
             "le lee la huella que verá en «Sincronizar»; después, los datos del centro llegan "
             "al sincronizar. Usted será la primera persona coordinadora de esta bóveda."))
         self.labels["display"].setText(_("Su nombre &completo:"))
@@ -497,7 +502,8 @@ class JoinShelterDialog(QDialog):
 def waiting_text(pending) -> str:
     """What a laptop waiting for its approval tells its person."""
     return _("Solicitud para el centro {shelter} lista. Léale a la coordinación esta huella: "
-             "{fingerprint}. Sincronice (hub o memoria USB) para enviarla y, cuando la "
+             "{fingerprint}. Sincronice (punto de intercambio o memoria USB) para enviarla y, "
+             "cuando la "
              "aprueben, para recibir los datos.").format(shelter=pending.shelter,
                                                         fingerprint=pending.fingerprint)
 

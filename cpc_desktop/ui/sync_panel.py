@@ -334,16 +334,17 @@ class SyncPanel(QWidget):
     def retranslate_ui(self, _lang: str = "") -> None:
         self.setWindowTitle(_("Sincronizar — CPC Desktop"))
         self.status_intro.setText(_(
-            "Los equipos del centro intercambian sus cambios en lotes cifrados: por el hub "
+            "Los equipos del centro intercambian sus cambios en paquetes de cambios cifrados: por "
+            "el punto de intercambio "
             "(el programa lo intenta solo cada pocos minutos) o llevando una memoria USB de un "
-            "equipo a otro. Quien tenga la memoria o el hub no puede leer nada."))
+            "equipo a otro. Quien tenga la memoria o el punto de intercambio no puede leer nada."))
         self.status_labels["last"].setText(_("Última sincronización:"))
-        self.status_labels["hub"].setText(_("Hub:"))
+        self.status_labels["hub"].setText(_("Punto de intercambio:"))
         self.status_labels["waiting"].setText(_("Cambios en espera:"))
         self.status_labels["conflicts"].setText(_("Conflictos por revisar:"))
         self.sync_button.setText(_("&Sincronizar ahora"))
         self.usb_button.setText(_("Sincronizar con &memoria USB…"))
-        self.hub_button.setText(_("&Ajustes del hub…"))
+        self.hub_button.setText(_("&Ajustes del punto de intercambio…"))
         self.cancel_button.setText(_("&Cancelar"))
         self.conflicts_intro.setText(_(
             "Cuando dos equipos cambian el mismo dato sin haberse sincronizado entre sí, queda "
@@ -367,7 +368,7 @@ class SyncPanel(QWidget):
             "Los equipos (computadoras) que sincronizan los datos de este centro. Si se pierde "
             "o roban uno, revóquelo desde cualquier otro equipo del centro."))
         self.device_tree.setHeaderLabels([_("Centro"), _("Equipo"), _("Estado"), _("Desde"),
-                                          _("Último lote")])
+                                          _("Último paquete de cambios")])
         self.revoke_button.setText(_("&Revocar el equipo…"))
         self.invite_button.setText(_("&Invitar un equipo…"))
         self.join_button.setText(_("Agregar un &centro con una invitación…"))
@@ -603,8 +604,8 @@ class SyncPanel(QWidget):
                                status.waiting_changes).format(n=status.waiting_changes) \
                 if status.waiting_changes else _("ninguno")
             if status.waiting_batches:
-                waiting += " " + ngettext("(y {n} lote listo para enviar)",
-                                          "(y {n} lotes listos para enviar)",
+                waiting += " " + ngettext("(y {n} paquete de cambios listo para enviar)",
+                                          "(y {n} paquetes de cambios listos para enviar)",
                                           status.waiting_batches).format(
                     n=status.waiting_batches)
             v["waiting"].setText(waiting)
@@ -671,10 +672,12 @@ class SyncPanel(QWidget):
         self.hub_button.setEnabled(coordinator)
         hints = []
         if not hub:
-            hints.append(_("No hay un hub configurado: sincronice con una memoria USB o pida "
-                           "a la coordinación que configure el hub."))
+            hints.append(_("No hay un punto de intercambio configurado: sincronice con una memoria "
+                           "USB o pida "
+                           "a la coordinación que configure el punto de intercambio."))
         if not coordinator:
-            hints.append(_("Solo la coordinación cambia los ajustes del hub y administra los "
+            hints.append(_("Solo la coordinación cambia los ajustes del punto de intercambio y "
+                           "administra los "
                            "equipos."))
         self.hint.setText(" ".join(hints))
         self.hint.setVisible(bool(hints))
@@ -834,7 +837,8 @@ class SyncPanel(QWidget):
 
         return confirm(self, _("Revocar un equipo"), _(
             "¿Revocar el equipo {device}?\n\nHágalo si se perdió o lo robaron. Desde ahora, "
-            "todos los equipos rechazarán los lotes nuevos que lleguen de él, y empieza una "
+            "todos los equipos rechazarán los paquetes de cambios nuevos que lleguen de él, y "
+            "empieza una "
             "nueva época de llaves: los datos que se escriban desde ahora se cifran con una "
             "llave nueva que ese equipo nunca recibirá. Lo que ya tenía sigue protegido por "
             "las contraseñas de sus usuarios.\n\nLas invitaciones hechas antes deben hacerse "
@@ -980,7 +984,7 @@ class _SyncMenu(QObject):
         self.act_usb.setText(_("Sincronizar con &memoria USB…"))
         self.act_conflicts.setText(_("&Conflictos por revisar…"))
         self.act_devices.setText(_("&Equipos del centro…"))
-        self.act_hub.setText(_("Ajustes del &hub…"))
+        self.act_hub.setText(_("Ajustes del &punto de intercambio…"))
         self.update()
 
     def update(self) -> None:

@@ -136,9 +136,39 @@ def test_nothing_of_mine_points_to_the_whole_shelter(qtbot, shown):
     window, _ids = shown
     view = window.pending_view
     result = view.model.result
-    view.model.set_result(result, view.model.names, {"otra persona"})
+    view.model.set_result(result, "otra.persona")
     view._update_count()
     assert view.model.rowCount() == 0
     assert "Todo el centro" in view.count.text() and COORDINATOR.display_name in view.count.text()
     view.all_button.click()
     assert view.model.rowCount() == 3 and "vencido" in view.count.text()
+
+
+def test_an_item_opens_its_exact_record_at_its_field(qtbot, shown):
+    window, ids = shown
+    view = window.pending_view
+    vault = window.session.vault
+    # An older plan of Ana's: her window lists two plans; the item is about the newer one.
+    vault.add("pti", {"period_start": d(-300), "review_date": d(-200),
+                      "completed_by": COORDINATOR.display_name}, ids["ana"])
+    with qtbot.waitSignal(view.loaded, timeout=10_000):
+        window.session.notify(residents={ids["ana"]})
+    from PySide6.QtWidgets import QApplication
+
+    from cpc_desktop.ui.resident_window import open_windows
+
+    row = next(n for n, i in enumerate(view.model.items) if i.kind == "objective_deadline")
+    item = view.model.item_at(row)
+    newer = max(vault.records(ids["ana"], "pti"), key=lambda r: r.values["period_start"])
+    assert item.record_id == newer.id and item.row == 0
+    view.open_item(row)
+    qtbot.waitUntil(lambda: any(w.resident_id == ids["ana"] and w.is_loaded
+                                for w in open_windows()))
+    ana = next(w for w in open_windows() if w.resident_id == ids["ana"])
+    tab = ana.tabs.currentWidget()
+    assert tab.form.form == "pti" and len(tab.model.records) == 2
+    qtbot.waitUntil(lambda: tab.editor is not None and tab.editor.record_id == newer.id)
+    cell = tab.editor.view.box("cp_case_plan[0].deadline")
+    assert cell is not None
+    ana.activateWindow()
+    qtbot.waitUntil(lambda: cell.isAncestorOf(QApplication.focusWidget()), timeout=3000)

@@ -244,7 +244,7 @@ def test_cancel_mid_sync_keeps_both_vaults_sound_and_a_later_sync_completes(
     panel = panel_of(w)
     panel.usb_button.click()
     qtbot.waitUntil(stalled.is_set, timeout=10_000)
-    qtbot.waitUntil(lambda: "lotes" in panel.progress_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "paquetes de cambios" in panel.progress_label.text(), timeout=5_000)
     assert panel.progress_box.isVisible() and panel.cancel_button.isEnabled()
     assert not panel.usb_button.isEnabled(), "a second sync could start during the first"
     with qtbot.waitSignal(w.sync_controller.finished, timeout=10_000) as blocker:
@@ -339,7 +339,7 @@ def test_a_tampered_batch_is_refused_with_its_reason_and_nothing_of_it_applied(
         f"Rechazado: {outcome.report.refused[0]}"], "the refusal's reason is not shown"
     assert "rechazado" in panel.result_label.text()
     text = wait_status(qtbot, w, lambda t: "⚠" in t, "a refused batch left no mark")
-    assert "1 lote rechazado" in text
+    assert "1 paquete de cambios rechazado" in text
     assert "Nayra" not in names_in_list(w), "part of a refused batch was applied"
     assert w.session.vault.check().ok
 
@@ -387,7 +387,7 @@ def test_a_supervisor_can_sync_but_not_change_the_hub_revoke_invite_or_resolve(
 
     vault = w.session.vault
     device_b = panel.device_tree.topLevelItem(other).data(0, ID_ROLE)
-    with pytest.raises(PermissionDenied, match="hub"):
+    with pytest.raises(PermissionDenied, match="punto de intercambio"):
         SyncEngine(vault).save_hub(str(synced.hub))
     with pytest.raises(PermissionDenied):
         devices.revoke(vault, device_b)
@@ -424,7 +424,8 @@ def test_background_tries_the_saved_hub_and_stays_quiet_when_it_does_not_answer(
     with qtbot.waitSignal(c.finished, timeout=20_000) as blocker:
         assert c.tick()
     outcome = blocker.args[0]
-    assert outcome.hub_failed and "No se encuentra la carpeta del hub" in outcome.error
+    assert outcome.hub_failed and \
+        "No se encuentra la carpeta del punto de intercambio" in outcome.error
     assert not visible_popups(), "an absent hub popped up a message in someone's work"
     text = wait_status(qtbot, w, lambda t: "⚠" in t,
                        "nothing in the status line says the hub did not answer")
