@@ -283,3 +283,14 @@ def test_a_measure_review_date_shows_in_cpc_pending(tmp_path, monkeypatch, capsy
     assert main(["pending", "--vault", str(created.path)]) == 0
     text = capsys.readouterr().out
     assert "Revisión de la medida de protección" in text and "M-ANA" in text
+
+
+@pytest.mark.parametrize("form_id", ["registro_visitas", "registro_incidentes"])
+def test_registers_print_as_one_table_per_resident_in_quechua(printed, tmp_path, form_id):
+    vault, rid, _ids = printed
+    data = printing.render_form(vault, form_id, resident_id=rid, lang="qu",
+                                today=dt.date(2024, 6, 30))
+    text = pdf_text(data, tmp_path, f"{form_id}-register-qu.pdf")
+    assert "Valor" in text, "premise: the resident's records are printed"
+    left = spanish_left(text, definition_msgids(_form(form_id)), _kept())
+    assert left == [], f"{form_id} register in Quechua still shows Spanish: {left[:6]}"
