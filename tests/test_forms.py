@@ -16,8 +16,10 @@ from cpc_desktop.paths import resource_path
 
 TODAY = dt.date(2024, 6, 15)
 CANARY = "Rosa Ficticia Quispe"  # a fictional name that must never be echoed in a message
-SHIPPED = ["consentimiento", "ficha_egreso", "ficha_ingreso", "informe_seguimiento", "pti",
-           "registro_atenciones"]
+SHIPPED = ["caso_legal", "consentimiento", "ficha_egreso", "ficha_ingreso", "ficha_salud",
+           "informe_psicologico", "informe_seguimiento", "informe_social",
+           "inventario_pertenencias", "medida_proteccion", "pti", "registro_atenciones",
+           "registro_educacion", "registro_incidentes", "registro_visitas"]
 
 
 @pytest.fixture(scope="module")

@@ -386,8 +386,9 @@ def test_recovery_sheet_prints_the_key_and_where_to_keep_it(printed, tmp_path):
 
 def test_register_layout_is_chosen_from_the_definition():
     reg = registry()
-    assert is_register(reg.get("registro_atenciones"))
-    assert not any(is_register(reg.get(f)) for f in FORM_IDS if f != "registro_atenciones")
+    # the registers: one section of stored fields, no table (services, visits, incidents)
+    registers = {"registro_atenciones", "registro_visitas", "registro_incidentes"}
+    assert {f for f in FORM_IDS if is_register(reg.get(f))} == registers
 
 
 def test_language_menu_lists_the_three_print_languages():

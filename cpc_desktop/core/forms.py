@@ -35,7 +35,8 @@ VALUE_RE = re.compile(r"^[a-z0-9_]+$")
 _FORM_KEYS = {"form", "code", "version", "title", "description", "per_resident", "opens_resident",
               "date_field", "role", "identity", "list_columns", "owner_field", "sections"}
 # What a form is for, declared in its JSON so code asks by_role() instead of naming form ids.
-ROLES = {"intake", "discharge", "services_log", "care_plan", "followup", "consent"}
+ROLES = {"intake", "discharge", "services_log", "care_plan", "followup", "consent",
+         "protection_measure"}
 # What a declared date means when it makes something due (core/pending.py labels them).
 DUE_KINDS = {"plan_review", "objective_deadline", "followup_visit", "post_discharge_followup",
              "protection_measure_review"}

@@ -51,6 +51,15 @@ SERVICES = "registro_atenciones"
 FOLLOWUP = "informe_seguimiento"
 DISCHARGE = "ficha_egreso"
 CONSENT = "consentimiento"
+SOCIAL = "informe_social"
+MEASURE = "medida_proteccion"
+SCHOOL = "registro_educacion"
+VISITS = "registro_visitas"
+INCIDENTS = "registro_incidentes"
+INVENTORY = "inventario_pertenencias"
+# Every n-th resident also has these records (a few, so the demo shows them without slowing
+# the big benchmark vaults much); drawn from their own random stream.
+MORE_FORMS_EVERY = 3
 
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
@@ -228,10 +237,15 @@ SERVICE_NOTES = {
         "Trámite de calidad migratoria humanitaria iniciado.",
         "Se presentan documentos para la calidad migratoria humanitaria.",
     ),
+    "community_reintegration": (
+        "Coordinación con el municipio de su comunidad para el retorno.",
+        "Taller sobre redes de apoyo en su comunidad.",
+    ),
     "other": ("Gestión administrativa sin más detalle.",),
 }
 SERVICE_AREA_WEIGHTS = {"mental_health": 28, "education": 20, "medical": 17, "legal": 14,
-                        "family": 8, "vocational": 6, "recreation": 6, "other": 1}
+                        "family": 8, "vocational": 6, "recreation": 6,
+                        "community_reintegration": 2, "other": 1}
 FOREIGN_SERVICE_AREA_WEIGHTS = {**SERVICE_AREA_WEIGHTS, "repatriation": 3,
                                 "humanitarian_visa": 3}
 SERVICE_ROLES = {
@@ -239,6 +253,7 @@ SERVICE_ROLES = {
     "medical": ("physician", "nurse"), "legal": ("lawyer",), "family": ("social_worker",),
     "vocational": ("educator",), "recreation": ("educator", "caregiver"),
     "repatriation": ("social_worker", "lawyer"), "humanitarian_visa": ("lawyer",),
+    "community_reintegration": ("social_worker",),
     "other": ("social_worker",),
 }
 SERVICE_PLACES = {
@@ -644,6 +659,7 @@ class _Resident:
                  number: int, n_services: int):
         self.cat, self.sk, self.today = cat, sk, today
         self.code, self.number, self.n_services = code, number, n_services
+        self.seed = seed
         self.rng = random.Random(f"cpc-demo/{seed}/{sk.index}/detail")
 
     # ------------------------------------------------------------ helpers
@@ -683,6 +699,8 @@ class _Resident:
         records += self.plans(objectives)
         records += self.services()
         records += self.followups_in_care(objectives)
+        if self.number % MORE_FORMS_EVERY == 1:
+            records += _MoreForms(self).records()
         if self.sk.discharged:
             discharge = self.discharge()
             records.append((DISCHARGE, discharge, discharge["discharge_date"]))
@@ -1213,6 +1231,99 @@ class _Resident:
                 v["approved_by"] = cat.staff_for(rng, "coordinator")[0]
         v["completed_by"], v["completed_by_role"] = cat.staff_for(rng, "social_worker")
         return v
+
+
+class _MoreForms:
+    """A resident's informe social, protection measure, school record, visits, incidents and
+    belongings inventory, from a random stream of their own (the other records stay as they
+    were before these forms existed)."""
+
+    def __init__(self, r: _Resident):
+        self.r, self.cat, self.sk = r, r.cat, r.sk
+        self.rng = random.Random(f"cpc-demo/{r.seed}/{r.sk.index}/more-forms")
+
+    def day(self, after_admission: int) -> str:
+        return self.r.capped(self.sk.admission + dt.timedelta(days=after_admission)).isoformat()
+
+    def pick(self, form_id: str, field_id: str, weights: dict | None = None) -> str:
+        return self.cat.w(form_id, field_id, weights).pick(self.rng)
+
+    def records(self) -> list[tuple[str, dict, str]]:
+        rng, sk, cat = self.rng, self.sk, self.cat
+        out: list[tuple[str, dict, str]] = []
+        admitted = self.day(0)
+        out.append((INVENTORY, {
+            "inventory_date": admitted, "received_by": cat.staff_for(rng, "caregiver")[0],
+            "items": [{"item": "Mochila con ropa", "quantity": 1, "condition": "worn",
+                       "kept": "with_child", "returned": False},
+                      {"item": "Teléfono celular", "quantity": 1, "condition": "good",
+                       "kept": "authority", "returned": False}]}, admitted))
+        resolution = self.day(2)
+        ended = sk.discharged
+        review = dt.date.fromisoformat(resolution) + dt.timedelta(days=180)
+        out.append((MEASURE, {
+            "authority": self.pick(MEASURE, "authority", {"upe": 8, "family_court": 2}),
+            "resolution_number": self.r.file_number("Resolución", sk.admission.year),
+            "resolution_date": resolution,
+            "measure_type": self.pick(MEASURE, "measure_type", {"residential_care": 1}),
+            "measure_character": self.pick(MEASURE, "measure_character",
+                                           {"provisional": 7, "definitive": 3}),
+            "measure_status": "ended" if ended else "in_force",
+            "review_date": review.isoformat(),
+            "responsible": cat.staff_for(rng, "social_worker")[0]}, resolution))
+        social_day = self.day(15)
+        out.append((SOCIAL, {
+            "report_date": social_day, "report_type": "initial",
+            "completed_by": cat.staff_for(rng, "social_worker")[0],
+            "methods": ["home_visit", "interview_family"],
+            "housing_tenure": self.pick(SOCIAL, "housing_tenure",
+                                        {"own": 4, "rented": 3, "lent": 2, "none": 1}),
+            "household_size": rng.randint(3, 9),
+            "income_sources": [self.pick(SOCIAL, "income_sources",
+                                         {"independent": 5, "agriculture": 4,
+                                          "social_programs": 2})],
+            "risk_factors": [self.pick(SOCIAL, "risk_factors",
+                                       {"extreme_poverty": 4, "domestic_violence": 3,
+                                        "neglect": 2, "family_involved": 1})],
+            "social_risk_level": cat.risk.pick(rng),
+            "social_diagnosis": "Familia en situación de pobreza; se coordina con la DEMUNA.",
+            "reintegration_outlook": self.pick(SOCIAL, "reintegration_outlook")}, social_day))
+        school_day = self.day(30)
+        enrolled = self.pick(SCHOOL, "enrolment_status", {"enrolled": 8, "in_process": 2})
+        school = {"record_date": school_day, "completed_by": cat.staff_for(rng, "educator")[0],
+                  "enrolment_status": enrolled}
+        if enrolled == "enrolled":
+            school["enrolment_date"] = school_day
+        school["school_name"] = "Institución educativa (demo)"
+        school["modality"] = self.pick(SCHOOL, "modality", {"ebr": 7, "eba": 3})
+        school["grade"] = rng.choice(cat.values(SCHOOL, "grade"))
+        out.append((SCHOOL, school, school_day))
+        for n in range(rng.randint(1, 3)):
+            visit_day = self.day(20 + 25 * n)
+            out.append((VISITS, {
+                "visit_date": visit_day, "visitor_name": "Familiar autorizado (ficticio)",
+                "visitor_relationship": self.pick(VISITS, "visitor_relationship",
+                                                  {"mother": 5, "grandparent": 2,
+                                                   "aunt_uncle": 2}),
+                "visit_authorised": True,
+                "visit_mode": self.pick(VISITS, "visit_mode", {"in_shelter": 3, "phone": 2}),
+                "duration_minutes": rng.randint(4, 12) * 5,
+                "supervised_by": cat.staff_for(rng, "social_worker")[0]}, visit_day))
+        if rng.random() < 0.5:
+            day = self.day(rng.randint(10, 200))
+            kind = self.pick(INCIDENTS, "incident_type",
+                             {"absence_without_permission": 3, "conflict": 4, "late_return": 2})
+            v: dict = {"incident_date": day, "incident_type": kind,
+                       "severity": "high" if kind == "absence_without_permission" else "low"}
+            if kind == "absence_without_permission":
+                v["absence_reported"] = True
+                v["child_returned"] = True
+                v["return_date"] = day
+            v["description"] = "Hecho registrado para la demostración (ficticio)."
+            v["authority_notified"] = kind == "absence_without_permission"
+            v["reported_by"] = cat.staff_for(rng, "caregiver")[0]
+            out.append((INCIDENTS, v, day))
+        return out
 
 
 # ====================================================================== writing

@@ -105,10 +105,38 @@ def fields_needed(role: str, reg: forms.FormRegistry | None = None) -> list[str]
     form = reg.by_role(role)
     if form is None:
         return []
+    return _needed(form, axes(role, reg), [g.table.id for g in grid_axes(role, reg)])
+
+
+def _needed(form: forms.Form, found: list[Axis], tables: list[str]) -> list[str]:
     out = [form.date_field]
-    for a in axes(role, reg):
+    for a in found:
         out.append(a.field.id)
         if a.field.show_when is not None:
             out.append(a.field.show_when.field)
-    out += [g.table.id for g in grid_axes(role, reg)]
+    out += tables
     return [f for f in dict.fromkeys(out) if form.has_field(f)]
+
+
+# Roles a report reads in sections of their own (or never counts: consent). Every other form
+# kept many times per resident — a register (visits, incidents) or a dated report (informe
+# social, protection measure…) — gets one table per tabulated choice field: its records
+# dated in the period. So a form added to resources/forms is counted without code.
+OWN_SECTION_ROLES = (INTAKE, DISCHARGE, SERVICES, PTI, FOLLOWUP, "consent")
+
+
+def record_forms(reg: forms.FormRegistry | None = None) -> list[forms.Form]:
+    """The forms counted as records, in the order of their printed codes."""
+    reg = reg or forms.registry()
+    return sorted((f for f in reg if f.per_resident == "many"
+                   and f.role not in OWN_SECTION_ROLES), key=lambda f: (f.code, f.form))
+
+
+def record_axes(form: forms.Form) -> list[Axis]:
+    """The choice fields of a record form that the report tabulates, in form order."""
+    return [Axis(form.form, f) for f in form.fields
+            if f.type in ("choice", "multichoice") and f.tabulate]
+
+
+def record_fields_needed(form: forms.Form) -> list[str]:
+    return _needed(form, record_axes(form), [])

@@ -34,6 +34,7 @@ import weakref
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from typing import cast
 
 from .. import __version__
@@ -94,6 +95,9 @@ class ReportData:
     followups: list[tuple[str, str | None, dict]]
     services_range: tuple[str | None, str | None] = (None, None)
     plans_since: str | None = None
+    # form id -> [(resident, date, values)] of the other forms counted as records (axes.py),
+    # read over the same dates as the services
+    records: dict[str, list[tuple[str, str | None, dict]]] = dc_field(default_factory=dict)
 
 
 def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | None = None,
@@ -112,9 +116,9 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
         for rid, _d, values in vault.iter_values(discharge, fields, shelter=shelter):
             discharges[rid] = values      # by date: the latest one wins
     services = []
+    since = first = services_since.isoformat() if services_since else None
+    until = services_until.isoformat() if services_until else None
     if (log := ax.form_id(ax.SERVICES, reg)) is not None:
-        since = services_since.isoformat() if services_since else None
-        until = services_until.isoformat() if services_until else None
         # The service date is the record date iter_values gives: not decoded again.
         date_field = reg.get(log).date_field
         fields = [f for f in ax.fields_needed(ax.SERVICES, reg) if f != date_field]
@@ -132,9 +136,13 @@ def load(vault: Vault, shelter: str | None = None, *, services_since: dt.date | 
         fields = _existing(reg, followup, [ax.FOLLOWUP_DUE, ax.FOLLOWUP_DONE,
                                            ax.FOLLOWUP_NEXT_NEEDED, ax.FOLLOWUP_NEXT_DATE])
         followups = list(vault.iter_values(followup, fields, shelter=shelter))
+    records = {}
+    for form in ax.record_forms(reg):
+        fields = [f for f in ax.record_fields_needed(form) if f != form.date_field]
+        records[form.form] = list(vault.iter_values(form.form, fields, shelter=shelter,
+                                                    since=first, until=until))
     return ReportData(shelter, intakes, discharges, services, dict(plans), followups,
-                      (services_since.isoformat() if services_since else None,
-                       services_until.isoformat() if services_until else None), since)
+                      (first, until), since, records)
 
 
 # What the last reports of each open vault read, kept while the vault has not changed: a
@@ -417,6 +425,9 @@ def compute(data: ReportData, request: ReportRequest, reg: forms.FormRegistry, *
     # ------------------------------------------------------------ services
     _services(b, data, start, end, pops)
 
+    # ------------------------------------------------------------ other records
+    _records(b, reg, data, start, end, pops)
+
     # ------------------------------------------------------------ PTI
     _plans(b, reg, data, served_sorted, end, pops)
 
@@ -637,30 +648,71 @@ def _origin(b: _Builder, intake: forms.Form, records: list[dict], served_key) ->
                           chart=None))   # too many bars to read; the departments are charted
 
 
-def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
-              pops: "Populations") -> None:
+def _in_period(rows: list[tuple[str, str | None, dict]], data: ReportData, start: dt.date,
+               end: dt.date) -> list[tuple[str, str, dict]]:
+    """The records dated within the period, of residents the report knows."""
     s, e = start.isoformat(), end.isoformat()
     lo, hi = data.services_range
     if (lo is not None and lo > s) or (hi is not None and hi < e):
-        raise ValueError("the loaded services do not cover the period")
-    intakes = data.intakes
-    # Services are sorted by date (iter_values): the period is one slice, found by bisection.
-    days = [day or "" for _r, day, _v in data.services]
+        raise ValueError("the loaded records do not cover the period")
+    # Records come sorted by date (iter_values): the period is one slice, found by bisection.
+    days = [day or "" for _r, day, _v in rows]
     lo_i, hi_i = bisect.bisect_left(days, s), bisect.bisect_right(days, e)
     if days != sorted(days):
         lo_i, hi_i = 0, len(days)
-    span = [(rid, day, v) for rid, day, v in data.services[lo_i:hi_i]
-            if day is not None and s <= day <= e and rid in intakes]
+    return [(rid, day, v) for rid, day, v in rows[lo_i:hi_i]
+            if day is not None and s <= day <= e and rid in data.intakes]
+
+
+def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
+              pops: "Populations") -> None:
+    span = _in_period(data.services, data, start, end)
+    cols = (Column("services", Label(N_("Atenciones"))),
+            Column("children", Label(N_("Niñas, niños y adolescentes atendidos"))))
+    note = Label(N_("Atenciones registradas con fecha dentro del periodo. Una niña, niño o "
+                    "adolescente se cuenta una vez por fila aunque haya recibido varias "
+                    "atenciones; por eso la columna no suma el total."))
+    _count_tables(b, ax.axes(ax.SERVICES, forms.registry()), span, pops,
+                  ("svc", "svc_kids", "svc_total", "svc_children"), (),
+                  ("services", "svc_children"), "atenciones", SECTIONS.SERVICES, cols, note)
+
+
+def _records(b: _Builder, reg: forms.FormRegistry, data: ReportData, start: dt.date,
+             end: dt.date, pops: "Populations") -> None:
+    """The other forms kept many times per resident (axes.record_forms): records dated in
+    the period by each tabulated choice field — e.g. incidents by type, absences included."""
+    cols = (Column("records", Label(N_("Registros"))),
+            Column("children", Label(N_("Niñas, niños y adolescentes"))))
+    note = Label(N_("Registros con fecha dentro del periodo. Una niña, niño o adolescente se "
+                    "cuenta una vez por fila aunque tenga varios registros; por eso la columna "
+                    "no suma el total."))
+    for form in ax.record_forms(reg):
+        found = ax.record_axes(form)
+        if not found:
+            continue
+        span = _in_period(data.records.get(form.form, []), data, start, end)
+        _count_tables(b, found, span, pops, ("rec", "rec_kids", "rec_total", "rec_children"),
+                      (form.form,), (f"records:{form.form}", f"children_of_records:{form.form}"),
+                      form.form, Label(form.title), cols, note)
+
+
+def _count_tables(b: _Builder, found: list[ax.Axis], span: list[tuple[str, str, dict]],
+                  pops: "Populations", heads: tuple[str, str, str, str], scope: tuple,
+                  families: tuple[str, str], prefix: str, section: Label,
+                  cols: tuple[Column, ...], note: Label) -> None:
+    """One table per axis: records and distinct children per category. `heads` name the
+    count keys (records, children per category; their two totals), `scope` tells one
+    form's keys from another's; `families` name who the counts are about (release log)."""
+    n_head, kids_head, total_head, kids_total_head = heads
     rows_in = [(rid, v) for rid, _day, v in span]
-    total_key, kids_key = ("svc_total",), ("svc_children",)
+    total_key, kids_key = (total_head, *scope), (kids_total_head, *scope)
     kid_ids = {rid for rid, _v in rows_in}
     kids_total = len(kid_ids)
-    pops.add_all("svc_children", kid_ids)
+    pops.add_all(families[1], kid_ids)
     if pops.enabled:
         for rid, day, _v in span:
-            pops.add("services", f"{rid}|{day}")
-    reg = forms.registry()
-    for axis in ax.axes(ax.SERVICES, reg):
+            pops.add(families[0], f"{rid}|{day}")
+    for axis in found:
         fld = axis.field
         n: Counter = Counter()
         kids: dict[str, set] = defaultdict(set)
@@ -679,21 +731,17 @@ def _services(b: _Builder, data: ReportData, start: dt.date, end: dt.date,
         cats = _categories(fld, n, fld.show_when is not None)
         rows = []
         for c in cats:
-            k1, k2 = ("svc", fld.id, c), ("svc_kids", fld.id, c)
+            k1, k2 = (n_head, *scope, fld.id, c), (kids_head, *scope, fld.id, c)
             rows.append(Row(c, _choice_label(fld, c), (b.count(k1, n[c]),
                                                        b.count(k2, len(kids[c])))))
             b.links.append((k2, k1))
         rows.append(Row("total", Label(TOTAL), (b.count(total_key, len(rows_in)),
                                                 b.count(kids_key, kids_total)), total=True))
         if not axis.multi:
-            b.add_sum(total_key, [("svc", fld.id, c) for c in cats])
-        cols = (Column("services", Label(N_("Atenciones"))),
-                Column("children", Label(N_("Niñas, niños y adolescentes atendidos"))))
-        note = Label(N_("Atenciones registradas con fecha dentro del periodo. Una niña, niño o "
-                        "adolescente se cuenta una vez por fila aunque haya recibido varias "
-                        "atenciones; por eso la columna no suma el total."))
-        b.tables.append(Table(f"atenciones_{fld.id}", SECTIONS.SERVICES, Label(fld.label),
-                              Label(fld.label), cols, tuple(rows), note=note,
+            b.add_sum(total_key, [(n_head, *scope, fld.id, c) for c in cats])
+        notes = [note] + ([Label(MULTI_NOTE)] if axis.multi else [])
+        b.tables.append(Table(f"{prefix}_{fld.id}", section, Label(fld.label),
+                              Label(fld.label), cols, tuple(rows), note=_join(notes),
                               chart_columns=(0,)))
 
 
@@ -978,6 +1026,10 @@ def family_of(key) -> str | None:
         return family_of(key[1])
     if head == "axis":
         return "discharged" if key[1] == ax.form_id(ax.DISCHARGE) else "served"
+    if head in ("rec", "rec_total"):
+        return f"records:{key[1]}"
+    if head in ("rec_kids", "rec_children"):
+        return f"children_of_records:{key[1]}"
     return _FAMILIES.get(head)
 
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Q
                             Signal)
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QHBoxLayout,
-                               QHeaderView, QLabel,
+                               QHeaderView, QLabel, QMenu,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
                                QTableWidgetItem, QTabWidget, QToolButton, QWidget)
 
@@ -796,7 +796,9 @@ class QuickAddRow(QWidget):
         run_task(self, work, on_success=ok, on_failure=failed, label=_("Guardando…"))
 
     def retranslate_ui(self) -> None:
-        self.title.setText(_("Registrar una atención (Enter para agregar)"))
+        self.title.setText(_("Registrar una atención (Enter para agregar)")
+                           if self.tab.form.role == "services_log"
+                           else _("Nuevo registro (Enter para agregar)"))
         for fld in self.fields:
             label = _(fld.label) + (" *" if fld.required else "")
             self.labels[fld.id].setText(label)
@@ -1249,6 +1251,16 @@ class ResidentWindow(QWidget):
             self.tabs.addTab(tab, "")
         self._current = 0
         self.tabs.currentChanged.connect(self._tab_changed)
+        # Fifteen forms do not fit in one row of tabs at 1280 px: the row scrolls, and this
+        # menu reaches any form in one click.
+        self.tabs.setUsesScrollButtons(True)
+        self.forms_button = QToolButton(self.tabs)
+        self.forms_button.setObjectName("formMenu")
+        self.forms_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.forms_menu = QMenu(self.forms_button)
+        self.forms_menu.aboutToShow.connect(self._fill_forms_menu)
+        self.forms_button.setMenu(self.forms_menu)
+        self.tabs.setCornerWidget(self.forms_button, Qt.Corner.TopRightCorner)
         layout.addWidget(self.tabs, 1)
 
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save_current)
@@ -1610,11 +1622,23 @@ class ResidentWindow(QWidget):
         if self.resident_id is None:
             self.new_key = key.rsplit(":", 1)[-1]  # a later lock keeps the same draft
 
+    def _fill_forms_menu(self) -> None:
+        self.forms_menu.clear()
+        for i, tab in enumerate(self.form_tabs):
+            action = self.forms_menu.addAction(_(tab.form.title))
+            action.setCheckable(True)
+            action.setChecked(i == self.tabs.currentIndex())
+            action.setEnabled(self.tabs.isTabEnabled(i))
+            action.triggered.connect(lambda _checked=False, i=i: self.tabs.setCurrentIndex(i))
+
     # ------------------------------------------------------------ language
     def retranslate_ui(self, *_args) -> None:
         for i, tab in enumerate(self.form_tabs):
             self.tabs.setTabText(i, _(tab.form.title))
+            self.tabs.setTabToolTip(i, _(tab.form.title))
             tab.retranslate_ui()
+        self.forms_button.setText(_("Formularios") + " ▾")
+        self.forms_button.setToolTip(_("Ir a cualquier formulario del expediente"))
         self.readonly_label.setText(_("Solo lectura"))
         self.print_button.setText(_("&Imprimir…"))
         self.print_button.setToolTip(_("Imprimir este registro, los formularios del residente "
