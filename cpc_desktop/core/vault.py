@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlcipher3
 import sqlite_utils
 
-from . import audit, backup_file, connection, crypto, forms, rekey, schema, vaultlock
+from . import audit, backup_file, connection, crypto, forms, formversions, rekey, schema, vaultlock
 from .clock import HybridClock, Stamp
 from .errors import (CpcError, NotFound, PermissionDenied, ValidationError,
                      VaultDamaged, VaultDiskFull, VaultError, VaultLocked, VaultReadOnly)
@@ -513,6 +513,8 @@ class Vault(ResidentQueries, UserAdmin):
         for form_id, values, resident_id in items:
             form = self.forms.get(form_id)
             clean = form.validate(values)
+            if form.version > 1:
+                clean[formversions.FORM_VERSION] = form.version
             prepared.append((form, clean, resident_id))
         ids, audits = [], []
         with self._tx() as conn:
@@ -550,11 +552,24 @@ class Vault(ResidentQueries, UserAdmin):
             if current.deleted:
                 raise NotFound(_("Ese registro fue eliminado."))
             form = self.forms.get(current.form)
-            # System fields (a join) are not the form's: kept as they are, never validated.
-            system = {k: v for k, v in current.values.items() if k.startswith("_")}
-            own = {k: v for k, v in current.values.items() if k not in system}
+            self._require_known_version(current, form)
+            # An older record is brought to this version first (the editor was told what
+            # changes: upgrade_notes); the edit then applies to the upgraded values.
+            stored = form.upgrade(current.values).values
+            # System fields (a join) are not the form's: kept as they are, never validated;
+            # so are values no field of this version holds (another version's).
+            system = {k: v for k, v in stored.items()
+                      if k.startswith("_") or not form.has_field(k)}
+            own = {k: v for k, v in stored.items() if k not in system}
             merged = dict(values) if replace else {**own, **values}
             merged = {k: v for k, v in merged.items() if v is not None}
+            if replace:
+                # A whole record from an editor that leaves hidden fields out: their stored
+                # values stay (a choice changed back shows them again).
+                for fld in form.fields:
+                    if (fld.id in own and fld.id not in values and fld.show_when is not None
+                            and not fld.show_when.holds(merged)):
+                        merged[fld.id] = own[fld.id]
             clean = form.validate(merged)
             clean.update(system)
             if form.opens_resident and not clean.get("internal_code"):
@@ -569,6 +584,24 @@ class Vault(ResidentQueries, UserAdmin):
                 batch.flush(conn)
                 if entry:
                     audit.append(conn, self.user.name, *entry)
+
+    def upgrade_notes(self, record: Record) -> tuple[str, ...]:
+        """What editing this older record changes (its upgrade to the current version), for
+        the person about to edit; empty when it is current."""
+        form = self.forms.get(record.form)
+        self._require_known_version(record, form)
+        return form.upgrade(record.values,
+                            lambda fid: self.forms.label_any(record.form, fid)).notes
+
+    @staticmethod
+    def _require_known_version(record: Record, form: forms.Form) -> None:
+        if record.form_version > form.version:
+            raise VaultError(_(
+                "Este registro fue escrito con la versión {newer} del formulario «{form}» en "
+                "otro equipo, y este programa solo conoce la versión {known}. Se muestra tal "
+                "como llegó, sin cambios, hasta que actualice CPC Desktop en este equipo; "
+                "nada de él se perdió.").format(newer=record.form_version, form=_(form.title),
+                                               known=form.version))
 
     def delete(self, record_id: str) -> None:
         """Soft delete: the record stays as a tombstone (history and sync keep it)."""

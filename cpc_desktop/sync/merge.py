@@ -168,7 +168,9 @@ class Merger:
             return
         row = RecordRow(state.id, state.form, state.resident_id, state.values, state.clocks,
                         state.created_hlc, state.deleted, state.updated_by, self.now,
-                        shelter=state.shelter)
+                        shelter=state.shelter,
+                        # Not declared in the values: written before forms had versions.
+                        form_version=1 if state.new else None)
         if state.new:
             row.created_at = _stamp_iso(state.created_hlc)
             self.batch.insert(row)

@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import re
 
+from ..core.formversions import FORM_VERSION
 from ..core.vault import CREATED
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):[0-5]\d")
@@ -44,15 +45,23 @@ def bad_field(registry, form_id: str, fld: str, value) -> str | None:
     if fld == CREATED:
         if not isinstance(value, dict):
             return fld
+        if FORM_VERSION in value and not _version_ok(value[FORM_VERSION]):
+            return FORM_VERSION
         for key, v in value.items():
             f = _field(registry, form_id, key)
             if f is not _UNKNOWN and not _ok(f, v):
                 return key
         return None
+    if fld == FORM_VERSION:
+        return None if _version_ok(value) else fld
     if fld.startswith("_"):
         return None          # tombstones and joins: the merge reads them as flags
     f = _field(registry, form_id, fld)
     return None if f is _UNKNOWN or _ok(f, value) else fld
+
+
+def _version_ok(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 10_000
 
 
 _CHOICES: dict[int, tuple[object, frozenset]] = {}
