@@ -124,13 +124,13 @@ def upgrade(steps: tuple[Step, ...], values: dict, written: int, label: Callable
                 continue
             if new not in out:
                 out[new] = out.pop(old)
-                notes.append(_("«{old}» se llama ahora «{new}».").format(old=old,
+                notes.append(_("«{old}» se llama ahora «{new}».").format(old=label(old),
                                                                          new=label(new)))
             elif out[new] == out[old]:
                 del out[old]
             else:
                 notes.append(_("«{old}» tenía otro valor que «{new}»; se conserva aparte.")
-                             .format(old=old, new=label(new)))
+                             .format(old=label(old), new=label(new)))
         for sp in step.splits:
             value = out.get(sp.source)
             if not isinstance(value, str) or any(t in out for t in sp.into):
@@ -141,7 +141,7 @@ def upgrade(steps: tuple[Step, ...], values: dict, written: int, label: Callable
                 if part:
                     out[target] = part
             notes.append(_("«{old}» se dividió en {new}.").format(
-                old=sp.source, new=", ".join(f"«{label(t)}»" for t in sp.into)))
+                old=label(sp.source), new=", ".join(f"«{label(t)}»" for t in sp.into)))
         for fid, mapping in step.choices:
             table = dict(mapping)
             value = out.get(fid)
@@ -156,7 +156,7 @@ def upgrade(steps: tuple[Step, ...], values: dict, written: int, label: Callable
         for fid in step.removed:
             if fid in out:
                 notes.append(_("«{old}» ya no está en el formulario; su valor se conserva "
-                               "aparte.").format(old=fid))
+                               "aparte.").format(old=label(fid)))
     last = steps[-1].version if steps else 1
     if last > written or FORM_VERSION in out:
         out[FORM_VERSION] = max(last, written)

@@ -473,7 +473,7 @@ class RecordEditor(QWidget):
             lines.append(_("Escrito con la versión {old} del formulario (se imprime así); al "
                            "editarlo se actualiza a la versión {new}.").format(
                 old=record.form_version, new=form.version))
-        kept = form.kept(record.values) if record is not None else {}
+        kept = form.kept(self._shown(record)) if record is not None else {}
         if kept and record is not None:
             reg = self.window_.session.vault.forms if self.window_.session.vault else None
             lines.append(_("Datos conservados de otra versión: {values}").format(
