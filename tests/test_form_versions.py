@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 from printing_helpers import need_poppler, pdf_text
-from sync_support import shelter_of
+from sync_support import sync_rounds
 
 from cpc_desktop.core import forms, formversions
 from cpc_desktop.core.errors import VaultError
@@ -19,8 +19,6 @@ from cpc_desktop.core.records_store import RecordsStore
 from cpc_desktop.paths import resource_path
 from cpc_desktop.printing import render_form
 from cpc_desktop.sync import conflicts
-from cpc_desktop.sync.engine import SyncEngine
-from cpc_desktop.sync.transports import FolderHub
 
 OLD_LABEL = "Persona que la o lo acompañó al ingresar"
 NEW_LABEL = "Acompañante al ingreso (versión 2)"
@@ -62,20 +60,6 @@ def v2(tmp_path):
     return _intake_v2(tmp_path)
 
 
-@pytest.fixture
-def laptops(tmp_path):
-    a, b = shelter_of(tmp_path / "laptops", 2)
-    (tmp_path / "hub").mkdir()
-    yield a, b, FolderHub(tmp_path / "hub")
-    a.lock()
-    b.lock()
-
-
-def _sync(hub, *vaults) -> None:
-    for v in (*vaults, *vaults):
-        SyncEngine(v).sync(hub)
-
-
 def test_the_version_history_is_checked_when_loaded(v2):
     form = v2.get("ficha_ingreso")
     assert form.version == 2 and form.steps[0].renames == (("arrival_escort",
@@ -109,41 +93,41 @@ def test_upgrade_is_deterministic_and_keeps_what_it_cannot_place(v2):
 
 
 @pytest.mark.parametrize("order", ["a_upgrades_first", "b_upgrades_first", "both_then_sync"])
-def test_a_migration_converges_on_two_laptops_whatever_the_order(laptops, v2, intake_values,
+def test_a_migration_converges_on_two_laptops_whatever_the_order(hub_pair, v2, intake_values,
                                                                   order):
-    a, b, hub = laptops
+    a, b, hub = hub_pair
     rid = a.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia",
                                                risk_level="medium"))
-    _sync(hub, a, b)
+    sync_rounds(hub, a, b)
     _install(a, v2)
     _install(b, v2)
     if order == "a_upgrades_first":
         a.update(rid, {"name_nickname": "Flor"})
-        _sync(hub, a, b)
+        sync_rounds(hub, a, b)
         b.update(rid, {"received_by": "Rosa Ficticia"})
     elif order == "b_upgrades_first":
         b.update(rid, {"received_by": "Rosa Ficticia"})
-        _sync(hub, b, a)
+        sync_rounds(hub, b, a)
         a.update(rid, {"name_nickname": "Flor"})
     else:   # each upgrades before seeing the other's upgrade
         a.update(rid, {"name_nickname": "Flor"})
         b.update(rid, {"received_by": "Rosa Ficticia"})
-    _sync(hub, a, b)
+    sync_rounds(hub, a, b)
     ra, rb = a.get(rid), b.get(rid)
-    assert ra.values == rb.values, "two laptops upgraded one record differently"
+    assert ra.values == rb.values, "two hub_pair upgraded one record differently"
     assert ra.form_version == rb.form_version == 2
     assert ra.values["arrival_companion"] == "Tía Ficticia", "the renamed field's data is lost"
     assert "arrival_escort" not in ra.values
     assert ra.values["risk_level"] == "high"
     assert ra.values["name_nickname"] == "Flor" and ra.values["received_by"] == "Rosa Ficticia"
     assert conflicts(a) == [] and conflicts(b) == [], \
-        "the same upgrade made on two laptops was shown as a conflict"
+        "the same upgrade made on two hub_pair was shown as a conflict"
 
 
-def test_an_old_record_keeps_its_version_and_prints_as_written(laptops, v2, intake_values,
+def test_an_old_record_keeps_its_version_and_prints_as_written(hub_pair, v2, intake_values,
                                                                tmp_path):
     need_poppler()
-    a, _b, _hub = laptops
+    a, _b, _hub = hub_pair
     rid = a.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
     _install(a, v2)
     record = a.get(rid)
@@ -158,15 +142,15 @@ def test_an_old_record_keeps_its_version_and_prints_as_written(laptops, v2, inta
     assert NEW_LABEL in text and "Tía Ficticia" in text
 
 
-def test_a_newer_laptops_change_is_kept_and_read_only(laptops, v2, intake_values):
-    a, b, hub = laptops
+def test_a_newer_laptops_change_is_kept_and_read_only(hub_pair, v2, intake_values):
+    a, b, hub = hub_pair
     rid = a.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
-    _sync(hub, a, b)
+    sync_rounds(hub, a, b)
     _install(b, v2)                     # b updated the program; a did not
     b.update(rid, {"arrival_companion": "Abuela Ficticia"})
     new = b.add("ficha_ingreso", intake_values(name_first="Otra Ficticia",
                                                arrival_companion="Prima Ficticia"))
-    _sync(hub, b, a)
+    sync_rounds(hub, b, a)
     old_side = a.get(rid)
     assert old_side.form_version == 2
     assert old_side.values["arrival_companion"] == "Abuela Ficticia", "a newer change was dropped"
@@ -178,7 +162,7 @@ def test_a_newer_laptops_change_is_kept_and_read_only(laptops, v2, intake_values
     # Once a updates, the record is editable and nothing was lost on the way.
     _install(a, v2)
     a.update(rid, {"name_nickname": "Flor"})
-    _sync(hub, a, b)
+    sync_rounds(hub, a, b)
     assert b.get(rid).values["arrival_companion"] == "Abuela Ficticia"
     assert b.get(rid).values["name_nickname"] == "Flor"
 

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from ..core import backups, disclosure, display, forms
+from ..core import backups, disclosure, display, forms, wording
 from ..core.errors import CpcError
 from ..core.i18n import N_, _, ngettext
 from ..core.vault import WITNESS_CHECK, Vault, passphrase_strength
@@ -340,9 +340,9 @@ def cmd_history(args) -> int:
         print_json([dataclasses.asdict(c) for c in changes])
         return 0
     for c in changes:
-        label = _(form.field(c.field).label) if form.has_field(c.field) else c.field
-        value = display.format_value(form.field(c.field), c.value) if form.has_field(
-            c.field) else str(c.value)
+        # A table cell reads "Table › Column" (its row travels as its own changes).
+        label = wording.change_field(vault.forms, form.form, c.field)
+        value = wording.change_value(vault.forms, form.form, c.field, c.value)
         print(f"{c.at[:19].replace('T', ' ')}  {c.user:16} {label}: {value}")
     return 0
 

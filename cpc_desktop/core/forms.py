@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..paths import resource_path
-from . import formversions
+from . import formversions, tables
 from .errors import FormDefinitionError, UnknownForm, ValidationError
 from .i18n import N_, _
 
@@ -817,16 +817,18 @@ class _Validator:
                 if not isinstance(row, dict):
                     self.error(f"{path}[{i}]", fld, MSG_ROW)
                     continue
-                if all(is_empty(v) for v in row.values()):
+                if all(is_empty(v) for k, v in row.items() if k != tables.ROW_ID):
                     continue  # a row left blank on screen or paper is no row, not an error
                 self.context = _("{table}, fila {n} › ").format(table=_(fld.label), n=i + 1)
                 for key in row:
-                    if key not in col_ids:
+                    if key not in col_ids and key != tables.ROW_ID:
                         self.errors.append(FieldError(f"{path}[{i}].{key}",
                                                       f"{self.context}«{key}»",
                                                       _(MSG_UNKNOWN_FIELD)))
                 clean = self.fields(fld.columns, row, f"{path}[{i}].")
                 self.context = ""
+                if clean and tables.valid_id(row.get(tables.ROW_ID)):
+                    clean[tables.ROW_ID] = row[tables.ROW_ID]   # the row's identity, kept
                 if clean:
                     rows.append(clean)
             if len(rows) < fld.min_rows:

@@ -23,7 +23,8 @@ from pathlib import Path
 import sqlcipher3
 import sqlite_utils
 
-from . import audit, backup_file, connection, crypto, forms, formversions, rekey, schema, vaultlock
+from . import (audit, backup_file, connection, crypto, forms, formversions, rekey, schema,
+               tables, vaultlock)
 from .clock import HybridClock, Stamp
 from .errors import (CpcError, NotFound, PermissionDenied, ValidationError,
                      VaultDamaged, VaultDiskFull, VaultError, VaultLocked, VaultReadOnly)
@@ -68,8 +69,9 @@ class Record:
     created_hlc: str        # the stamp of every field as first written
 
     def clock(self, field_id: str) -> str:
-        """The stamp of a field's current value (what last-writer-wins compares)."""
-        return self.clocks.get(field_id, self.created_hlc)
+        """The stamp of a field's (or table cell's) current value (what last-writer-wins
+        compares)."""
+        return tables.clock(self.clocks, field_id, self.created_hlc)
 
 
 @dataclass(frozen=True)
@@ -515,6 +517,7 @@ class Vault(ResidentQueries, UserAdmin):
             clean = form.validate(values)
             if form.version > 1:
                 clean[formversions.FORM_VERSION] = form.version
+            tables.assign_ids(_table_ids(form), clean)
             prepared.append((form, clean, resident_id))
         ids, audits = [], []
         with self._tx() as conn:
@@ -570,7 +573,12 @@ class Vault(ResidentQueries, UserAdmin):
                     if (fld.id in own and fld.id not in values and fld.show_when is not None
                             and not fld.show_when.holds(merged)):
                         merged[fld.id] = own[fld.id]
+            for tid in _table_ids(form):
+                if isinstance(merged.get(tid), list) and merged[tid] is not own.get(tid):
+                    merged[tid] = [dict(r) if isinstance(r, dict) else r for r in merged[tid]]
+                    tables.carry_hidden(form.field(tid), own.get(tid), merged[tid])
             clean = form.validate(merged)
+            tables.assign_ids(_table_ids(form), clean)
             clean.update(system)
             if form.opens_resident and not clean.get("internal_code"):
                 clean["internal_code"] = current.values.get("internal_code")
@@ -752,9 +760,16 @@ class Vault(ResidentQueries, UserAdmin):
         batch.touch(resident_id)
         if not changed:
             return None
+        # A table changes cell by cell (core/tables.py): rows merge across laptops.
+        writes: dict[str, Any] = {}
         for key in changed:
+            if form.has_field(key) and form.field(key).type == "table":
+                writes.update(tables.diff(key, old.get(key), clean.get(key)))
+            else:
+                writes[key] = clean.get(key)
+        for key, value in writes.items():
             clocks[key] = self.clock.after(before.clock(key))
-            batch.log(record_id, form.form, resident_id, key, dump_value(clean.get(key)),
+            batch.log(record_id, form.form, resident_id, key, dump_value(value),
                       clocks[key], who)
         batch.update(RecordRow(record_id, form.form, resident_id, clean, clocks,
                                before.created_hlc, False, who, now, form_version=form.version))
@@ -945,9 +960,15 @@ _RECORD_COLUMNS = ("id", "form", "form_version", "resident_id", "data", "clocks"
 SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
 
 
+def _table_ids(form: forms.Form) -> list[str]:
+    return [f.id for f in form.fields if f.type == "table"]
+
+
 def _record(r) -> Record:
     c = dict(zip(_RECORD_COLUMNS, r))
-    c["values"], c["clocks"] = json.loads(c.pop("data")), json.loads(c["clocks"])
+    # Rows stored before rows had ids are given the ids every laptop derives for them.
+    c["values"] = tables.with_ids(c["id"], json.loads(c.pop("data")))
+    c["clocks"] = json.loads(c["clocks"])
     c["deleted"] = bool(c["deleted"])
     return Record(**c)
 
