@@ -19,6 +19,7 @@ from .ids import uuid7
 ROW_ID = "_id"          # the key of a row's id inside the row
 SEP = "/"
 _ID = re.compile(r"[0-9a-z]{1,40}")
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def valid_id(value) -> bool:
@@ -31,8 +32,8 @@ def new_id() -> str:
 
 def derived_id(record_id: str, index: int, row: dict) -> str:
     """The id of a row stored before rows had ids: every laptop derives the same."""
-    body = json.dumps({k: v for k, v in row.items() if k != ROW_ID}, ensure_ascii=False,
-                      sort_keys=True, separators=(",", ":"))
+    body = _CANONICAL.encode(row if ROW_ID not in row else
+                             {k: v for k, v in row.items() if k != ROW_ID})
     digest = hashlib.sha256(f"{record_id}\n{index}\n{body}".encode()).hexdigest()
     return f"0000{index:04d}{digest[:8]}"
 
@@ -53,6 +54,13 @@ def with_ids(record_id: str, values: dict) -> dict:
         out[key] = [r if valid_id(r.get(ROW_ID)) else {**r, ROW_ID: derived_id(record_id, i, r)}
                     for i, r in enumerate(value)]
     return out
+
+
+def loads(record_id: str, data: str) -> dict:
+    """A record's stored JSON as values with row ids; most records have no table, which the
+    text shows without looking at every value."""
+    values = json.loads(data)
+    return with_ids(record_id, values) if "[{" in data else values
 
 
 def assign_ids(table_ids, values: dict) -> None:

@@ -967,7 +967,7 @@ def _table_ids(form: forms.Form) -> list[str]:
 def _record(r) -> Record:
     c = dict(zip(_RECORD_COLUMNS, r))
     # Rows stored before rows had ids are given the ids every laptop derives for them.
-    c["values"] = tables.with_ids(c["id"], json.loads(c.pop("data")))
+    c["values"] = tables.loads(c["id"], c.pop("data"))
     c["clocks"] = json.loads(c["clocks"])
     c["deleted"] = bool(c["deleted"])
     return Record(**c)

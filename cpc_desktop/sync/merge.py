@@ -150,7 +150,7 @@ class Merger:
                                     (rid,)).fetchone()
         if row is None:
             return None
-        return _State(rid, row[0], row[1], row[2], tables.with_ids(rid, json.loads(row[3])),
+        return _State(rid, row[0], row[1], row[2], tables.loads(rid, row[3]),
                       json.loads(row[4]), row[5], bool(row[6]))
 
     def _create(self, ch: RemoteChange) -> _State:
@@ -321,7 +321,7 @@ def conflicts(vault: Vault, *, include_same: bool = False) -> list[Conflict]:
         if fld == DELETED:
             current = True if deleted else None
         else:
-            current = tables.get(tables.with_ids(rid, json.loads(data)), fld)
+            current = tables.get(tables.loads(rid, data), fld)
         if kept == current and not include_same:
             continue
         out.append(Conflict(cid, rid, form, resident, fld, kept, hlc, user, current,
