@@ -185,3 +185,40 @@ def test_a_hidden_value_is_not_counted(vault, intake_values):
     facts = form.facts({"arrival_way": "rescue_operation", "arrival_way_other": "x",
                         "document_type": "none", "document_number": "12345678"})
     assert "document_number" not in facts and "arrival_way_other" not in facts
+
+
+def test_splits_multichoice_maps_and_removed_fields_keep_every_value():
+    steps = formversions.parse_steps([{
+        "version": 2, "splits": {"full_name": {"into": ["name_first", "name_last"]}},
+        "choices": {"languages": {"quechua_old": "quechua", "qu": "quechua"}},
+        "removed": ["old_question"]}], 2, {"name_first", "name_last", "languages"},
+        lambda where, msg: pytest.fail(f"{where}: {msg}"))
+    up = formversions.upgrade(steps, {"full_name": "Rosa María Ficticia",
+                                      "languages": ["qu", "quechua_old", "spanish"],
+                                      "old_question": "Respuesta"}, 1, str)
+    assert up.values == {"name_first": "Rosa", "name_last": "María Ficticia",
+                         "languages": ["quechua", "spanish"], "old_question": "Respuesta",
+                         formversions.FORM_VERSION: 2}
+    assert len(up.notes) == 3
+    # A split onto fields that already hold values leaves the old value where it was.
+    kept = formversions.upgrade(steps, {"full_name": "A B", "name_first": "C"}, 1, str)
+    assert kept.values["full_name"] == "A B" and kept.values["name_first"] == "C"
+
+
+def test_an_old_laptop_editing_the_renamed_field_meanwhile_loses_nothing(hub_pair, v2,
+                                                                        intake_values):
+    a, b, hub = hub_pair
+    rid = a.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
+    sync_rounds(hub, a, b)
+    _install(a, v2)                                 # a updated, b not yet
+    a.update(rid, {"name_nickname": "Flor"})        # upgrades: the value moves
+    b.update(rid, {"arrival_escort": "Abuela Ficticia"})   # b edits the old field meanwhile
+    sync_rounds(hub, a, b)
+    record = a.get(rid)
+    assert record.values == b.get(rid).values
+    assert record.values["arrival_companion"] == "Tía Ficticia"
+    seen = {record.values.get("arrival_escort")} | {c.kept_value for c in conflicts(a)}
+    assert "Abuela Ficticia" in seen, "an edit made on the older laptop disappeared"
+    if record.values.get("arrival_escort"):
+        assert v2.get("ficha_ingreso").kept(record.values) == {
+            "arrival_escort": "Abuela Ficticia"}, "the left-over value is not shown apart"

@@ -211,3 +211,17 @@ def test_random_row_edits_on_two_laptops_converge_and_keep_added_rows(
     finally:
         for v in vaults:
             v.lock()
+
+
+def test_an_incoming_cell_is_checked_against_its_column(vault):
+    from cpc_desktop.sync import validate
+
+    key = tables.cell_key(TABLE, tables.new_id(), "age")
+    assert validate.bad_field(vault.forms, "ficha_ingreso", key, 41) is None
+    assert validate.bad_field(vault.forms, "ficha_ingreso", key, "banana") == TABLE, \
+        "a table cell of the wrong type would be applied"
+    assert validate.bad_field(vault.forms, "ficha_ingreso", TABLE,
+                              [{"_id": "no válido!", "name": "x"}]) == TABLE
+    # A column this program does not know (a newer form): kept as it came.
+    other = tables.cell_key(TABLE, tables.new_id(), "column_of_a_newer_form")
+    assert validate.bad_field(vault.forms, "ficha_ingreso", other, {"any": 1}) is None
