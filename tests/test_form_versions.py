@@ -195,13 +195,13 @@ def test_splits_multichoice_maps_and_removed_fields_keep_every_value():
         lambda where, msg: pytest.fail(f"{where}: {msg}"))
     up = formversions.upgrade(steps, {"full_name": "Rosa María Ficticia",
                                       "languages": ["qu", "quechua_old", "spanish"],
-                                      "old_question": "Respuesta"}, 1, str)
+                                      "old_question": "Respuesta"}, 1, str, 2)
     assert up.values == {"name_first": "Rosa", "name_last": "María Ficticia",
                          "languages": ["quechua", "spanish"], "old_question": "Respuesta",
                          formversions.FORM_VERSION: 2}
     assert len(up.notes) == 3
     # A split onto fields that already hold values leaves the old value where it was.
-    kept = formversions.upgrade(steps, {"full_name": "A B", "name_first": "C"}, 1, str)
+    kept = formversions.upgrade(steps, {"full_name": "A B", "name_first": "C"}, 1, str, 2)
     assert kept.values["full_name"] == "A B" and kept.values["name_first"] == "C"
 
 
@@ -222,3 +222,42 @@ def test_an_old_laptop_editing_the_renamed_field_meanwhile_loses_nothing(hub_pai
     if record.values.get("arrival_escort"):
         assert v2.get("ficha_ingreso").kept(record.values) == {
             "arrival_escort": "Abuela Ficticia"}, "the left-over value is not shown apart"
+
+
+def test_an_old_record_counts_in_the_new_versions_terms(vault, v2, intake_values):
+    rid = vault.add("ficha_ingreso", intake_values(risk_level="medium"))
+    _install(vault, v2)
+    from cpc_desktop.core.records_store import facts_json
+
+    facts = json.loads(facts_json(v2, "ficha_ingreso", vault.get(rid).values))
+    assert facts["risk_level"] == "high", "a removed choice is counted as it was written"
+    assert vault.get(rid).values["risk_level"] == "medium", "counting changed the record"
+
+
+def test_cpc_show_prints_an_old_record_as_written(vault, v2, intake_values, capsys):
+    from cpc_desktop.cli import vault_cmds
+
+    rid = vault.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
+    _install(vault, v2)
+    vault_cmds._print_record(vault, vault.get(rid))
+    out = capsys.readouterr().out
+    assert f"{OLD_LABEL}: Tía Ficticia" in out and "v1" in out
+    # A value no field of its version holds is printed apart, never left out.
+    vault.conn.execute("UPDATE records SET data=json_set(data, '$.campo_futuro', 'x') "
+                       "WHERE id=?", (rid,))
+    vault_cmds._print_record(vault, vault.get(rid))
+    assert "Datos conservados de otra versión" in capsys.readouterr().out
+
+
+def test_a_version_without_steps_only_changes_the_records_version(vault, intake_values,
+                                                                 tmp_path):
+    folder = tmp_path / "relabelled"
+    shutil.copytree(resource_path("forms"), folder)
+    raw = json.loads((folder / "ficha_ingreso.json").read_text(encoding="utf-8"))
+    raw["version"] = 2       # a new label, say: nothing a record holds changes
+    (folder / "ficha_ingreso.json").write_text(json.dumps(raw), encoding="utf-8")
+    rid = vault.add("ficha_ingreso", intake_values())
+    _install(vault, forms.load_registry(folder, resource_path("catalogs", "choices.json")))
+    assert vault.upgrade_notes(vault.get(rid)) == ()
+    vault.update(rid, {"name_nickname": "Flor"})
+    assert vault.get(rid).form_version == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from pathlib import Path
 
 from ..core import backups, disclosure, display, forms, wording
@@ -283,7 +284,8 @@ def cmd_show(args) -> int:
 
 
 def _print_record(vault: Vault, record) -> None:
-    form = vault.forms.get(record.form)
+    # As written: an older record with the definition of its version.
+    form = vault.forms.at_version(record.form, record.form_version)
     resident = vault.resident(record.resident_id)
     print(f"{_(form.title)} ({form.code} v{record.form_version}) — {resident.internal_code}")
     print(_("Registrado por {who} el {when}; última modificación por {who2} el {when2}.").format(
@@ -306,6 +308,14 @@ def _print_record(vault: Vault, record) -> None:
                     print(f"    {line}")
             else:
                 print(f"{_(fld.label)}: {text}")
+    kept = form.kept(record.values)
+    if kept:
+        print()
+        title = _("Datos conservados de otra versión")
+        print(f"== {title} ==")
+        for key, value in kept.items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            print(f"{vault.forms.label_any(record.form, key)}: {shown}")
 
 
 def _print_resident_line(r, header=False) -> None:

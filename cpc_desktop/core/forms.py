@@ -206,7 +206,7 @@ class Form:
             return _(self.field(fid).label) if self.has_field(fid) else fid
 
         return formversions.upgrade(self.steps, values, formversions.version_of(values),
-                                    label or own_label)
+                                    label or own_label, self.version)
 
     def kept(self, values: dict) -> dict:
         """Stored values this version has no field for (another version's): shown apart,

@@ -87,10 +87,9 @@ def parse_steps(raw, current: int, field_ids: set[str], fail: Callable[[str, str
                   for k, v in sorted(splits.items())),
             tuple((k, tuple(sorted(m.items()))) for k, m in sorted(choices.items())),
             tuple(removed)))
+    # No steps at all: earlier versions changed nothing a record holds (layout, labels).
     if steps and steps[-1].version != current:
         fail("versions", f"the last step must be the form's 'version' ({current})")
-    if not steps and current != 1:
-        fail("versions", "a form past version 1 lists its steps in 'versions'")
     # Only the last step can be checked against this definition: earlier ones name fields of
     # their own time.
     if steps:
@@ -110,9 +109,9 @@ class Upgraded:
     notes: tuple[str, ...]      # what changed, translated, for the person editing
 
 
-def upgrade(steps: tuple[Step, ...], values: dict, written: int, label: Callable[[str], str]
-            ) -> Upgraded:
-    """`values` (written with version `written`) brought to the last step's version.
+def upgrade(steps: tuple[Step, ...], values: dict, written: int, label: Callable[[str], str],
+            target: int) -> Upgraded:
+    """`values` (written with version `written`) brought to version `target` (the form's).
     Deterministic and idempotent; never removes a value it could not place."""
     out = dict(values)
     notes: list[str] = []
@@ -137,9 +136,9 @@ def upgrade(steps: tuple[Step, ...], values: dict, written: int, label: Callable
                 continue
             parts = [p.strip() for p in value.split(sp.separator, len(sp.into) - 1)]
             del out[sp.source]
-            for target, part in zip(sp.into, parts):
+            for into, part in zip(sp.into, parts):
                 if part:
-                    out[target] = part
+                    out[into] = part
             notes.append(_("«{old}» se dividió en {new}.").format(
                 old=label(sp.source), new=", ".join(f"«{label(t)}»" for t in sp.into)))
         for fid, mapping in step.choices:
@@ -157,7 +156,6 @@ def upgrade(steps: tuple[Step, ...], values: dict, written: int, label: Callable
             if fid in out:
                 notes.append(_("«{old}» ya no está en el formulario; su valor se conserva "
                                "aparte.").format(old=label(fid)))
-    last = steps[-1].version if steps else 1
-    if last > written or FORM_VERSION in out:
-        out[FORM_VERSION] = max(last, written)
+    if target > written or FORM_VERSION in out:
+        out[FORM_VERSION] = max(target, written)
     return Upgraded(out, tuple(notes))

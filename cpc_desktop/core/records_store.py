@@ -61,6 +61,8 @@ def search_fold(text: str) -> str:
 def facts_json(registry: forms.FormRegistry, form_id: str, values: dict) -> str:
     """What goes in records.facts beside records.data."""
     form = registry.forms.get(form_id)
+    if form is not None and formversions.version_of(values) < form.version:
+        values = form.upgrade(values).values   # counted in this version's terms
     facts = form.facts(values) if form is not None else {}
     return json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
