@@ -15,7 +15,7 @@ from test_sync_merge import Network
 
 from cpc_desktop.core import tables, wording
 from cpc_desktop.core.errors import CpcError
-from cpc_desktop.sync import conflicts
+from cpc_desktop.sync import TAKE_KEPT, conflicts, resolve
 
 TABLE = "family_details"
 
@@ -99,6 +99,12 @@ def test_the_same_cell_changed_on_both_is_one_conflict(hub_pair, intake_values):
         assert found[0].field.endswith(tables.SEP + "phone")
         assert {found[0].kept_value, found[0].current_value} == {"111", "222"}
     assert _rows(a, rid)[0]["notes"] == "Otra nota"
+    # Resolved like any field, on one laptop: the other closes it too.
+    loser = conflicts(b)[0].kept_value
+    resolve(b, conflicts(b)[0].id, TAKE_KEPT)
+    sync_rounds(hub, a, b)
+    assert conflicts(a) == [] and conflicts(b) == []
+    assert _rows(a, rid) == _rows(b, rid) and _rows(a, rid)[0]["phone"] == loser
 
 
 def test_rows_stored_without_ids_get_the_same_ids_on_both_laptops(hub_pair, intake_values):
