@@ -137,3 +137,17 @@ def service_values():
 def minimal_values():
     """Builder of the smallest valid values of any form: minimal_values(form)."""
     return make_minimal_values
+
+
+@pytest.fixture
+def hub_pair(tmp_path):
+    """Two laptops of one shelter and a folder hub (a USB stick) between them."""
+    from sync_support import shelter_of
+
+    from cpc_desktop.sync.transports import FolderHub
+
+    a, b = shelter_of(tmp_path / "laptops", 2)
+    (tmp_path / "hub").mkdir()
+    yield a, b, FolderHub(tmp_path / "hub")
+    a.lock()
+    b.lock()

@@ -400,11 +400,15 @@ def test_time_is_stored_as_hh_mm(every_type):
     assert every_type.validate({"hora": "9:05"}, today=TODAY) == {"hora": "09:05"}
 
 
-def test_hidden_field_is_not_required_and_its_value_is_dropped(every_type):
+def test_hidden_field_is_not_required_and_its_value_is_kept_but_not_counted(every_type):
+    # Issue 19: nothing silently disappears. A value hidden by its condition stays stored
+    # (a choice changed back shows it again); it is not required, not counted, not printed.
     clean = every_type.validate({"tipo": "uno", "detalle": CANARY, "varios": ["a"],
                                  "extra": CANARY}, today=TODAY)
-    assert clean == {"tipo": "uno", "varios": ["a"]}, (
-        "an answer to a question that no longer applies would stay in the child's file")
+    assert clean == {"tipo": "uno", "varios": ["a"], "detalle": CANARY, "extra": CANARY}, (
+        "a value hidden by a changed answer was dropped")
+    assert every_type.validate({"tipo": "uno"}, today=TODAY) == {"tipo": "uno"}
+    assert not {"detalle", "extra"} & set(every_type.facts(clean))
     with pytest.raises(ValidationError) as exc:
         every_type.validate({"tipo": "otro"}, today=TODAY)
     assert list(errors_of(exc)) == ["detalle"], (
@@ -418,8 +422,9 @@ def test_hidden_field_is_not_required_and_its_value_is_dropped(every_type):
 def test_shipped_conditional_field_follows_a_yes_no(registry):
     service = registry.get("registro_atenciones")
     base = {"service_date": "2024-03-05", "service_area": "legal", "professional": "Ana Prueba"}
-    assert "referred_to" not in service.validate({**base, "referred": False,
-                                                  "referred_to": "CEM"}, today=TODAY)
+    hidden = service.validate({**base, "referred": False, "referred_to": "CEM"}, today=TODAY)
+    assert hidden["referred_to"] == "CEM", "a hidden answer was dropped (issue 19)"
+    assert "referred_to" not in service.facts(hidden), "a hidden answer was counted"
     assert service.validate({**base, "referred": True, "referred_to": "CEM"},
                             today=TODAY)["referred_to"] == "CEM", (
         "where a child was referred would be lost")
@@ -445,9 +450,9 @@ def test_table_rows_are_normalized_and_conditions_apply_per_row(every_type):
         {"nombre": "Rosa Ficticia", "contactar": False, "motivo": "Riesgo"},
     ]}, today=TODAY)
     assert clean["personas"] == [
-        {"nombre": "Niño Prueba", "edad": 7, "contactar": True},
+        {"nombre": "Niño Prueba", "edad": 7, "contactar": True, "motivo": "oculto"},
         {"nombre": "Rosa Ficticia", "contactar": False, "motivo": "Riesgo"},
-    ], "family rows would keep answers that do not apply to that row"
+    ], "a row's answer hidden by its condition was dropped (issue 19: kept, not counted)"
 
 
 def test_blank_table_rows_are_dropped(registry):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from pathlib import Path
 
-from ..core import backups, disclosure, display, forms
+from ..core import backups, disclosure, display, forms, wording
 from ..core.errors import CpcError
 from ..core.i18n import N_, _, ngettext
 from ..core.vault import WITNESS_CHECK, Vault, passphrase_strength
@@ -283,7 +284,8 @@ def cmd_show(args) -> int:
 
 
 def _print_record(vault: Vault, record) -> None:
-    form = vault.forms.get(record.form)
+    # As written: an older record with the definition of its version.
+    form = vault.forms.at_version(record.form, record.form_version)
     resident = vault.resident(record.resident_id)
     print(f"{_(form.title)} ({form.code} v{record.form_version}) — {resident.internal_code}")
     print(_("Registrado por {who} el {when}; última modificación por {who2} el {when2}.").format(
@@ -306,6 +308,14 @@ def _print_record(vault: Vault, record) -> None:
                     print(f"    {line}")
             else:
                 print(f"{_(fld.label)}: {text}")
+    kept = form.kept(record.values)
+    if kept:
+        print()
+        title = _("Datos conservados de otra versión")
+        print(f"== {title} ==")
+        for key, value in kept.items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            print(f"{vault.forms.label_any(record.form, key)}: {shown}")
 
 
 def _print_resident_line(r, header=False) -> None:
@@ -340,9 +350,9 @@ def cmd_history(args) -> int:
         print_json([dataclasses.asdict(c) for c in changes])
         return 0
     for c in changes:
-        label = _(form.field(c.field).label) if form.has_field(c.field) else c.field
-        value = display.format_value(form.field(c.field), c.value) if form.has_field(
-            c.field) else str(c.value)
+        # A table cell reads "Table › Column" (its row travels as its own changes).
+        label = wording.change_field(vault.forms, form.form, c.field)
+        value = wording.change_value(vault.forms, form.form, c.field, c.value)
         print(f"{c.at[:19].replace('T', ' ')}  {c.user:16} {label}: {value}")
     return 0
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..paths import resource_path
+from . import formversions, tables
 from .errors import FormDefinitionError, UnknownForm, ValidationError
 from .i18n import N_, _
 
@@ -33,7 +34,8 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 VALUE_RE = re.compile(r"^[a-z0-9_]+$")
 
 _FORM_KEYS = {"form", "code", "version", "title", "description", "per_resident", "opens_resident",
-              "date_field", "role", "identity", "list_columns", "owner_field", "sections"}
+              "date_field", "role", "identity", "list_columns", "owner_field", "sections",
+              "versions"}
 # What a form is for, declared in its JSON so code asks by_role() instead of naming form ids.
 ROLES = {"intake", "discharge", "services_log", "care_plan", "followup", "consent",
          "protection_measure"}
@@ -140,6 +142,7 @@ class Form:
     identity: tuple[str, ...] = ()      # fields telling one child from another (joins, duplicates)
     list_columns: tuple[str, ...] = ()  # shown as a table of records, these columns
     owner_field: str | None = None      # the field naming who is responsible for the record
+    steps: tuple[formversions.Step, ...] = ()   # its history: see core/formversions.py
 
     @functools.cached_property
     def fields(self) -> tuple[Field, ...]:
@@ -177,14 +180,15 @@ class Form:
         out: dict[str, Any] = {}
         for fld in self.fields:
             value = values.get(fld.id)
-            if value is None:
-                continue
+            if value is None or not self.visible(fld, values):
+                continue   # a hidden value is kept, but counts for nothing
             if fld.type in FACT_TYPES:
                 out[fld.id] = value
             elif fld.type == "table" and isinstance(value, list):
-                cols = [c.id for c in fld.columns if c.type in FACT_TYPES]
-                rows = [{c: row[c] for c in cols if c in row} for row in value
-                        if isinstance(row, dict)]
+                cols = [c for c in fld.columns if c.type in FACT_TYPES]
+                rows = [{c.id: row[c.id] for c in cols if c.id in row and (
+                    c.show_when is None or c.show_when.holds(row))}
+                    for row in value if isinstance(row, dict)]
                 if any(rows):
                     out[fld.id] = rows
         return out
@@ -197,22 +201,54 @@ class Form:
     def search_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.search)
 
+    def upgrade(self, values: dict, label=None) -> formversions.Upgraded:
+        """A record's values brought from the version they were written with to this one."""
+        def own_label(fid: str) -> str:
+            return _(self.field(fid).label) if self.has_field(fid) else fid
+
+        return formversions.upgrade(self.steps, values, formversions.version_of(values),
+                                    label or own_label, self.version)
+
+    def kept(self, values: dict) -> dict:
+        """Stored values this version has no field for (another version's): shown apart,
+        never dropped."""
+        return {k: v for k, v in values.items()
+                if not k.startswith("_") and not self.has_field(k)}
+
     def visible(self, fld: Field, values: dict) -> bool:
         return fld.show_when is None or fld.show_when.holds(values)
 
     def validate(self, values: dict, *, today: dt.date | None = None) -> dict:
         """Checks and normalizes values; returns what should be stored.
 
-        Raises ValidationError listing every problem, each naming its field. Values of
-        hidden conditional fields and empty values are dropped. Never puts a value in a message.
+        Raises ValidationError listing every problem, each naming its field. Empty values
+        are dropped; values of hidden conditional fields are checked and kept (not required),
+        so a choice changed back shows them again. Never puts a value in a message.
         """
         return _Validator(self, today or dt.date.today()).run(values)
 
 
 class FormRegistry:
-    def __init__(self, forms: dict[str, Form], choice_lists: dict[str, tuple[Choice, ...]]):
+    def __init__(self, forms: dict[str, Form], choice_lists: dict[str, tuple[Choice, ...]],
+                 history: dict[tuple[str, int], Form] | None = None):
         self.forms = forms
         self.choice_lists = choice_lists
+        self.history = history or {}   # (form id, version): the definition of that version
+
+    def at_version(self, form_id: str, version: int) -> Form:
+        """The definition a record of that version was written with: the kept one
+        (resources/forms/history/), or the current one when none is kept."""
+        return self.history.get((form_id, version)) or self.get(form_id)
+
+    def label_any(self, form_id: str, field_id: str) -> str:
+        """A field's label, also of a field only an earlier version had (translated)."""
+        form = self.forms.get(form_id)
+        if form is not None and form.has_field(field_id):
+            return _(form.field(field_id).label)
+        for (fid, _v), old in sorted(self.history.items(), reverse=True):
+            if fid == form_id and old.has_field(field_id):
+                return _(old.field(field_id).label)
+        return field_id
 
     def get(self, form_id: str) -> Form:
         try:
@@ -449,7 +485,8 @@ def _parse_field(raw, lists, earlier: dict[str, Field], w: _Where, where: str,
     return Field(**kw)
 
 
-def load_form(path: Path, lists: dict[str, tuple[Choice, ...]]) -> Form:
+def load_form(path: Path, lists: dict[str, tuple[Choice, ...]], *, kept: bool = False) -> Form:
+    """`kept`: an earlier version's definition (history/<form>.v<N>.json)."""
     w = _Where(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -459,7 +496,7 @@ def load_form(path: Path, lists: dict[str, tuple[Choice, ...]]) -> Form:
         w.fail("top", "a form is a JSON object")
     _check_keys(raw, _FORM_KEYS, w, "top")
     form_id = _require(raw, "form", str, w, "top")
-    if form_id != path.stem or not ID_RE.match(form_id):
+    if form_id != path.stem.split(".")[0] or not ID_RE.match(form_id):
         w.fail("top", f"'form' must equal the file name ({path.stem!r})")
     per = raw.get("per_resident", "many")
     if per not in ("one", "many"):
@@ -518,11 +555,13 @@ def load_form(path: Path, lists: dict[str, tuple[Choice, ...]]) -> Form:
     owner = raw.get("owner_field")
     if owner is not None and (owner not in earlier or earlier[owner].type != "text"):
         w.fail("top", f"owner_field {owner!r} is not a text field of the form")
+    steps = () if kept else formversions.parse_steps(raw.get("versions", []), version,
+                                                     set(earlier), w.fail)
     return Form(form=form_id, code=_require(raw, "code", str, w, "top"), version=version,
                 title=_require(raw, "title", str, w, "top"),
                 description=raw.get("description", ""), per_resident=per, opens_resident=opens,
                 date_field=date_field, sections=tuple(sections), role=role,
-                owner_field=owner, **lists_of_ids)
+                owner_field=owner, steps=steps, **lists_of_ids)
 
 
 def load_choice_lists(path: Path) -> dict[str, tuple[Choice, ...]]:
@@ -554,7 +593,13 @@ def load_registry(forms_dir: Path, choices_file: Path) -> FormRegistry:
         holders = [f.form for f in forms.values() if f.role == role]
         if len(holders) > 1:
             raise FormDefinitionError(f"{forms_dir}: role {role!r} declared by {holders}")
-    return FormRegistry(forms, lists)
+    history = {}
+    for path in sorted((forms_dir / "history").glob("*.json")):
+        old = load_form(path, lists, kept=True)
+        if old.form not in forms or old.version >= forms[old.form].version:
+            raise FormDefinitionError(f"{path.name}: not an earlier version of a known form")
+        history[(old.form, old.version)] = old
+    return FormRegistry(forms, lists, history)
 
 
 @functools.lru_cache(maxsize=1)
@@ -676,14 +721,13 @@ class _Validator:
         for fld in fields:
             path = prefix + fld.id
             raw = values.get(fld.id)
-            if fld.show_when is not None and not fld.show_when.holds(out):
-                continue
+            hidden = fld.show_when is not None and not fld.show_when.holds(out)
             if fld.type == "signature":
                 if not is_empty(raw):
                     self.error(path, fld, MSG_SIGNATURE)
                 continue
             if is_empty(raw):
-                if fld.required:
+                if fld.required and not hidden:
                     self.error(path, fld, MSG_REQUIRED)
                 continue
             value = self.one(fld, raw, path, out)
@@ -774,16 +818,18 @@ class _Validator:
                 if not isinstance(row, dict):
                     self.error(f"{path}[{i}]", fld, MSG_ROW)
                     continue
-                if all(is_empty(v) for v in row.values()):
+                if all(is_empty(v) for k, v in row.items() if k != tables.ROW_ID):
                     continue  # a row left blank on screen or paper is no row, not an error
                 self.context = _("{table}, fila {n} › ").format(table=_(fld.label), n=i + 1)
                 for key in row:
-                    if key not in col_ids:
+                    if key not in col_ids and key != tables.ROW_ID:
                         self.errors.append(FieldError(f"{path}[{i}].{key}",
                                                       f"{self.context}«{key}»",
                                                       _(MSG_UNKNOWN_FIELD)))
                 clean = self.fields(fld.columns, row, f"{path}[{i}].")
                 self.context = ""
+                if clean and tables.valid_id(row.get(tables.ROW_ID)):
+                    clean[tables.ROW_ID] = row[tables.ROW_ID]   # the row's identity, kept
                 if clean:
                     rows.append(clean)
             if len(rows) < fld.min_rows:

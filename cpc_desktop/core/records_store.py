@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import forms, pending, profile
+from . import forms, formversions, pending, profile
 
 CREATED = "*"         # the change-log field of a record's creation (value: every field)
 DELETED = "_deleted"  # the pseudo-field whose change marks a tombstone
@@ -63,6 +63,8 @@ def search_fold(text: str) -> str:
 def facts_json(registry: forms.FormRegistry, form_id: str, values: dict) -> str:
     """What goes in records.facts beside records.data."""
     form = registry.forms.get(form_id)
+    if form is not None and formversions.version_of(values) < form.version:
+        values = form.upgrade(values).values   # counted in this version's terms
     facts = form.facts(values) if form is not None else {}
     return json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
@@ -90,6 +92,13 @@ class RecordRow:
     form_version: int | None = None  # None: the known form's (new) or unchanged (update)
 
 
+def _declared_version(row: RecordRow) -> int | None:
+    """The version the values say they were written with (a synced system field), which the
+    records.form_version column mirrors."""
+    return formversions.version_of(row.values) if formversions.FORM_VERSION in row.values \
+        else None
+
+
 class Batch:
     """The writes of one transaction, queued: they go to SQLite in a few executemany calls at
     `flush(conn)` and each touched resident's cache is recomputed once, so N records cost a
@@ -107,8 +116,8 @@ class Batch:
         reg = self._store.forms
         data = json.dumps(row.values, ensure_ascii=False, sort_keys=True)
         form = reg.forms.get(row.form)
-        version = row.form_version if row.form_version is not None else (
-            form.version if form is not None else 0)
+        version = _declared_version(row) or (row.form_version if row.form_version is not None
+                                             else form.version if form is not None else 0)
         self._inserts.append(
             (row.id, row.form, version, row.resident_id, row.shelter, data,
              json.dumps(row.clocks), self._store.record_date(row), row.created_at or row.at,
@@ -122,7 +131,8 @@ class Batch:
         data = json.dumps(row.values, ensure_ascii=False, sort_keys=True)
         self._updates.append(
             (data, facts_json(self._store.forms, row.form, row.values), json.dumps(row.clocks),
-             self._store.record_date(row), row.form_version, int(row.deleted), row.at, row.by,
+             self._store.record_date(row), _declared_version(row) or row.form_version,
+             int(row.deleted), row.at, row.by,
              row.id))
         self._residents[row.resident_id] = None
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import sqlcipher3
 import sqlite_utils
 
-from . import audit, backup_file, connection, crypto, forms, rekey, schema, vaultlock
+from . import (audit, backup_file, connection, crypto, forms, formversions, rekey, schema,
+               tables, vaultlock)
 from .clock import HybridClock, Stamp
 from .errors import (CpcError, NotFound, PermissionDenied, ValidationError,
                      VaultDamaged, VaultDiskFull, VaultError, VaultLocked, VaultReadOnly)
@@ -68,8 +69,9 @@ class Record:
     created_hlc: str        # the stamp of every field as first written
 
     def clock(self, field_id: str) -> str:
-        """The stamp of a field's current value (what last-writer-wins compares)."""
-        return self.clocks.get(field_id, self.created_hlc)
+        """The stamp of a field's (or table cell's) current value (what last-writer-wins
+        compares)."""
+        return tables.clock(self.clocks, field_id, self.created_hlc)
 
 
 @dataclass(frozen=True)
@@ -513,6 +515,9 @@ class Vault(ResidentQueries, UserAdmin):
         for form_id, values, resident_id in items:
             form = self.forms.get(form_id)
             clean = form.validate(values)
+            if form.version > 1:
+                clean[formversions.FORM_VERSION] = form.version
+            tables.assign_ids(_table_ids(form), clean)
             prepared.append((form, clean, resident_id))
         ids, audits = [], []
         with self._tx() as conn:
@@ -550,12 +555,30 @@ class Vault(ResidentQueries, UserAdmin):
             if current.deleted:
                 raise NotFound(_("Ese registro fue eliminado."))
             form = self.forms.get(current.form)
-            # System fields (a join) are not the form's: kept as they are, never validated.
-            system = {k: v for k, v in current.values.items() if k.startswith("_")}
-            own = {k: v for k, v in current.values.items() if k not in system}
+            self._require_known_version(current, form)
+            # An older record is brought to this version first (the editor was told what
+            # changes: upgrade_notes); the edit then applies to the upgraded values.
+            stored = form.upgrade(current.values).values
+            # System fields (a join) are not the form's: kept as they are, never validated;
+            # so are values no field of this version holds (another version's).
+            system = {k: v for k, v in stored.items()
+                      if k.startswith("_") or not form.has_field(k)}
+            own = {k: v for k, v in stored.items() if k not in system}
             merged = dict(values) if replace else {**own, **values}
             merged = {k: v for k, v in merged.items() if v is not None}
+            if replace:
+                # A whole record from an editor that leaves hidden fields out: their stored
+                # values stay (a choice changed back shows them again).
+                for fld in form.fields:
+                    if (fld.id in own and fld.id not in values and fld.show_when is not None
+                            and not fld.show_when.holds(merged)):
+                        merged[fld.id] = own[fld.id]
+            for tid in _table_ids(form):
+                if isinstance(merged.get(tid), list) and merged[tid] is not own.get(tid):
+                    merged[tid] = [dict(r) if isinstance(r, dict) else r for r in merged[tid]]
+                    tables.carry_hidden(form.field(tid), own.get(tid), merged[tid])
             clean = form.validate(merged)
+            tables.assign_ids(_table_ids(form), clean)
             clean.update(system)
             if form.opens_resident and not clean.get("internal_code"):
                 clean["internal_code"] = current.values.get("internal_code")
@@ -569,6 +592,24 @@ class Vault(ResidentQueries, UserAdmin):
                 batch.flush(conn)
                 if entry:
                     audit.append(conn, self.user.name, *entry)
+
+    def upgrade_notes(self, record: Record) -> tuple[str, ...]:
+        """What editing this older record changes (its upgrade to the current version), for
+        the person about to edit; empty when it is current."""
+        form = self.forms.get(record.form)
+        self._require_known_version(record, form)
+        return form.upgrade(record.values,
+                            lambda fid: self.forms.label_any(record.form, fid)).notes
+
+    @staticmethod
+    def _require_known_version(record: Record, form: forms.Form) -> None:
+        if record.form_version > form.version:
+            raise VaultError(_(
+                "Este registro fue escrito con la versión {newer} del formulario «{form}» en "
+                "otro equipo, y este programa solo conoce la versión {known}. Se muestra tal "
+                "como llegó, sin cambios, hasta que actualice CPC Desktop en este equipo; "
+                "nada de él se perdió.").format(newer=record.form_version, form=_(form.title),
+                                               known=form.version))
 
     def delete(self, record_id: str) -> None:
         """Soft delete: the record stays as a tombstone (history and sync keep it)."""
@@ -719,9 +760,16 @@ class Vault(ResidentQueries, UserAdmin):
         batch.touch(resident_id)
         if not changed:
             return None
+        # A table changes cell by cell (core/tables.py): rows merge across laptops.
+        writes: dict[str, Any] = {}
         for key in changed:
+            if form.has_field(key) and form.field(key).type == "table":
+                writes.update(tables.diff(key, old.get(key), clean.get(key)))
+            else:
+                writes[key] = clean.get(key)
+        for key, value in writes.items():
             clocks[key] = self.clock.after(before.clock(key))
-            batch.log(record_id, form.form, resident_id, key, dump_value(clean.get(key)),
+            batch.log(record_id, form.form, resident_id, key, dump_value(value),
                       clocks[key], who)
         batch.update(RecordRow(record_id, form.form, resident_id, clean, clocks,
                                before.created_hlc, False, who, now, form_version=form.version))
@@ -912,9 +960,15 @@ _RECORD_COLUMNS = ("id", "form", "form_version", "resident_id", "data", "clocks"
 SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
 
 
+def _table_ids(form: forms.Form) -> list[str]:
+    return [f.id for f in form.fields if f.type == "table"]
+
+
 def _record(r) -> Record:
     c = dict(zip(_RECORD_COLUMNS, r))
-    c["values"], c["clocks"] = json.loads(c.pop("data")), json.loads(c["clocks"])
+    # Rows stored before rows had ids are given the ids every laptop derives for them.
+    c["values"] = tables.loads(c["id"], c.pop("data"))
+    c["clocks"] = json.loads(c["clocks"])
     c["deleted"] = bool(c["deleted"])
     return Record(**c)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import display
+from . import display, tables
 from .clock import Stamp
 from .i18n import N_, _, ngettext
 from .vault import DELETED as DELETED_FIELD
@@ -29,7 +29,12 @@ def change_field(registry, form_id: str, field_id: str) -> str:
     """The label of a changed field; a field of a form version this program lacks: its id."""
     if field_id == DELETED_FIELD:
         return _(DELETED_LABEL)
+    cell = tables.parse_key(field_id)
     try:
+        if cell is not None:    # one cell of a table row: "Table › Column"
+            table, col = registry.get(form_id).field(cell[0]), cell[2]
+            return _("{table} › {column}").format(table=_(table.label), column=next(
+                _(c.label) for c in table.columns if c.id == col))
         return _(registry.get(form_id).field(field_id).label)
     except Exception:  # noqa: BLE001 - a form or field of another version
         return field_id
@@ -41,7 +46,12 @@ def change_value(registry, form_id: str, field_id: str, value) -> str:
         return _(EMPTY)
     if field_id == DELETED_FIELD:
         return _(DELETED_VALUES[bool(value)])
+    cell = tables.parse_key(field_id)
     try:
+        if cell is not None:
+            table = registry.get(form_id).field(cell[0])
+            return display.format_value(next(c for c in table.columns if c.id == cell[2]),
+                                        value)
         return display.format_value(registry.get(form_id).field(field_id), value)
     except Exception:  # noqa: BLE001 - a form or field of another version
         return str(value)

@@ -141,8 +141,14 @@ class _Assembler:
             if form.per_resident == "many" and record.record_date:
                 label = f"{title} — {format_date(record.record_date)}"
             outline = (first_outline if i == 0 else []) + [(label, 1)]
-            units.append(_Unit(self.part(form, resident, record, outline), form, [record]))
+            written = self.as_written(form, record)
+            units.append(_Unit(self.part(written, resident, record, outline), written, [record]))
         return units
+
+    def as_written(self, form: Form, record: Record) -> Form:
+        """The definition of the version the record was written with: an old record prints
+        as it was filled in, until someone edits (and so upgrades) it."""
+        return self.vault.forms.at_version(form.form, record.form_version)
 
     def story(self, units: list[_Unit], tracker: Tracker) -> list[Flowable]:
         story: list[Flowable] = []
@@ -196,7 +202,8 @@ def render_form(vault: Vault, form_id: str, *, record_id: str | None = None,
             raise PrintError(_("Ese registro no es un formulario «{form}» vigente.").format(
                 form=language.primary(form.title)))
         resident = vault.resident(record.resident_id)
-        units = [_Unit(asm.part(form, resident, record, [(title, 0)]), form, [record])]
+        written = asm.as_written(form, record)
+        units = [_Unit(asm.part(written, resident, record, [(title, 0)]), written, [record])]
     elif resident is not None:
         units = asm.units_for(resident, form, period, [])
         for unit in units:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ..core import tables
 from ..core.clock import Stamp
 from ..core.i18n import _
 from ..core.vault import CREATED
@@ -50,11 +51,15 @@ def pending_local(conn, device: str, after_seq: int, skip_after: str | None = No
         elif base is not None:
             base_list = json.loads(base)
         else:
-            prev = last.get((rid, fld))
+            # A table cell's value last came from a write of the cell or of its whole table
+            # (an older program), whichever is later (core/tables.clock).
+            cell = tables.parse_key(fld)
+            owners = (fld, cell[0]) if cell else (fld, fld)
+            prev = max(filter(None, (last.get((rid, k)) for k in owners)), default=None)
             if prev is None:
                 row = conn.execute(
-                    "SELECT hlc FROM changes WHERE record_id=? AND seq<? AND field IN (?, ?) "
-                    "ORDER BY seq DESC LIMIT 1", (rid, seq, fld, CREATED)).fetchone()
+                    "SELECT hlc FROM changes WHERE record_id=? AND seq<? AND field IN (?, ?, ?) "
+                    "ORDER BY seq DESC LIMIT 1", (rid, seq, *owners, CREATED)).fetchone()
                 prev = row[0] if row else None
             base_list = [prev] if prev else []
         if fld == CREATED:

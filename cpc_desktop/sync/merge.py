@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core import audit
+from ..core import audit, tables
 from ..core.clock import Stamp
 from ..core.errors import NotFound
 from ..core.i18n import _
@@ -55,12 +55,12 @@ class _State:
     dirty: bool = False
 
     def clock(self, fld: str) -> str:
-        return self.clocks.get(fld, self.created_hlc)
+        return tables.clock(self.clocks, fld, self.created_hlc)
 
     def value(self, fld: str):
         if fld == DELETED:
             return True if self.deleted else None
-        return self.values.get(fld)
+        return tables.get(self.values, fld)
 
 
 @dataclass
@@ -150,11 +150,11 @@ class Merger:
                                     (rid,)).fetchone()
         if row is None:
             return None
-        return _State(rid, row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]),
-                      row[5], bool(row[6]))
+        return _State(rid, row[0], row[1], row[2], tables.loads(rid, row[3]),
+                      json.loads(row[4]), row[5], bool(row[6]))
 
     def _create(self, ch: RemoteChange) -> _State:
-        values = ch.value if isinstance(ch.value, dict) else {}
+        values = tables.with_ids(ch.record_id, ch.value if isinstance(ch.value, dict) else {})
         state = _State(ch.record_id, ch.form, ch.resident_id, self.shelter, dict(values), {},
                        ch.hlc, False, ch.user, new=True, dirty=True)
         self.log.append((ch.record_id, ch.form, ch.resident_id, CREATED,
@@ -168,7 +168,9 @@ class Merger:
             return
         row = RecordRow(state.id, state.form, state.resident_id, state.values, state.clocks,
                         state.created_hlc, state.deleted, state.updated_by, self.now,
-                        shelter=state.shelter)
+                        shelter=state.shelter,
+                        # Not declared in the values: written before forms had versions.
+                        form_version=1 if state.new else None)
         if state.new:
             row.created_at = _stamp_iso(state.created_hlc)
             self.batch.insert(row)
@@ -220,10 +222,8 @@ class Merger:
                            None, open_=True)
             if fld == DELETED:
                 state.deleted = bool(value)
-            elif value is None:
-                state.values.pop(fld, None)
-            else:
-                state.values[fld] = value
+            else:       # a field, or one cell of a table row
+                tables.put(state.values, fld, value)
             state.clocks[fld] = hlc
             state.updated_by = user
             state.dirty = True
@@ -321,11 +321,11 @@ def conflicts(vault: Vault, *, include_same: bool = False) -> list[Conflict]:
         if fld == DELETED:
             current = True if deleted else None
         else:
-            current = json.loads(data).get(fld)
+            current = tables.get(tables.loads(rid, data), fld)
         if kept == current and not include_same:
             continue
         out.append(Conflict(cid, rid, form, resident, fld, kept, hlc, user, current,
-                            json.loads(clocks).get(fld, created), at))
+                            tables.clock(json.loads(clocks), fld, created), at))
     return out
 
 

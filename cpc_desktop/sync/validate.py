@@ -14,6 +14,8 @@ import datetime as dt
 import math
 import re
 
+from ..core import tables
+from ..core.formversions import FORM_VERSION
 from ..core.vault import CREATED
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):[0-5]\d")
@@ -44,15 +46,28 @@ def bad_field(registry, form_id: str, fld: str, value) -> str | None:
     if fld == CREATED:
         if not isinstance(value, dict):
             return fld
+        if FORM_VERSION in value and not _version_ok(value[FORM_VERSION]):
+            return FORM_VERSION
         for key, v in value.items():
             f = _field(registry, form_id, key)
             if f is not _UNKNOWN and not _ok(f, v):
                 return key
         return None
+    if fld == FORM_VERSION:
+        return None if _version_ok(value) else fld
     if fld.startswith("_"):
         return None          # tombstones and joins: the merge reads them as flags
+    cell = tables.parse_key(fld)
+    if cell is not None:     # one cell of a table row: its column's type
+        t = _field(registry, form_id, cell[0])
+        col = next((c for c in getattr(t, "columns", ()) if c.id == cell[2]), None)
+        return None if col is None or _ok(col, value) else cell[0]
     f = _field(registry, form_id, fld)
     return None if f is _UNKNOWN or _ok(f, value) else fld
+
+
+def _version_ok(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 10_000
 
 
 _CHOICES: dict[int, tuple[object, frozenset]] = {}
@@ -100,7 +115,8 @@ def _ok(f, v) -> bool:
         if not isinstance(v, list):
             return False
         cols = {c.id: c for c in f.columns}
-        return all(isinstance(row, dict) and all(k not in cols or _ok(cols[k], x)
+        return all(isinstance(row, dict) and all(
+            (tables.valid_id(x) if k == tables.ROW_ID else k not in cols or _ok(cols[k], x))
                                                  for k, x in row.items()) for row in v)
     if t == "signature":
         return v in ("", [])

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFrame, QGroupBox, QHBoxLayout, QLabel,
 
 from ..core.forms import Field, FieldError, Form, is_empty
 from ..core.i18n import _
+from ..core.tables import ROW_ID
 from .lang import language_bus
 from .widgets.fields import FieldEditor, editor_for, tint
 
@@ -249,6 +250,9 @@ class RowEditor(QFrame):
         self.fields = _FieldSet(table.columns, self, on_change)
         layout.addWidget(GridBody(self.fields, table.columns, self, in_table=True))
         self.number = 0
+        # The stored row's id (None: a new row): kept so an edit changes that row's cells
+        # only and merges with other laptops' rows (core/tables.py).
+        self.row_id: str | None = None
 
     def set_number(self, n: int) -> None:
         self.number = n
@@ -311,6 +315,7 @@ class TableEditor(FieldEditor):
         return row
 
     def _fill(self, row: RowEditor, values: dict) -> None:
+        row.row_id = values.get(ROW_ID)
         row.fields.set_values(values)
         row.fields.evaluate()
         row.fields.clear_errors()
@@ -345,7 +350,8 @@ class TableEditor(FieldEditor):
     @staticmethod
     def _raw(row: RowEditor) -> dict:
         """Everything shown in a row, hidden conditional cells included, as typed."""
-        return {fid: box.editor.value() for fid, box in row.fields.boxes.items()}
+        out = {fid: box.editor.value() for fid, box in row.fields.boxes.items()}
+        return {**out, ROW_ID: row.row_id} if row.row_id else out
 
     def _row_changed(self) -> None:
         if not self._setting:
@@ -368,7 +374,8 @@ class TableEditor(FieldEditor):
         return kept
 
     def value(self):
-        return [values for _row, values in self._kept_rows()] or None
+        return [{**values, ROW_ID: row.row_id} if row.row_id else values
+                for row, values in self._kept_rows()] or None
 
     def set_value(self, value) -> None:
         self._setting = True

@@ -13,6 +13,7 @@ encrypted draft and the window closes, and after the next unlock the drafts are 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 
 from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer,
@@ -352,6 +353,12 @@ class RecordEditor(QWidget):
         bar.addWidget(self.title, 1)
         bar.addWidget(self.history_button)
         layout.addLayout(bar)
+        # An older or newer form version, and values no field of this version holds.
+        self.version_note = QLabel(self)
+        self.version_note.setObjectName("versionNote")
+        self.version_note.setWordWrap(True)
+        self.version_note.hide()
+        layout.addWidget(self.version_note)
         # The history goes under the form: beside it, both would be too narrow to read.
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.view = take_view(form, self.splitter,
@@ -403,6 +410,8 @@ class RecordEditor(QWidget):
     def _update_buttons(self) -> None:
         editable = not self.window_.read_only and not self.saving
         reading = self.reading and editable
+        # A record from a newer form version stays as it came until this laptop updates.
+        self.edit_button.setEnabled(not self._newer())
         self.edit_button.setVisible(reading)
         self.save_button.setVisible(not reading)
         self.cancel_button.setVisible(not reading)
@@ -420,11 +429,59 @@ class RecordEditor(QWidget):
         self.view.set_read_only(self.window_.read_only or self.reading)
         self._update_buttons()
 
+    def _newer(self) -> bool:
+        return self.record is not None and self.record.form_version > self.form.version
+
     def start_editing(self) -> None:
-        if self.window_.read_only:
+        if self.window_.read_only or self._newer():
             return
+        vault = self.window_.session.vault
+        notes = vault.upgrade_notes(self.record) if vault and self.record else ()
+        if notes and self.record is not None:
+            # Editing an older record upgrades it: said first, with what changes.
+            box = QMessageBox(QMessageBox.Icon.Information,
+                              _("Actualizar a la versión {n}").format(n=self.form.version),
+                              _("Este registro se escribió con la versión {old} del formulario. "
+                                "Al editarlo se actualiza a la versión {new}:").format(
+                                  old=self.record.form_version, new=self.form.version)
+                              + "\n\n" + "\n".join(f"• {n}" for n in notes),
+                              QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+                              self)
+            box.button(QMessageBox.StandardButton.Ok).setText(
+                _("Actualizar a la versión {n}").format(n=self.form.version))
+            box.button(QMessageBox.StandardButton.Cancel).setText(_("Cancelar"))
+            self.confirm_box = box
+            box.accepted.connect(self._edit_now)
+            box.open()
+            return
+        self._edit_now()
+
+    def _edit_now(self) -> None:
         self.set_reading(False)
         self.window_.focus_form()
+
+    def _show_version(self) -> None:
+        """The line above the form for a record of another version or with kept values."""
+        record, form = self.record, self.form
+        lines = []
+        if record is not None and record.form_version > form.version:
+            lines.append(_("Escrito con la versión {newer} del formulario en otro equipo; este "
+                           "programa conoce la versión {known}. Se muestra tal como llegó, "
+                           "solo para leer, hasta que actualice CPC Desktop.").format(
+                newer=record.form_version, known=form.version))
+        elif record is not None and record.form_version < form.version:
+            lines.append(_("Escrito con la versión {old} del formulario (se imprime así); al "
+                           "editarlo se actualiza a la versión {new}.").format(
+                old=record.form_version, new=form.version))
+        kept = form.kept(self._shown(record)) if record is not None else {}
+        if kept and record is not None:
+            reg = self.window_.session.vault.forms if self.window_.session.vault else None
+            lines.append(_("Datos conservados de otra versión: {values}").format(
+                values="; ".join(f"{reg.label_any(form.form, k) if reg else k}: "
+                                 f"{v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+                                 for k, v in kept.items())))
+        self.version_note.setText("\n".join(lines))
+        self.version_note.setVisible(bool(lines))
 
     def defaults(self) -> dict:
         """What a new record starts with: today's date and the signed-in person's name."""
@@ -442,7 +499,8 @@ class RecordEditor(QWidget):
         """Shows a stored record for reading, or a new one for typing (defaults filled, not
         counted as a change)."""
         self.record = record
-        self.view.set_values(record.values if record else self.defaults())
+        self.view.set_values(self._shown(record) if record else self.defaults())
+        self._show_version()
         self._update_title()
         self.set_reading(record is not None)
         if self.history is not None and self.history_button.isChecked():
@@ -495,7 +553,7 @@ class RecordEditor(QWidget):
         values = self.view.values()
         form, record_id = self.form, self.record_id
         if record_id and not confirmed:
-            changes = changed_fields(form, self.record.values, values)
+            changes = changed_fields(form, self._shown(self.record), values)
             if changes:
                 self.confirm_box = confirm_changes(self, changes,
                                                    lambda: self.save(then, confirmed=True))
@@ -556,8 +614,14 @@ class RecordEditor(QWidget):
             run_task(self, lambda _p: _discard_drafts(vault, keys), show_progress=False,
                      on_failure=lambda _e: None)
 
+    def _shown(self, record: Record) -> dict:
+        """An older record's values in this version's fields (as editing will store them)."""
+        if record.form_version < self.form.version:
+            return self.form.upgrade(record.values).values
+        return record.values
+
     def revert(self) -> None:
-        self.view.set_values(self.record.values if self.record else self.defaults())
+        self.view.set_values(self._shown(self.record) if self.record else self.defaults())
         self.status.setText("")
 
     def retranslate_ui(self) -> None:

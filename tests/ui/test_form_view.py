@@ -272,3 +272,27 @@ def test_language_switch_retranslates_labels_and_choices_and_keeps_input(view_of
     assert combo.currentData() == chosen, "switching language lost a chosen answer"
     set_language("es")
     assert view.fields.boxes["name_first"].label.text().startswith("Nombres")
+
+
+def test_a_table_keeps_its_row_ids_through_edits_and_removals(view_of, vault, intake_values):
+    """Issue 19 B: the table editor gives every stored row back with its id, so an edit on
+    screen changes that row's cells only (rows merge with other laptops')."""
+    rid = vault.add("ficha_ingreso", intake_values(family_details=[
+        {"name": "Rosa Ficticia", "relationship": "mother"},
+        {"name": "Juan Ficticio", "relationship": "father"},
+        {"name": "Ana Ficticia", "relationship": "aunt_uncle"}]))
+    stored = vault.get(rid).values["family_details"]
+    view = view_of("ficha_ingreso")
+    view.set_values(vault.get(rid).values)
+    table = view.editor("family_details")
+    table.remove_row(table.rows[0])                 # the rows below move up
+    table.rows[0].fields.boxes["phone"].editor.edit.setText("999000111")
+    table.add_row({"name": "Luz Ficticia", "relationship": "sibling"})
+    rows = view.values()["family_details"]
+    assert [r.get("_id") for r in rows] == [stored[1]["_id"], stored[2]["_id"], None], \
+        "a row lost its id (or took another's) in the editor"
+    vault.update(rid, view.values(), replace=True)
+    after = vault.get(rid).values["family_details"]
+    assert [r["name"] for r in after] == ["Juan Ficticio", "Ana Ficticia", "Luz Ficticia"]
+    edited = {c.field for c in vault.history(rid) if c.seq > 1}
+    assert not any(stored[2]["_id"] in f for f in edited), "an untouched row was rewritten"

@@ -1,0 +1,84 @@
+"""A record of another form version in the resident window: an older one says it upgrades
+on "Editar" and lists what changes; a newer one (from an updated laptop) is read-only."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from test_resident_window import world  # noqa: F401 - the fixture, shared
+
+from cpc_desktop.core import forms
+from cpc_desktop.core.records_store import RecordsStore
+from cpc_desktop.paths import resource_path
+from cpc_desktop.ui.resident_window import open_resident
+
+
+def _registry(tmp_path, version: int):
+    """The shipped forms with the intake at `version` (renames arrival_escort at 2)."""
+    folder = tmp_path / f"forms{version}"
+    shutil.copytree(resource_path("forms"), folder)
+    (folder / "history").mkdir(exist_ok=True)
+    shutil.copy(folder / "ficha_ingreso.json", folder / "history" / "ficha_ingreso.v1.json")
+    raw = json.loads((folder / "ficha_ingreso.json").read_text(encoding="utf-8"))
+    raw["version"] = 2
+    raw["versions"] = [{"version": 2, "renames": {"arrival_escort": "arrival_companion"}}]
+    for section in raw["sections"]:
+        for fld in section["fields"]:
+            if fld["id"] == "arrival_escort":
+                fld["id"] = "arrival_companion"
+    (folder / "ficha_ingreso.json").write_text(json.dumps(raw, ensure_ascii=False),
+                                               encoding="utf-8")
+    return forms.load_registry(folder, resource_path("catalogs", "choices.json"))
+
+
+@pytest.fixture
+def versions(world, monkeypatch):  # noqa: F811 - the imported fixture
+    """The resident window's world (tests/ui/test_resident_window.py), forms swapped."""
+    return world.vault, world.session, monkeypatch
+
+
+def _use(vault, registry, monkeypatch):
+    monkeypatch.setattr(forms, "registry", lambda: registry)
+    vault.forms, vault.store = registry, RecordsStore(registry)
+
+
+def _editor(qtbot, session, rid):
+    window = open_resident(session, rid)
+    qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
+    return window, window.intake_tab.editor
+
+
+def test_an_older_record_upgrades_on_edit_saying_what_changes(qtbot, versions, intake_values,
+                                                              tmp_path):
+    vault, session, monkeypatch = versions
+    rid = vault.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
+    _use(vault, _registry(tmp_path, 2), monkeypatch)
+    window, editor = _editor(qtbot, session, rid)
+    assert not editor.version_note.isHidden() and "versión 1" in editor.version_note.text()
+    assert editor.view.editor("arrival_companion").edit.text() == "Tía Ficticia"
+    assert "conservados" not in editor.version_note.text(), \
+        "a value the upgrade places was shown as left over"
+    editor.start_editing()
+    box = editor.confirm_box
+    assert box is not None and "Actualizar a la versión 2" in box.windowTitle()
+    assert "acompañó" in box.text(), "the change is not named by its label"
+    assert editor.reading, "editing started before the person agreed to the upgrade"
+    box.accept()
+    assert not editor.reading
+
+
+def test_a_newer_record_is_read_only_and_kept(qtbot, versions, intake_values, tmp_path):
+    vault, session, monkeypatch = versions
+    v2 = _registry(tmp_path, 2)
+    _use(vault, v2, monkeypatch)
+    rid = vault.add("ficha_ingreso", intake_values(arrival_companion="Prima Ficticia"))
+    # This laptop goes back to the shipped (version 1) forms: the record is from a newer one.
+    _use(vault, forms.load_registry(resource_path("forms"),
+                                    resource_path("catalogs", "choices.json")), monkeypatch)
+    window, editor = _editor(qtbot, session, rid)
+    assert "versión 2" in editor.version_note.text()
+    assert "Prima Ficticia" in editor.version_note.text(), "a newer value is not shown"
+    assert not editor.edit_button.isEnabled()
+    editor.start_editing()
+    assert editor.reading, "a record of a newer form version could be edited"
