@@ -125,14 +125,18 @@ def test_bad_values_are_refused_naming_the_field(form_id, bad, field):
     assert field in _errors(form_id, {**good, **bad})
 
 
-def test_hidden_answers_are_not_kept():
-    """A migration status is asked only of a foreign child; a Peruvian child's record keeps
-    none even if one was typed before the answer changed."""
+def test_hidden_answers_are_kept_but_not_asked():
+    """A migration status is asked only of a foreign child. When the answer changes, what was
+    typed is kept (nothing silently disappears, issue 19), and a Peruvian child's record is
+    not asked for it."""
     form = _form("caso_legal")
     values = full_values(form)
     assert values["foreign_child"] is True and "migration_status" in values
     saved = form.validate({**values, "foreign_child": False}, today=dt.date(2024, 6, 30))
-    assert "migration_status" not in saved and "consulate_notified" not in saved
+    assert saved["migration_status"] == values["migration_status"]
+    bare = {k: v for k, v in values.items()
+            if k not in ("migration_status", "consulate_notified")}
+    form.validate({**bare, "foreign_child": False}, today=dt.date(2024, 6, 30))  # no error
 
 
 # ---------------------------------------------------------------- printing
