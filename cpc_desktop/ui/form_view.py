@@ -701,12 +701,18 @@ def take_view(form: Form, parent: QWidget | None = None, mode: str = "wide") -> 
     kept = _pool.get((form.form, mode))
     while kept:
         view = kept.pop()
+        if view.form is not form:  # built from another definition (another form version)
+            view.deleteLater()
+            continue
         try:
             view.setParent(parent)
         except RuntimeError:  # deleted with the application
             continue
         return view
     warming = _warming.pop((form.form, mode), None)
+    if warming is not None and warming.form is not form:
+        warming.deleteLater()
+        warming = None
     if warming is not None:
         try:
             warming.finish_building()
