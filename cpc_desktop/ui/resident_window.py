@@ -22,7 +22,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QHBoxLayout,
                                QHeaderView, QLabel, QMenu,
                                QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QToolButton, QWidget)
+                               QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ..core import case_alerts, disclosure, display, forms, wording
 from ..core.errors import ValidationError, VaultLocked
@@ -1270,12 +1270,19 @@ class ResidentWindow(QWidget):
         self.readonly_label.setVisible(self.read_only)
         header.addWidget(self.code_label)
         header.addSpacing(12)
-        header.addWidget(self.names_label, 1)
+        # Status and risk under the names, not beside them: in one row with the buttons the
+        # Quechua header was wider than a 1280 px screen.
+        identity = QVBoxLayout()
+        identity.setSpacing(0)
+        identity.addWidget(self.names_label)
+        facts = QHBoxLayout()
+        facts.addWidget(self.status_label)
+        facts.addSpacing(12)
+        facts.addWidget(self.risk_label)
+        facts.addStretch(1)
+        identity.addLayout(facts)
+        header.addLayout(identity, 1)
         header.addWidget(self.readonly_label)
-        header.addSpacing(12)
-        header.addWidget(self.status_label)
-        header.addSpacing(12)
-        header.addWidget(self.risk_label)
         self.print_button = QPushButton(self)
         self.print_button.setObjectName("printResident")
         self.print_button.clicked.connect(lambda: self.print_dialog("print"))
