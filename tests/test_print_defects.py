@@ -197,7 +197,6 @@ SYNONYMS = {
     frozenset({"aprobada", "Aprobado"}): "gender agreement only",
     frozenset({"Situación", "Estado"}): "both ask how something stands",
     frozenset({"Riesgo", "Nivel de riesgo"}): "a risk is said by how much (glossary)",
-    frozenset({"&Desbloquear", "&Abrir"}): "unlocking the vault is opening it (glossary)",
     frozenset({"En acogida", "En el centro de acogida"}): "the same place",
     frozenset({"Repatriación", "Repatriación a su país"}): "repatriation is to one's country",
     frozenset({"Coordinación o dirección del centro", "Dirección del centro de acogida"}):
@@ -207,6 +206,12 @@ SYNONYMS = {
     frozenset({"País, ciudad o localidad.", "País y ciudad o localidad."}): "the same help",
     frozenset({"Cancelar una invitación", "Cancelar la invitación"}): "the same action",
     frozenset({"FORMULARIO", "ID_FORMULARIO"}): "command-line placeholders of one argument",
+    frozenset({"&Nuevo residente", "Residente nuevo"}): "the same words in another order",
+    frozenset({"A&probar…", "Aprobación"}): "a button names its action with the noun (-y)",
+    frozenset({"Coordinador(a)", "coordinación"}): "the coordinator's role, named two ways",
+    frozenset({"C&alcular", "NÚMERO"}): "yupay is to count and a number (glossary); one is a "
+                                        "button, the other a command-line placeholder",
+    frozenset({"Desbloquear", "Abrir"}): "unlocking the vault is opening it (glossary)",
 }
 
 
@@ -222,10 +227,11 @@ def collisions() -> list[tuple[str, list[str]]]:
         if not m.id or isinstance(m.id, tuple) or not m.string or m.string == m.id:
             continue
         by_text[same_text(m.string)].add(m.id)
+    allowed = {frozenset(same_text(i) for i in pair) for pair in SYNONYMS}
     out = []
     for text, ids in sorted(by_text.items()):
         distinct = {same_text(i): i for i in sorted(ids)}
-        if len(distinct) < 2 or frozenset(distinct.values()) in SYNONYMS:
+        if len(distinct) < 2 or frozenset(distinct) in allowed:
             continue
         out.append((text, sorted(distinct.values())))
     return out
