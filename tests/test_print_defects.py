@@ -106,6 +106,20 @@ def test_the_services_log_prints_no_question_mark_before_a_colon(filled, tmp_pat
     assert text.count("?:") == 0, f"{text.count('?:')} × '?:' in the {lang} services log"
 
 
+@pytest.mark.parametrize("lang", ["es", "qu"])
+def test_no_form_prints_a_question_label_followed_by_a_colon(filled, tmp_path, lang):
+    vault, resident = filled
+    found = {}
+    for form in registry():
+        for blank in (True, False):
+            data = printing.render_form(vault, form.form, blank=blank, lang=lang, today=TODAY,
+                                        resident_id=None if blank else resident)
+            n = pdf_text(data, tmp_path).count("?:")
+            if n:
+                found[f"{form.form} {'blank' if blank else 'filled'}"] = n
+    assert found == {}, f"'?:' printed ({lang}): {found}"
+
+
 # ---------------------------------------------------------------- bilingual print
 
 @pytest.mark.parametrize("style", ["label", "section", "section_help", "option", "cell_head",

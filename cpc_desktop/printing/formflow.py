@@ -361,8 +361,9 @@ class FormRenderer:
                 opts = " · ".join(esc(self.lang.inline(c.label)) for c in col.choices)
                 parts.append(f"{esc(self.lang.inline(OPTIONS))}: {opts}")
             if parts:
-                out.append(Paragraph(f"<b>{esc(self.lang.inline(col.label))}</b>: "
-                                     + " ".join(parts), self.st.legend))
+                head = labelled(self.lang.inline(col.label))
+                out.append(Paragraph(f"<b>{esc(head.rstrip())}</b> " + " ".join(parts),
+                                     self.st.legend))
         return out
 
     def grid(self, fld: Field, rows: list[dict], *, blank: bool) -> Table:
