@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 LAYOUTS = {"form", "register"}
 ORIENTATIONS = {"portrait", "landscape"}
@@ -39,7 +39,7 @@ class PrintLayout:
         return self.layout == "register"
 
 
-def parse(raw: Any, fields: dict, per_resident: str, fail: Callable[[str, str], Any]
+def parse(raw: Any, fields: dict, per_resident: str, fail: Callable[[str, str], NoReturn]
           ) -> PrintLayout | None:
     """The checked declaration, or None when the form declares none. `fields` maps the
     form's field ids to their Fields (in form order); `fail(where, why)` raises."""

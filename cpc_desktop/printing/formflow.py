@@ -240,8 +240,8 @@ class FormRenderer:
             return translate(ONLY_IF).format(field=translate(target.label), values=joined)
 
         first = render(tr)
-        runs = [(first, fonts.REGULAR, self.st.condition.fontSize, self.st.condition.leading,
-                 SOFT)]
+        runs: list[tuple] = [(first, fonts.REGULAR, self.st.condition.fontSize,
+                              self.st.condition.leading, SOFT)]
         if self.lang.secondary is not None:
             second = render(self.lang.secondary)
             if second != first:

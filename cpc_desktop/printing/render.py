@@ -9,8 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reportlab.platypus import (Flowable, NextPageTemplate, PageBreakIfNotEmpty, Paragraph,
-                                Spacer)
+from reportlab.platypus import Flowable, NextPageTemplate, PageBreakIfNotEmpty, Paragraph, Spacer
 
 from ..core.display import format_date
 from ..core.forms import Form, parse_date
