@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..paths import resource_path
-from . import formversions, tables
+from . import formversions, printlayout, tables
 from .errors import FormDefinitionError, UnknownForm, ValidationError
 from .i18n import N_, _
+from .printlayout import PrintLayout
 
 FIELD_TYPES = {
     "text", "longtext", "date", "time", "number", "choice", "multichoice", "yesno", "place",
@@ -35,7 +36,7 @@ VALUE_RE = re.compile(r"^[a-z0-9_]+$")
 
 _FORM_KEYS = {"form", "code", "version", "title", "description", "per_resident", "opens_resident",
               "date_field", "role", "identity", "list_columns", "owner_field", "sections",
-              "versions"}
+              "versions", "print"}
 # What a form is for, declared in its JSON so code asks by_role() instead of naming form ids.
 ROLES = {"intake", "discharge", "services_log", "care_plan", "followup", "consent",
          "protection_measure"}
@@ -143,6 +144,7 @@ class Form:
     list_columns: tuple[str, ...] = ()  # shown as a table of records, these columns
     owner_field: str | None = None      # the field naming who is responsible for the record
     steps: tuple[formversions.Step, ...] = ()   # its history: see core/formversions.py
+    print_layout: PrintLayout | None = None  # declared paper layout (core/printlayout.py)
 
     @functools.cached_property
     def fields(self) -> tuple[Field, ...]:
@@ -561,7 +563,9 @@ def load_form(path: Path, lists: dict[str, tuple[Choice, ...]], *, kept: bool = 
                 title=_require(raw, "title", str, w, "top"),
                 description=raw.get("description", ""), per_resident=per, opens_resident=opens,
                 date_field=date_field, sections=tuple(sections), role=role,
-                owner_field=owner, steps=steps, **lists_of_ids)
+                owner_field=owner, steps=steps,
+                print_layout=printlayout.parse(raw.get("print"), earlier, per, w.fail),
+                **lists_of_ids)
 
 
 def load_choice_lists(path: Path) -> dict[str, tuple[Choice, ...]]:

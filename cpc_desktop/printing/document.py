@@ -30,10 +30,13 @@ from .styles import (
     FRAME_Y,
     HEADER_H,
     INK,
+    LAND_FRAME_H,
+    LAND_FRAME_W,
     MARGIN,
     PAGE_H,
     PAGE_W,
     RULE,
+    SLANT,
     SOFT,
 )
 
@@ -119,28 +122,32 @@ class Tracker:
 
     def _header(self, c: Canvas, part: Part) -> None:
         lang = self.lang
-        top = PAGE_H - MARGIN
+        page_w, page_h = c._pagesize
+        frame_w = page_w - 2 * MARGIN
+        top = page_h - MARGIN
         c.saveState()
-        right = PAGE_W - MARGIN
+        right = page_w - MARGIN
         box_w = 58 * 2.83 if part.show_code_box else 0
-        text_w = FRAME_W - box_w - (4 * 2.83 if box_w else 0)
+        text_w = frame_w - box_w - (4 * 2.83 if box_w else 0)
         c.setFillColor(INK)
         c.setFont(fonts.BOLD, 8.5)
         shelter = f"{self.shelter_name} · {self.shelter_code}" if self.shelter_code \
             else self.shelter_name
-        c.drawString(MARGIN, top - 8, _fit(shelter, fonts.BOLD, 8.5, FRAME_W))
+        c.drawString(MARGIN, top - 8, _fit(shelter, fonts.BOLD, 8.5, frame_w))
         title, second = lang.pair(part.title)
         size = _shrink(title, fonts.BOLD, 13.5, text_w, smallest=9)
         c.setFont(fonts.BOLD, size)
         c.drawString(MARGIN, top - 24, _fit(title, fonts.BOLD, size, text_w))
         y = top - 24
         if second:
-            c.setFont(fonts.REGULAR, 9)
-            c.setFillColor(SOFT)
-            y -= 11
-            size = _shrink(second, fonts.REGULAR, 9, text_w, smallest=7)
-            c.setFont(fonts.REGULAR, size)
-            c.drawString(MARGIN, y, _fit(second, fonts.REGULAR, size, text_w))
+            # The Quechua title as large and dark as the Spanish one, in italics.
+            y -= 15
+            size = _shrink(second, fonts.BOLD, 13.5, text_w, smallest=9)
+            t = c.beginText()
+            t.setTextTransform(1, 0, SLANT, 1, MARGIN, y)
+            t.setFont(fonts.BOLD, size)
+            t.textOut(_fit(second, fonts.BOLD, size, text_w))
+            c.drawText(t)
         line = "  ·  ".join(x for x in (part.code_line, part.record_date) if x)
         if line:
             c.setFont(fonts.REGULAR, 7.5)
@@ -190,7 +197,9 @@ class Tracker:
                            thickness=0, name=f"ref-{index}-{n}")
         lang = self.lang
         c.saveState()
-        right = PAGE_W - MARGIN
+        page_w = c._pagesize[0]
+        frame_w = page_w - 2 * MARGIN
+        right = page_w - MARGIN
         base = MARGIN
         c.setStrokeColor(RULE)
         c.setLineWidth(0.6)
@@ -205,7 +214,7 @@ class Tracker:
         printed = lang.inline(PRINTED, date=self.today.strftime("%d/%m/%Y"),
                               version=__version__)
         sheet = lang.inline(PACKET_PAGE, page=index + 1, pages=total) if self.packet else ""
-        room = FRAME_W * 0.62
+        room = frame_w * 0.62
         if sheet and _width(printed + "  ·  " + sheet, 7) <= room:
             printed, sheet = printed + "  ·  " + sheet, ""
         c.drawRightString(right, base + FOOTER_H - 12, _fit(printed, fonts.REGULAR, 7, room))
@@ -213,7 +222,7 @@ class Tracker:
         y = base + FOOTER_H - 21
         for text in (notice, second):
             if text:
-                for piece in _wrap(text, fonts.REGULAR, 6.2, FRAME_W):
+                for piece in _wrap(text, fonts.REGULAR, 6.2, frame_w):
                     c.setFont(fonts.REGULAR, 6.2)
                     c.drawString(MARGIN, y, piece)
                     y -= 7
@@ -290,8 +299,10 @@ class _DeferredCanvas(Canvas):
         Canvas.save(self)
 
 
-def build(story: list, tracker: Tracker, *, title: str, subject: str = "") -> bytes:
-    """Lays out `story` on A4 pages and returns the PDF bytes."""
+def build(story: list, tracker: Tracker, *, title: str, subject: str = "",
+          landscape_first: bool = False) -> bytes:
+    """Lays out `story` on A4 pages and returns the PDF bytes. Pages are portrait; a
+    `NextPageTemplate("landscape")` in the story turns the following pages (registers)."""
     fonts.register()
     buf = io.BytesIO()
     doc = BaseDocTemplate(
@@ -300,9 +311,18 @@ def build(story: list, tracker: Tracker, *, title: str, subject: str = "") -> by
         author="CPC Desktop", creator=f"CPC Desktop {__version__}", producer="CPC Desktop",
         # The bundled font from the first byte: no reference to a non-embedded Helvetica.
         initialFontName=fonts.REGULAR, lang="es")
-    frame = Frame(FRAME_X, FRAME_Y, FRAME_W, FRAME_H, leftPadding=0, rightPadding=0,
-                  topPadding=0, bottomPadding=0, id="body")
-    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPageEnd=tracker.end_page)])
+    templates = [
+        PageTemplate(id="portrait", pagesize=(PAGE_W, PAGE_H), onPageEnd=tracker.end_page,
+                     frames=[Frame(FRAME_X, FRAME_Y, FRAME_W, FRAME_H, leftPadding=0,
+                                   rightPadding=0, topPadding=0, bottomPadding=0, id="body")]),
+        PageTemplate(id="landscape", pagesize=(PAGE_H, PAGE_W), onPageEnd=tracker.end_page,
+                     frames=[Frame(FRAME_X, FRAME_Y, LAND_FRAME_W, LAND_FRAME_H,
+                                   leftPadding=0, rightPadding=0, topPadding=0,
+                                   bottomPadding=0, id="body_land")]),
+    ]
+    if landscape_first:
+        templates.reverse()
+    doc.addPageTemplates(templates)
     doc.build(story, canvasmaker=lambda *a, **kw: _DeferredCanvas(*a, tracker=tracker, **kw))
     if tracker.progress and tracker.total_parts:
         tracker.progress(tracker.total_parts, tracker.total_parts)

@@ -327,8 +327,9 @@ class RefLine(Flowable):
 
 # ---------------------------------------------------------------- plain text, fast
 
-# A run starts a new line and wraps to the width: (text, font, size, leading, color), where
-# `text` may also be a list of (text, font) pieces ("Label:" in bold, then the value).
+# A run starts a new line and wraps to the width: (text, font, size, leading, color[, slant]),
+# where `text` may also be a list of (text, font) pieces ("Label:" in bold, then the value)
+# and `slant` leans the glyphs (the Quechua line of bilingual print: italic, same size).
 Run = tuple
 
 _WIDTHS: dict[tuple, float] = {}
@@ -359,9 +360,61 @@ def _cut(word: str, font: str, size: float, width: float) -> int:
     return lo
 
 
+SHY = "\u00ad"      # soft hyphen: where a word may break, invisible otherwise
+_VOWELS = set("aeiouáéíóúü")
+# Onsets that start a syllable: Quechua digraphs and Spanish consonant clusters.
+_ONSETS = ("chh", "ch", "ph", "th", "kh", "qh", "ll", "sh", "rr", "pl", "pr", "bl", "br",
+           "tr", "dr", "cl", "cr", "gl", "gr", "fl", "fr")
+
+
+def _syllable_points(word: str) -> set[int]:
+    """Places where a word may break with a hyphen: before a syllable's onset (a consonant,
+    digraph or cluster, an ejective's apostrophe included) that a vowel follows."""
+    low = word.lower()
+    points = set()
+    i = 2
+    while i < len(low) - 1:
+        if low[i].isalpha() and low[i] not in _VOWELS and low[i - 1].isalpha():
+            onset = next((o for o in _ONSETS if low.startswith(o, i)), low[i])
+            rest = i + len(onset)
+            if low[rest:rest + 1] == "'":
+                rest += 1
+            inside = any(low.startswith(o, i - k) for o in _ONSETS for k in range(1, len(o))
+                         if i - k >= 0 and len(o) > k)
+            if not inside and low[rest:rest + 1] in _VOWELS and len(low) - i >= 2:
+                points.add(i)
+        i += 1
+    return points
+
+
+def hyphenate(word: str, font: str, size: float, width: float) -> list[str]:
+    """A word too wide for `width`, in lines ending with "-": at a typed soft hyphen or
+    between syllables where one fits, else where the width ends; never cut silently."""
+    clean = word.replace(SHY, "")
+    shy, n = set(), 0
+    for ch in word:
+        if ch == SHY:
+            shy.add(n)
+        else:
+            n += 1
+    points = shy | _syllable_points(clean)
+    dash = _sw("-", font, size)
+    out = []
+    while len(clean) > 1 and _sw(clean, font, size) > width:
+        fits = [p for p in points if 0 < p < len(clean)
+                and _sw(clean[:p], font, size) + dash <= width]
+        p = max(fits) if fits else _cut(clean, font, size, width - dash)
+        out.append(clean[:p] + "-")
+        clean = clean[p:]
+        points = {q - p for q in points if q > p}
+    out.append(clean)
+    return out
+
+
 def wrap_text(text, font: str, size: float, width: float) -> tuple:
     """Lines no wider than `width`, each a tuple of (text, font) pieces. Words stay whole
-    unless one alone is too wide; line breaks in the text are kept. Cached: a form's labels
+    unless one alone is too wide (then hyphenated); soft hyphens print only where a word
+    breaks; line breaks in the text are kept. Cached: a form's labels
     are the same for every resident."""
     key = (text if isinstance(text, str) else tuple(text), font, size, round(width, 1))
     hit = _WRAPS.get(key)
@@ -396,17 +449,18 @@ def wrap_text(text, font: str, size: float, width: float) -> tuple:
         if tok is None:
             push()
             continue
-        word, wfont, spaced = tok
+        raw, wfont, spaced = tok
+        word = raw.replace(SHY, "")
         w = _sw(word, wfont, size)
         gap = _sw(" ", wfont, size) if (spaced and line) else 0.0
         if line and line_w + gap + w > width:
             push()
             gap = 0.0
-        while not line and w > width and len(word) > 1:
-            k = _cut(word, wfont, size, width)
-            line.append([word[:k], wfont])
-            push()
-            word = word[k:]
+        if not line and w > width and len(word) > 1:
+            *heads, word = hyphenate(raw, wfont, size, width)
+            for head in heads:
+                line.append([head, wfont])
+                push()
             w = _sw(word, wfont, size)
         text_add = (" " if gap else "") + word
         if line and line[-1][1] == wfont:
@@ -446,9 +500,9 @@ class TextBlock(Flowable):
             return self._lines
         lines = []
         avail = max(1.0, aW - self.indent)
-        for text, font, size, leading, color in self.runs:
+        for text, font, size, leading, color, *slant in self.runs:
             for pieces in wrap_text(text, font, size, avail):
-                lines.append((pieces, size, leading, color))
+                lines.append((pieces, size, leading, color, slant[0] if slant else 0.0))
         self._key, self._lines = aW, lines
         return lines
 
@@ -482,7 +536,7 @@ class TextBlock(Flowable):
         first = True
         state = None  # (font, size) and color set last: each costs PDF operators
         ink = None
-        for pieces, size, leading, color in lines:
+        for pieces, size, leading, color, slant in lines:
             baseline = y - size
             if color is not ink:
                 t.setFillColor(color)
@@ -498,7 +552,10 @@ class TextBlock(Flowable):
             if self.center:
                 x += (self.width - self.indent - sum(_sw(text, font, size)
                                                      for text, font in pieces)) / 2
-            t.setTextOrigin(x, baseline)
+            if slant:
+                t.setTextTransform(1, 0, slant, 1, x, baseline)
+            else:
+                t.setTextOrigin(x, baseline)
             for text, font in pieces:
                 if state != (font, size):
                     t.setFont(font, size)

@@ -37,10 +37,12 @@ from .styles import (
     FRAME_W,
     GUTTER,
     ROW_GAP,
+    SLANT,
     SOFT,
     UNCHECKED,
     WRITE_LINE,
     Styles,
+    frame_size,
     styles,
 )
 
@@ -55,6 +57,8 @@ NAME = N_("Nombre:")
 DATE = N_("Fecha:")
 ROW_N = N_("N.º {n}")
 OPTIONS = N_("Opciones")
+ROW_NUMBER = N_("N.º")
+SIGNATURE = N_("Firma")
 DATE_HINT = N_("dd/mm/aaaa")
 TIME_HINT = N_("hh:mm")
 PLACE_HINT = N_("departamento / provincia / distrito")
@@ -68,6 +72,8 @@ WIDE_CHOICES = 6            # choice lists longer than this get the full width
 BLANK_TABLE_ROWS = 4
 BLANK_CARDS = 3
 OPTION_INDENT = 12.2        # text of an option starts after its check box
+NUMBER_COL = 9 * mm         # a register's entry number
+SIGN_COL = 30 * mm          # a register's signature per entry
 
 
 def safe_format(fld: Field, value, tr) -> str:
@@ -89,7 +95,7 @@ class FormRenderer:
     # ------------------------------------------------------------ text
     def runs(self, msgid: str, style: str, *, prefix: str = "", suffix: str = "",
              bold_first: bool = False) -> list:
-        """The text in `style`, and its Quechua in a smaller line under it when bilingual."""
+        """The text in `style`, and its Quechua under it when bilingual (same size, italic)."""
         key = (msgid, style, prefix, suffix, bold_first)
         cached = self._cache.get(key)
         if cached is None:
@@ -98,8 +104,8 @@ class FormRenderer:
             cached = [(prefix + first + suffix, fonts.BOLD if bold_first else ps.fontName,
                        ps.fontSize, ps.leading, ps.textColor)]
             if second:
-                size = Styles.SECOND.get(style, ps.fontSize * 0.85)
-                cached.append((second, fonts.REGULAR, size, size * 1.2, SOFT))
+                cached.append((second, ps.fontName, ps.fontSize, ps.leading, ps.textColor,
+                               SLANT))
             self._cache[key] = cached
         return cached
 
@@ -134,6 +140,13 @@ class FormRenderer:
             story.extend(self.fields(form, fields, values, blank=blank))
             story.append(Spacer(0, 2.5 * mm))
         return story
+
+    def body(self, form: Form, records: list[dict] | None) -> list[Flowable]:
+        """What one part prints: a register's table (blank when `records` is None), or the
+        form, blank or filled with the one record given."""
+        if is_register(form):
+            return self.register(form, records)
+        return self.form(form, records[0] if records else None, blank=records is None)
 
     def fields(self, form: Form | None, fields, values: dict, *, blank: bool,
                in_table: bool = False, all_fields=None) -> list[Flowable]:
@@ -227,13 +240,13 @@ class FormRenderer:
             return translate(ONLY_IF).format(field=translate(target.label), values=joined)
 
         first = render(tr)
-        runs = [(first, fonts.REGULAR, self.st.condition.fontSize, self.st.condition.leading,
-                 SOFT)]
+        runs: list[tuple] = [(first, fonts.REGULAR, self.st.condition.fontSize,
+                              self.st.condition.leading, SOFT)]
         if self.lang.secondary is not None:
             second = render(self.lang.secondary)
             if second != first:
                 runs.append((second, fonts.REGULAR, self.st.condition.fontSize,
-                             self.st.condition.leading, SOFT))
+                             self.st.condition.leading, SOFT, SLANT))
         return TextBlock(runs)
 
     def help(self, fld: Field) -> TextBlock | None:
@@ -287,7 +300,7 @@ class FormRenderer:
                                    glyph=(box, 10.5), indent=OPTION_INDENT))
             first, second = self.lang.pair(msgid)
             natural = max(natural, fonts_width(first, 8.5, hit) + 14,
-                          fonts_width(second, 7.2) + 14 if second else 0)
+                          fonts_width(second, 8.5) + 14 if second else 0)
         grid = ChoiceGrid(items, natural)
         unlisted = [c for c in chosen if not any(
             (c is o if isinstance(o, bool) else c == o) for o, _m in options)]
@@ -348,8 +361,9 @@ class FormRenderer:
                 opts = " · ".join(esc(self.lang.inline(c.label)) for c in col.choices)
                 parts.append(f"{esc(self.lang.inline(OPTIONS))}: {opts}")
             if parts:
-                out.append(Paragraph(f"<b>{esc(self.lang.inline(col.label))}</b>: "
-                                     + " ".join(parts), self.st.legend))
+                head = labelled(self.lang.inline(col.label))
+                out.append(Paragraph(f"<b>{esc(head.rstrip())}</b> " + " ".join(parts),
+                                     self.st.legend))
         return out
 
     def grid(self, fld: Field, rows: list[dict], *, blank: bool) -> Table:
@@ -424,66 +438,160 @@ class FormRenderer:
         return out
 
     # ------------------------------------------------------------ many records as one table
-    def register(self, form: Form, records: list[dict]) -> Table:
-        """Records of a short form (e.g. services given) as one table: date, then every
-        other recorded value with its label."""
-        date_fld = form.field(form.date_field)
-        head = [self.text(self.lang.primary(N_("N.º")), "cell_head"),
-                self.para(date_fld.label, "cell_head"), self.para(N_("Detalle"), "cell_head")]
-        data = [head]
-        for n, values in enumerate(records, 1):
-            values = values if isinstance(values, dict) else {}
-            pieces: list[tuple[str, str]] = []
-            for fld in form.fields:
-                if fld.id == form.date_field or not fld.stores_value \
-                        or not _visible(form, fld, values):
-                    continue
-                text = safe_format(fld, values.get(fld.id), self.lang.primary)
-                if text:
-                    # Long texts start on their own line: they are read, not scanned.
-                    lead = "\n" if fld.type == "longtext" and pieces else (
-                        "  · " if pieces else "")
-                    pieces.append((f"{lead}{self.lang.inline(fld.label)}: ", fonts.BOLD))
-                    pieces.append((text, fonts.REGULAR))
-            cell = self.st.cell
-            data.append([self.text(str(n), "cell"),
-                         self.text(safe_format(date_fld, values.get(form.date_field),
-                                               self.lang.primary), "cell"),
-                         TextBlock([(pieces or "", fonts.REGULAR, cell.fontSize, cell.leading,
-                                     cell.textColor)])])
-        widths = [10 * mm, 22 * mm, FRAME_W - 32 * mm]
-        table = Table(data, colWidths=widths, repeatRows=1, splitInRow=_split_in_row(data, widths))
+    def register(self, form: Form, records: list[dict] | None) -> list[Flowable]:
+        """A register form (its `"print"` block) as one table: a row per entry, the declared
+        columns, and a signature per entry or at the end. `records=None` gives the blank
+        register: the choices to write in each column, and empty rows filling its pages."""
+        spec = form.print_layout
+        assert spec is not None and spec.register, "premise: a declared register"
+        frame_w, frame_h = frame_size(spec.orientation)
+        columns = [[form.field(f) for f in col.fields] for col in spec.columns]
+        per_entry = spec.signature == "per_entry"
+        signers = [f for f in form.fields if f.type == "signature"]
+        head: list = [self.text(self.lang.primary(ROW_NUMBER), "cell_head")]
+        head += [TextBlock([run for i, f in enumerate(flds) for run in self.register_head(f, i)])
+                 for flds in columns]
+        fixed = [NUMBER_COL] + ([SIGN_COL] if per_entry else [])
+        if per_entry:
+            label = signers[0].label if signers else SIGNATURE
+            head.append(TextBlock(self.runs(SIGNATURE, "cell_head")
+                                  + (self.runs(label, "cell_head") if signers else [])))
+        spare = frame_w - sum(fixed)
+        total = sum(c.width for c in spec.columns)
+        widths = [NUMBER_COL] + [spare * c.width / total for c in spec.columns] \
+            + ([SIGN_COL] if per_entry else [])
+        row_h = spec.row_mm * mm
+        before: list[Flowable] = []
+        data: list[list] = [head]
+        heights: list[float | None] = [None]
+        if records is None:
+            if form.description:
+                before.append(self.para(form.description, "description"))
+            before += self.register_legend(columns)
+            before.append(Spacer(0, 1.5 * mm))
+            blank_row = [""] + [self.register_cell(flds, {}, blank=True) for flds in columns] \
+                + ([""] if per_entry else [])
+            head_h = max(c.wrap(w - 5, frame_h)[1] for c, w in zip(head, widths)) + 5
+            used = sum(f.wrap(frame_w, frame_h)[1] for f in before)
+            first = int((frame_h - used - head_h - 4 * mm) // row_h)
+            others = int((frame_h - head_h - 2 * mm) // row_h)
+            count = max(1, first) + others * (spec.blank_pages - 1)
+            for n in range(count):
+                data.append([self.text(str(n + 1), "cell")] + blank_row[1:])
+                heights.append(row_h)
+        else:
+            for n, values in enumerate(records, 1):
+                values = values if isinstance(values, dict) else {}
+                data.append([self.text(str(n), "cell")]
+                            + [self.register_cell([f for f in flds if _visible(form, f, values)],
+                                                  values, blank=False) for flds in columns]
+                            + ([""] if per_entry else []))
+                # Room to sign beside the entry and to correct it by hand; more for long notes.
+                natural = max((c.wrap(w - 5, frame_h)[1] + 5 for c, w in zip(data[-1], widths)
+                               if isinstance(c, Flowable)), default=0)
+                heights.append(max(row_h, natural))
+        table = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1,
+                      splitInRow=_split_in_row(data, widths, frame_h))
         table.setStyle(TableStyle([
             ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 8),  # empty cells too: no Helvetica
             ("GRID", (0, 0), (-1, -1), 0.5, BOX),
             ("LINEBELOW", (0, 0), (-1, 0), 1.0, colors.black),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 3),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-            ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+            ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+            ("TOPPADDING", (0, 0), (-1, -1), 2),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ]))
-        return table
+        out = before + [table]
+        if spec.signature == "end" and signers:
+            out.append(Spacer(0, 3 * mm))
+            out.extend(self.fields(form, signers, {}, blank=records is None))
+        return out
+
+    def register_head(self, fld: Field, index: int) -> list:
+        """A column title: the first field's label in bold, the others' plain under it; a
+        number's unit in brackets."""
+        unit = f" ({self.lang.primary(fld.unit)})" if fld.unit else ""
+        runs = self.runs(fld.label, "cell_head", suffix=unit)
+        if index:
+            runs = [(r[0], fonts.REGULAR, *r[2:]) for r in runs]
+        return runs
+
+    def register_legend(self, columns: list[list[Field]]) -> list[Flowable]:
+        """Above a blank register: the options of each choice column, numbered, so a person
+        writes the number (or the word) in the narrow cell."""
+        legend = self.st.legend
+        out: list[Flowable] = []
+        helps: list[tuple[str, str]] = []
+        for fld in (f for flds in columns for f in flds if f.help):
+            helps += [("   " if helps else "", fonts.REGULAR),
+                      (labelled(self.lang.inline(fld.label)), fonts.BOLD),
+                      (self.lang.inline(fld.help), fonts.REGULAR)]
+        if helps:
+            out += [TextBlock([(helps, fonts.REGULAR, legend.fontSize, legend.leading,
+                                legend.textColor)]), Spacer(0, 0.8 * mm)]
+        for flds in columns:
+            for fld in flds:
+                if fld.type not in ("choice", "multichoice"):
+                    continue
+                opts = "   ".join(f"{i}. {self.lang.inline(c.label)}"
+                                  for i, c in enumerate(fld.choices, 1))
+                out.append(TextBlock([([(labelled(self.lang.inline(fld.label)), fonts.BOLD),
+                                        (opts, fonts.REGULAR)], fonts.REGULAR,
+                                       legend.fontSize, legend.leading, legend.textColor)]))
+                out.append(Spacer(0, 0.8 * mm))
+        return out
+
+    def register_cell(self, fields: list[Field], values: dict, *, blank: bool):
+        """One cell: the values of its fields one under the other; a field after the first
+        is named ("Derivado a: …"), since the header's first label is what a reader scans."""
+        cell = self.st.cell
+        if blank:
+            marks = [f for f in fields if f.type == "yesno"]
+            if not marks:
+                return ""
+            boxes = "   ".join(f"{UNCHECKED} {self.lang.inline(m)}" for m in (YES, NO))
+            return self.text("\n".join(boxes for _m in marks), "cell")
+        pieces: list[tuple[str, str]] = []
+        for i, fld in enumerate(fields):
+            text = safe_format(fld, values.get(fld.id), self.lang.primary)
+            if not text:
+                continue
+            if pieces:
+                pieces.append(("\n", fonts.REGULAR))
+            if i:   # the header has both languages: one is enough in each cell
+                pieces.append((labelled(self.lang.primary(fld.label)), fonts.BOLD))
+            pieces.append((text, fonts.REGULAR))
+        if not pieces:
+            return ""
+        return TextBlock([(pieces, fonts.REGULAR, cell.fontSize, cell.leading, cell.textColor)])
 
 
-def _split_in_row(data: list[list], widths: list[float]) -> int:
+def labelled(label: str) -> str:
+    """"Label: " before a value; a question is followed by its answer, not by a colon."""
+    label = label.rstrip()
+    return f"{label} " if label.endswith(("?", ":")) else f"{label}: "
+
+
+def _split_in_row(data: list[list], widths: list[float], frame_h: float = FRAME_H) -> int:
     """1 when a row is too tall for a page (a very long text in a cell): only then may a row
     be cut between pages; otherwise rows stay whole, which reads better on paper."""
     for row in data[1:]:
         for cell, width in zip(row, widths):
-            if isinstance(cell, Flowable) and cell.wrap(width - 6, FRAME_H)[1] > FRAME_H * 0.7:
+            if isinstance(cell, Flowable) and cell.wrap(width - 6, frame_h)[1] > frame_h * 0.7:
                 return 1
     return 0
 
 
 def is_register(form: Form) -> bool:
-    """Printed as one table of records per resident (not one form per record): a form kept
-    many times per resident whose stored fields sit in one section and hold no table —
-    short entries such as the services log."""
-    if form.per_resident != "many":
-        return False
-    sections = [s for s in form.sections if any(f.stores_value for f in s.fields)]
-    return len(sections) == 1 and not any(f.type == "table" for f in form.fields)
+    """Printed as one table of entries (not one form per record): the form declares
+    `"print": {"layout": "register", …}` (docs/forms-format.md)."""
+    return form.print_layout is not None and form.print_layout.register
+
+
+def orientation(form: Form) -> str:
+    """The page orientation a form declares (portrait unless its `"print"` says otherwise)."""
+    return form.print_layout.orientation if form.print_layout is not None else "portrait"
 
 
 def _visible(form: Form, fld: Field, values: dict) -> bool:

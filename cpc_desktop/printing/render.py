@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reportlab.platypus import Flowable, PageBreakIfNotEmpty, Paragraph, Spacer
+from reportlab.platypus import Flowable, NextPageTemplate, PageBreakIfNotEmpty, Paragraph, Spacer
 
 from ..core.display import format_date
 from ..core.forms import Form, parse_date
@@ -17,7 +17,7 @@ from ..core.i18n import N_, _
 from ..core.vault import Record, ResidentSummary, Vault
 from .document import FORM_VERSION, RECORD_DATE, CancelFn, Part, ProgressFn, Tracker, build
 from .flowables import RefLine, Row, Rule, Stack, TextBlock, WrittenLine
-from .formflow import FormRenderer, is_register
+from .formflow import FormRenderer, is_register, orientation
 from .language import Lang, PrintCancelled, PrintError, esc
 from .styles import ROW_GAP, mm
 
@@ -150,21 +150,24 @@ class _Assembler:
         as it was filled in, until someone edits (and so upgrades) it."""
         return self.vault.forms.at_version(form.form, record.form_version)
 
-    def story(self, units: list[_Unit], tracker: Tracker) -> list[Flowable]:
+    def story(self, units: list[_Unit], tracker: Tracker, *, page: str | None = None
+              ) -> list[Flowable]:
+        """Each unit on new pages, turned when its form prints otherwise than the pages before
+        (`page`: the orientation the story starts on; None: the first unit's)."""
         story: list[Flowable] = []
         for unit in units:
+            turn = orientation(unit.form)
+            if page is not None and turn != page:
+                story.append(NextPageTemplate(turn))
+            page = turn
             story.append(PageBreakIfNotEmpty())
             story.append(tracker.start(unit.part))
             story.extend(self.body(unit))
         return story
 
     def body(self, unit: _Unit) -> list[Flowable]:
-        r = self.renderer
-        if unit.blank:
-            return r.form(unit.form, None, blank=True)
-        if unit.register:
-            return [r.register(unit.form, [rec.values for rec in unit.records])]
-        return r.form(unit.form, unit.records[0].values, blank=False)
+        return self.renderer.body(unit.form, None if unit.blank else
+                                  [rec.values for rec in unit.records])
 
 
 def _resident(vault: Vault, ref: str) -> ResidentSummary:
@@ -203,7 +206,8 @@ def render_form(vault: Vault, form_id: str, *, record_id: str | None = None,
                 form=language.primary(form.title)))
         resident = vault.resident(record.resident_id)
         written = asm.as_written(form, record)
-        units = [_Unit(asm.part(written, resident, record, [(title, 0)]), written, [record])]
+        units = [_Unit(asm.part(written, resident, record, [(title, 0)]), written, [record],
+                       register=is_register(written))]
     elif resident is not None:
         units = asm.units_for(resident, form, period, [])
         for unit in units:
@@ -217,7 +221,8 @@ def render_form(vault: Vault, form_id: str, *, record_id: str | None = None,
         raise PrintError(_("Indique la residente o el registro que quiere imprimir, o pida "
                            "el formulario en blanco."))
     tracker = Tracker(language, vault.shelter_code, vault.shelter_name, today=today)
-    return build(asm.story(units, tracker), tracker, title=title)
+    return build(asm.story(units, tracker), tracker, title=title,
+                 landscape_first=orientation(form) == "landscape")
 
 
 def render_values(form_id: str, values: dict | None, *, shelter_code: str, shelter_name: str,
@@ -235,8 +240,9 @@ def render_values(form_id: str, values: dict | None, *, shelter_code: str, shelt
         code=form.code, version=form.version), resident_code=resident_code,
         outline=[(language.primary(form.title), 0)])
     tracker = Tracker(language, shelter_code, shelter_name, today=today)
-    story = [tracker.start(part)] + renderer.form(form, values, blank=values is None)
-    return build(story, tracker, title=language.primary(form.title))
+    story = [tracker.start(part)] + renderer.body(form, None if values is None else [values])
+    return build(story, tracker, title=language.primary(form.title),
+                 landscape_first=orientation(form) == "landscape")
 
 
 def render_packet(vault: Vault, resident_ids: Sequence[str], form_ids: Sequence[str], *,
@@ -285,7 +291,7 @@ def render_packet(vault: Vault, resident_ids: Sequence[str], form_ids: Sequence[
                       total_parts=1 + len(units), progress=progress, cancel=cancel, today=today)
     story = [tracker.start(cover)]
     story.extend(_cover(asm, tracker, form_list, contents, period, prepared_by))
-    story.extend(asm.story(units, tracker))
+    story.extend(asm.story(units, tracker, page="portrait"))
     return build(story, tracker, title=language.primary(PACKET_TITLE))
 
 

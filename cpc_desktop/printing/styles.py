@@ -21,6 +21,13 @@ FRAME_X = MARGIN
 FRAME_W = PAGE_W - 2 * MARGIN
 FRAME_Y = MARGIN + FOOTER_H
 FRAME_H = PAGE_H - 2 * MARGIN - HEADER_H - FOOTER_H
+# A landscape page (a register with many columns): the same bands on the long side.
+LAND_FRAME_W = PAGE_H - 2 * MARGIN
+LAND_FRAME_H = PAGE_W - 2 * MARGIN - HEADER_H - FOOTER_H
+
+
+def frame_size(orientation: str) -> tuple[float, float]:
+    return (LAND_FRAME_W, LAND_FRAME_H) if orientation == "landscape" else (FRAME_W, FRAME_H)
 
 GUTTER = 4 * mm             # between cells of one row
 ROW_GAP = 2.2 * mm          # between rows of fields
@@ -68,9 +75,12 @@ class Styles:
         self.body_bold = _style("body_bold", 10, 13.5, bold=True)
         self.small = _style("small", 8, 10)
 
-    # Sizes of the second (Quechua) line under a label, in markup.
-    SECOND = {"label": 7, "section": 9, "option": 7.2, "cell_head": 6.8, "card_head": 7.2,
-              "value": 8.5, "body": 9, "title": 13}
+
+
+# Bilingual print: the Quechua line has the size, weight and ink of the Spanish one above it,
+# and leans (a synthetic italic: the bundled font has no oblique face) so the eye tells them
+# apart without either being harder to read.
+SLANT = 0.2
 
 
 _styles: Styles | None = None
