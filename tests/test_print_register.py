@@ -72,13 +72,14 @@ def row_numbers(data: bytes, tmp_path, page: int | None = None) -> list[tuple[in
     return out
 
 
-def test_only_the_services_log_declares_a_register():
-    reg = registry()
-    assert is_register(log_form())
-    assert [f.form for f in reg if is_register(f)] == [log_form().form]
-    layout = log_form().print_layout
-    assert layout.signature == "per_entry" and layout.orientation == "landscape"
-    assert layout.row_mm >= 8
+def test_the_registers_declare_rows_to_write_on_and_a_signature_per_entry():
+    # which forms are registers: tests/test_printing.py (services, visits, incidents)
+    registers = [f for f in registry() if is_register(f)]
+    assert log_form() in registers
+    for form in registers:
+        layout = form.print_layout
+        assert layout.signature == "per_entry" and layout.orientation == "landscape", form.form
+        assert layout.row_mm >= 8, form.form
 
 
 def test_the_blank_register_has_many_rows_to_write_on_and_a_signature_column(tmp_path):
