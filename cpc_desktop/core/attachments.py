@@ -115,7 +115,7 @@ def _read_source(source: Path) -> bytes:
         with open(source, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise _bad(_("El archivo ya no está en su lugar (se movió o borró mientras se "
+        raise _bad(_("El archivo no se encuentra (no existe, o se movió o borró mientras se "
                      "adjuntaba). No se guardó nada; elíjalo de nuevo.")) from None
     except IsADirectoryError:
         raise _bad(_("Eso es una carpeta, no un archivo. Elija un archivo JPEG, PNG o "
