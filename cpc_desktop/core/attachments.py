@@ -338,7 +338,7 @@ def content(vault, attachment_id: str) -> bytes:
         data = _assemble(conn, attachment_id)
     if data is None or sha256(data) != att.sha256:
         raise AttachmentError(_("El contenido de este adjunto está dañado en la bóveda. "
-                                "Ejecute «Comprobar la bóveda» para ver el alcance."))
+                                "Compruebe la bóveda («cpc check») para ver el alcance."))
     return data
 
 
