@@ -175,19 +175,19 @@ def _image(data: bytes, kind: str, keep_original: bool
            ) -> tuple[bytes, str, int | None, int | None]:
     from PIL import Image, ImageOps
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format != kind.upper():
                 raise _corrupt(kind)
+            if probe.width * probe.height > MAX_PIXELS:     # read from the header: no decoding
+                raise _too_many_pixels()
             probe.verify()
-        im = Image.open(io.BytesIO(data))
+        im: Image.Image = Image.open(io.BytesIO(data))
         im.load()       # verify() does not decode: a truncated JPEG fails only here
     except AttachmentError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bad(_("La imagen tiene demasiados píxeles para ser una foto o un escaneo. No "
-                     "se guardó nada.")) from None
+    except Image.DecompressionBombError:    # Pillow's own limit, met while opening
+        raise _too_many_pixels() from None
     except (OSError, SyntaxError, ValueError, TypeError, EOFError):
         raise _corrupt(kind) from None
     if keep_original:
@@ -205,6 +205,11 @@ def _image(data: bytes, kind: str, keep_original: bool
             im = im.convert("RGBA")
         im.save(out, "PNG")
     return out.getvalue(), MIMES[kind], im.width, im.height
+
+
+def _too_many_pixels() -> AttachmentError:
+    return _bad(_("La imagen tiene demasiados píxeles para ser una foto o un escaneo. No se "
+                  "guardó nada."))
 
 
 def split(content: bytes) -> list[bytes]:
