@@ -192,7 +192,7 @@ def test_a_size_threshold_sends_small_attachments_and_holds_big_ones(pair, tmp_p
     assert got.attachments_held_back == 1
 
 
-def test_a_hub_cannot_swap_alter_or_forge_chunks(pair, usb):
+def test_a_hub_cannot_swap_alter_or_forge_chunks(pair, usb, monkeypatch):
     a, b = pair
     root = usb
     _rid, doc = _one_doc(a)
@@ -216,10 +216,12 @@ def test_a_hub_cannot_swap_alter_or_forge_chunks(pair, usb):
     stored = {r[0] for r in b.read("SELECT id FROM attachment_chunks")}
     wanted = set(attachments.wanted_chunks(b, b.shelter_code)[0][1])
     assert stored.isdisjoint({hashlib.sha256(b"\0" * 100).hexdigest()})
-    # The hub repaired (the sender uploads again what is missing): the content completes.
+    # The hub repaired: at its weekly listing the sender uploads again what is missing, and
+    # the content completes.
     one.write_bytes(blob_one)
     for p in (two, three):
         p.unlink()
+    monkeypatch.setattr(attach_sync, "RELIST_DAYS", -1)
     SyncEngine(a).sync(FolderHub(root))
     SyncEngine(b).sync(FolderHub(root))
     assert wanted and _same(b, doc)
@@ -285,3 +287,31 @@ def test_cli_sets_usb_only_and_sync_says_what_waits(pair, tmp_path, monkeypatch,
     assert "Adjuntos recibidos completos: 1." in out
     assert "por la red, los de hasta 2.0 MB" in cli("sync-attachments", "--vault", paths[0],
                                                     "--network", "--max-mb", "2")
+
+
+class _Counting(FolderHub):
+    def __init__(self, root):
+        super().__init__(root)
+        self.att_listings = 0
+
+    def _list(self, folder):
+        self.att_listings += "_att" in folder
+        return super()._list(folder)
+
+
+def test_nothing_to_do_costs_no_listing_and_a_wiped_hub_is_refilled_within_a_week(
+        pair, usb, monkeypatch):
+    import shutil
+
+    a, b = pair
+    _rid, doc = _one_doc(a)
+    SyncEngine(a).sync(FolderHub(usb))
+    SyncEngine(b).sync(FolderHub(usb))
+    quiet = _Counting(usb)
+    SyncEngine(a).sync(quiet)
+    SyncEngine(b).sync(quiet)
+    assert quiet.att_listings == 0, "a slow link paid for a listing with nothing to move"
+    shutil.rmtree(usb / "cpc" / "_att")         # the hub lost the files
+    monkeypatch.setattr(attach_sync, "RELIST_DAYS", -1)     # a week later
+    assert SyncEngine(a).sync(FolderHub(usb)).attachment_chunks_sent == len(
+        attachments.split(attachments.content(a, doc.id)))

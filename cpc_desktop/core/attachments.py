@@ -19,12 +19,12 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import audit, connection, disclosure, forms
-from .errors import CpcError, NotFound, VaultError
+from .errors import CpcError, NotFound, VaultDiskFull
 from .i18n import _
 from .ids import uuid7
 from .users import Action
@@ -287,10 +287,8 @@ def add(vault, resident_id: str, source: Path | bytes, *, kind: str,
                          {"attachment": att_id, "kind": kind, "mime": mime, "size": total})
     except OSError as exc:
         raise _disk_error(exc) from None
-    except VaultError as exc:
-        if "lleno" in str(exc) or connection.disk_full(exc.__cause__ or exc):
-            raise _disk_error(OSError(errno.ENOSPC, "")) from None
-        raise
+    except VaultDiskFull:
+        raise _disk_error(OSError(errno.ENOSPC, "")) from None
     return get(vault, att_id)
 
 
@@ -545,18 +543,13 @@ def wanted_chunks(vault, shelter: str, max_bytes: int | None = None
     return out
 
 
-def shared_chunks(vault, shelter: str, max_bytes: int | None = None) -> Iterator[str]:
-    """Chunk ids of the shelter's live attachments held here (what a hub should have)."""
-    with vault.reading() as conn:
-        rows = conn.execute("SELECT chunks FROM attachments WHERE present=1 AND deleted=0 AND "
-                            "shelter=? AND (? IS NULL OR size<=?) ORDER BY hlc",
-                            (shelter, max_bytes, max_bytes)).fetchall()
-    seen: set[str] = set()
-    for (chunks,) in rows:
-        for cid in json.loads(chunks):
-            if cid not in seen:
-                seen.add(cid)
-                yield cid
+def shared(vault, shelter: str, max_bytes: int | None = None) -> list[tuple[str, list[str]]]:
+    """(attachment id, chunk ids) of the shelter's live attachments held whole here (what a
+    hub should have), oldest first."""
+    rows = vault.read("SELECT id, chunks FROM attachments WHERE present=1 AND deleted=0 AND "
+                      "shelter=? AND (? IS NULL OR size<=?) ORDER BY hlc",
+                      (shelter, max_bytes, max_bytes))
+    return [(att_id, json.loads(chunks)) for att_id, chunks in rows]
 
 
 def chunk(vault, chunk_id: str) -> bytes | None:
