@@ -146,7 +146,8 @@ def _days_ago(days: int) -> str:
 
 def _done_key(hub: Transport, shelter: str) -> str:
     # Per hub (its address or folder) and shelter: which attachments it was seen to hold whole.
-    return "sync_att_on_hub:" + hashlib.sha256(f"{hub.describe()}|{shelter}".encode()).hexdigest()[:32]
+    place = hashlib.sha256(f"{hub.describe()}|{shelter}".encode()).hexdigest()[:32]
+    return "sync_att_on_hub:" + place
 
 
 def exchange(vault, hub: Transport, shelter: str, pol: Policy | None = None) -> Moved:
