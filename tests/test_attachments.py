@@ -354,3 +354,17 @@ def test_cli_attach_list_export_and_the_disclosure_entry(created_vault, tmp_path
         assert disclosure.describe(done[0])[0] == "Exportó un adjunto"
     out, _e = cli("check", "--vault", path)
     assert "OK    attachments" in out
+
+
+def test_a_joined_residents_attachments_show_under_the_kept_one(vault):
+    from cpc_desktop.sync import join_residents
+
+    keep = vault.add(vault.forms.intake.form, make_intake_values())
+    gone = vault.add(vault.forms.intake.form, make_intake_values())
+    mine = attachments.add(vault, keep, pdf_bytes(b"a"), kind="otro", filename="a.pdf")
+    theirs = attachments.add(vault, gone, jpeg_with_gps((80, 60)), kind="foto",
+                             filename="f.jpg")
+    assert [a.id for a in attachments.list_for(vault, keep)] == [mine.id]
+    join_residents(vault, keep, gone)
+    assert {a.id for a in attachments.list_for(vault, keep)} == {mine.id, theirs.id}
+    assert attachments.photo_of(vault, keep).id == theirs.id

@@ -313,10 +313,14 @@ def _resident_shelter(conn, resident_id: str) -> str:
 
 
 def list_for(vault, resident_id: str, *, record_id: str | None = None) -> list[Attachment]:
-    """A resident's attachments (of one record when given), newest first, no tombstones."""
+    """A resident's attachments (of one record when given), newest first, no tombstones; a
+    resident others were joined into has theirs too."""
     vault.require(Action.READ)
-    sql = f"{_SELECT} WHERE resident_id=? AND deleted=0"
-    args: list = [resident_id]
+    # A child registered twice and joined: the attachments of both, as for records.
+    root, members = vault._family(resident_id)
+    family = [root, *members]
+    sql = f"{_SELECT} WHERE resident_id IN ({','.join('?' * len(family))}) AND deleted=0"
+    args: list = family
     if record_id is not None:
         sql += " AND record_id=?"
         args.append(record_id)
