@@ -10,11 +10,16 @@ import cpc_desktop
 
 ROOT = Path(cpc_desktop.__file__).parent
 STORE = ROOT / "core" / "records_store.py"
+ATTACHMENTS = ROOT / "core" / "attachments.py"
 TABLES = r"(records|changes|residents|resident_search|due_dates)"
+ATTACHMENT_TABLES = r"(attachments|attachment_chunks)"
 _SQL_WRITE = re.compile(
     r"\b(INSERT(\s+OR\s+[A-Z]+)?\s+INTO|REPLACE\s+INTO|UPDATE(\s+OR\s+[A-Z]+)?|DELETE\s+FROM)"
     rf"\s+{TABLES}\b")
 _UTILS_WRITE = re.compile(rf"""\[["']{TABLES}["']\]\s*\.\s*(insert|upsert|update|delete)""")
+_ATT_WRITE = re.compile(
+    r"\b(INSERT(\s+OR\s+[A-Z]+)?\s+INTO|REPLACE\s+INTO|UPDATE(\s+OR\s+[A-Z]+)?|DELETE\s+FROM)"
+    rf"\s+{ATTACHMENT_TABLES}\b")
 # Private members of Vault that other modules once reached into.
 _PRIVATE = re.compile(r"\b(?!self\b)\w+\._(lock|read|require|tx|meta|key|damaged)\b(?!_)")
 
@@ -44,6 +49,15 @@ def test_only_the_records_store_writes_records_changes_and_the_resident_cache():
              if path != STORE and (hits := writes(text))}
     assert found == {}, f"only core/records_store.py may write these tables: {found}"
     assert writes(STORE.read_text(encoding="utf-8")), "the store itself must be scanned"
+
+
+def test_only_core_attachments_writes_the_attachment_tables():
+    assert _ATT_WRITE.search('conn.execute("DELETE FROM attachment_chunks WHERE id=?")')
+    assert not _ATT_WRITE.search('"SELECT data FROM attachment_chunks"')
+    found = {str(path.relative_to(ROOT)): hits for path, text in _sources()
+             if path != ATTACHMENTS and (hits := [m.group(0) for m in _ATT_WRITE.finditer(text)])}
+    assert found == {}, f"only core/attachments.py may write these tables: {found}"
+    assert _ATT_WRITE.search(ATTACHMENTS.read_text(encoding="utf-8"))
 
 
 def test_no_module_reaches_into_the_vaults_private_members():

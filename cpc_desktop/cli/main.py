@@ -12,7 +12,7 @@ from ..core.i18n import N_, _
 from .common import finish_parser
 
 # Each module adds its subcommands with register(subparsers).
-COMMAND_MODULES = ["vault_cmds", "backup_cmds", "print_cmds", "report_cmds", "sync_cmds",
+COMMAND_MODULES = ["vault_cmds", "attach_cmds", "backup_cmds", "print_cmds", "report_cmds", "sync_cmds",
                    "pending_cmds", "selftest_cmds", "i18n_cmds"]
 
 # argparse speaks English through gettext; its user-facing texts are given Spanish msgids here

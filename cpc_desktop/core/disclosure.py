@@ -19,10 +19,13 @@ PRINT = "disclosure.print"      # a form sent to a printer
 PDF = "disclosure.pdf"          # a form saved as a PDF file
 PACKET = "disclosure.packet"    # part of a supervision packet ("to": printer or pdf)
 REPORT = "disclosure.report"    # a statistical report exported (no resident: aggregates)
+ATTACHMENT_VIEW = "disclosure.attachment_view"      # an attachment shown on screen
+ATTACHMENT_EXPORT = "disclosure.attachment_export"  # an attachment saved to a file
 
 LABELS = {OPEN: N_("Abrió el expediente"), PRINT: N_("Imprimió"),
           PDF: N_("Guardó como PDF"), PACKET: N_("Paquete de supervisión"),
-          REPORT: N_("Exportó un informe")}
+          REPORT: N_("Exportó un informe"), ATTACHMENT_VIEW: N_("Vio un adjunto"),
+          ATTACHMENT_EXPORT: N_("Exportó un adjunto")}
 ACTIONS = frozenset(LABELS)
 REASON_MAX = 200   # a reason is a short phrase ("visita de la fiscalía"), not a report
 

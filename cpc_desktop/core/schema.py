@@ -14,7 +14,7 @@ from .errors import VaultError
 from .i18n import _
 from .records_store import RecordsStore
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 SCHEMA = """
@@ -156,10 +156,27 @@ def _migrate_4_to_5(db: sqlite_utils.Database) -> None:
     RecordsStore(forms.registry()).rebuild_due(db.conn)
 
 
+def _migrate_5_to_6(db: sqlite_utils.Database) -> None:
+    """Attachments (core/attachments.py, their only writer): one row per attached file, and
+    its content as chunks of at most 64 KiB keyed by the SHA-256 of their bytes, inside the
+    encrypted database (see docs/attachments.md for why not beside it)."""
+    db.execute("""CREATE TABLE attachments (
+        id TEXT PRIMARY KEY, resident_id TEXT NOT NULL, record_id TEXT, shelter TEXT NOT NULL,
+        kind TEXT NOT NULL, date TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+        filename TEXT NOT NULL, mime TEXT NOT NULL, size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL, width INTEGER, height INTEGER, created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL, chunks TEXT NOT NULL, present INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0, hlc TEXT NOT NULL, deleted_hlc TEXT,
+        pending INTEGER NOT NULL DEFAULT 1)""")
+    db.execute("CREATE INDEX attachments_resident ON attachments(resident_id, deleted, date)")
+    db.execute("CREATE INDEX attachments_pending ON attachments(pending) WHERE pending=1")
+    db.execute("CREATE TABLE attachment_chunks (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
+
+
 # Migrations: schema version N -> N+1, each run in its own transaction on open (and in order
 # when a vault is created, so new and migrated vaults have the same schema).
 MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
-                              4: _migrate_4_to_5}
+                              4: _migrate_4_to_5, 5: _migrate_5_to_6}
 
 
 def migrate(conn, before: Callable[[int], Path] | None = None, who: str | None = None) -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 import sqlcipher3
 import sqlite_utils
 
-from . import (audit, backup_file, connection, crypto, forms, formversions, rekey, schema,
-               tables, vaultlock)
+from . import (attachments, audit, backup_file, connection, crypto, forms, formversions, rekey,
+               schema, tables, vaultlock)
 from .clock import HybridClock, Stamp
 from .errors import (CpcError, NotFound, PermissionDenied, ValidationError,
                      VaultDamaged, VaultDiskFull, VaultError, VaultLocked, VaultReadOnly)
@@ -881,6 +881,8 @@ class Vault(ResidentQueries, UserAdmin):
                 report.add("forms", not unknown, "" if not unknown else
                            _("registros de formularios desconocidos: {f}").format(
                                f=", ".join(unknown)))
+                problems = attachments.check(self.conn)
+                report.add("attachments", not problems, "; ".join(problems))
                 # Not this vault's damage: another laptop's log contradicts what this one saw.
                 alarms = audit.witness_problems(self.conn)
                 report.add(WITNESS_CHECK, not alarms,

@@ -22,7 +22,7 @@ DUPLICATE_REASONS = {"document": N_("mismo número de documento"),
 
 # sync.Progress.phase → what is happening.
 SYNC_PHASES = {"prepare": N_("Preparando"), "send": N_("Enviando"), "receive": N_("Recibiendo"),
-               "done": N_("Listo")}
+               "attachments": N_("Adjuntos"), "done": N_("Listo")}
 
 
 def change_field(registry, form_id: str, field_id: str) -> str:

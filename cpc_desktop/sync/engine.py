@@ -15,12 +15,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..core import audit, release_log
+from ..core import attachments, audit, release_log
 from ..core.clock import ClockDrift
 from ..core.errors import PermissionDenied
 from ..core.i18n import _
 from ..core.users import Action
 from ..core.vault import Vault
+from . import attachments as attach_sync
 from . import batch as batchfmt
 from . import clockguard, devices, invitations, restore, validate, witness
 from .changes import decode_payload_full, encode_payload, pending_local
@@ -39,7 +40,7 @@ PARALLEL = 3
 @dataclass(frozen=True)
 class Progress:
     """What the window shows while a sync runs (sent from the sync's thread)."""
-    phase: str              # "prepare" | "send" | "receive" | "done"
+    phase: str              # "prepare" | "send" | "receive" | "attachments" | "done"
     batches_done: int
     batches_total: int
     bytes_done: int         # bytes moved to or from the hub so far, both ways
@@ -59,6 +60,11 @@ class SyncReport:
     notices: list[Notice] = field(default_factory=list)
     duplicates: list[DuplicateGroup] = field(default_factory=list)
     finished_at: str = ""
+    attachment_chunks_sent: int = 0
+    attachment_chunks_received: int = 0
+    attachments_completed: int = 0   # attachments whose content arrived whole in this sync
+    attachments_waiting: int = 0     # still to arrive (their sender has not uploaded them, or
+    attachments_held_back: int = 0   # the hub's setting keeps them for a USB stick)
 
     @property
     def ok(self) -> bool:
@@ -150,8 +156,9 @@ class SyncEngine:
                 # Shared report releases go to the laptops of this vault's own shelter.
                 releases = (list(release_log.take_outgoing(conn))
                             if shelter == self.vault.shelter_code else [])
+                att_rows = attachments.outgoing(conn, shelter)
                 if not encoded and not devices.has_pending(conn, shelter) and not due \
-                        and not releases:
+                        and not releases and not att_rows:
                     continue
                 keys = devices.shelter_keys(conn, shelter)
                 if not keys:
@@ -172,6 +179,11 @@ class SyncEngine:
                     made += self._pack(conn, ident, shelter, keys[-1], encoded, stmts)
                 for part in releases:      # each part of a release in a batch of its own
                     made += self._pack(conn, ident, shelter, keys[-1], [], [], {"r": part})
+                # Attachment rows after the records they belong to; their chunks follow the
+                # batches (sync/attachments.py).
+                for part in _att_parts(att_rows):
+                    made += self._pack(conn, ident, shelter, keys[-1], [], [], {"att": part})
+                attachments.mark_sent(conn, [r["id"] for r in att_rows])
                 conn.execute("DELETE FROM meta WHERE key=?", (witness.due_key(shelter),))
             devices._set_meta(conn, "sync_exported_seq", str(top))
         return made
@@ -291,6 +303,15 @@ class SyncEngine:
                         sending.result()
                 run.recheck()
                 run.relay()
+            for run in runs:        # attachments last: the records first on a slow link
+                hub.cancel.check()
+                counts["phase"] = "attachments"
+                moved_att = attach_sync.exchange(self.vault, hub, run.shelter)
+                report.attachment_chunks_sent += moved_att.sent
+                report.attachment_chunks_received += moved_att.received
+                report.attachments_completed += moved_att.completed
+                report.attachments_waiting += moved_att.waiting
+                report.attachments_held_back += moved_att.held_back
             counts["phase"] = "done"
             tell()
         finally:
@@ -417,6 +438,13 @@ class SyncEngine:
                     audit.witness(conn, shelter, device, extra["a"])
                 if extra.get("r") is not None and device != v.device_id:
                     release_log.receive(conn, extra["r"])
+                if extra.get("att") is not None:
+                    try:
+                        attachments.receive(conn, extra["att"], shelter)
+                    except ValueError:
+                        raise refuse(_("Un lote del equipo {device} trae datos de adjuntos "
+                                       "que no se pueden leer; no se aplicó nada de él.").format(
+                            device=device[-8:])) from None
                 conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                              "received_at, uploaded) VALUES (?,?,?,?,?,?,1)",
                              (shelter, device, h.seq, parsed.digest, data, audit.now_iso()))
@@ -841,6 +869,22 @@ class _ShelterRun:
                                   "device=?", (self.shelter, dev))
             if stored and (hub_seq is None or hub_seq < stored[0][0]):
                 self.hub.replace(_head_path(self.shelter, dev), stored[0][1])
+
+
+ATT_PART_BYTES = 40 * 1024    # rows of attachments per batch (chunk ids are incompressible)
+
+
+def _att_parts(rows: list[dict]) -> list[list[dict]]:
+    parts: list[list[dict]] = []
+    size = ATT_PART_BYTES
+    for row in rows:
+        n = len(json.dumps(row, ensure_ascii=False))
+        if size + n > ATT_PART_BYTES:
+            parts.append([])
+            size = 0
+        parts[-1].append(row)
+        size += n
+    return parts
 
 
 def _empty_stats():
