@@ -91,7 +91,8 @@ def test_a_vault_from_before_the_table_gets_it_on_migration(tmp_path):
     expected = pending.compute(a, TODAY).items
     assert expected
     conn = a.conn
-    conn.execute("DROP TABLE due_dates")
+    for table in ("due_dates", "attachments", "attachment_chunks"):  # tables of schema 5, 6
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("DELETE FROM meta WHERE key=?", (pending.SIGNATURE_KEY,))
     conn.execute("UPDATE meta SET value='4' WHERE key='schema_version'")
     schema.migrate(conn)
