@@ -162,9 +162,9 @@ class _Assembler:
         r = self.renderer
         if unit.content is not None:
             return unit.content()
+        assert unit.form is not None
         if unit.blank:
             return r.form(unit.form, None, blank=True)
-        assert unit.form is not None
         if unit.register:
             return [r.register(unit.form, [rec.values for rec in unit.records])]
         return r.form(unit.form, unit.records[0].values, blank=False)
