@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resident", required=True, help=_("identificador o código del residente"))
     p.add_argument("file", type=Path, metavar=_("ARCHIVO"))
     p.add_argument("--type", dest="kind", default="otro", metavar=_("TIPO"),
-                   help=_("tipo de adjunto: {kinds} (por defecto: otro)").format(
-                       kinds=", ".join(k for k, _label in attachments.kinds())))
+                   help=_("tipo de adjunto: {kinds}; por defecto, {default}").format(
+                       kinds=", ".join(k for k, _label in attachments.kinds()),
+                       default="otro"))
     p.add_argument("--record", default=None,
                    help=_("identificador del registro al que pertenece (opcional)"))
     p.add_argument("--note", default="", metavar=_("TEXTO"), help=_("una nota breve"))
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help=_("guarda el contenido de un adjunto en un archivo (queda anotado "
                               "en el registro de divulgaciones)"))
     add_vault_args(p)
-    p.add_argument("id", metavar="ATTACHMENT_ID")
+    p.add_argument("id", metavar="ID")
     p.add_argument("-o", "--out", type=Path, required=True, metavar=_("SALIDA"),
                    help=_("archivo (o carpeta) de salida"))
     p.set_defaults(func=cmd_export)
@@ -49,8 +50,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("remove-attachment", help=_("elimina un adjunto (también de los demás "
                                                    "equipos al sincronizar)"))
     add_vault_args(p)
-    p.add_argument("id", metavar="ATTACHMENT_ID")
+    p.add_argument("id", metavar="ID")
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("sync-attachments",
+                       help=_("cómo viajan los adjuntos por un hub de red (WebDAV): todos, "
+                              "solo por memoria USB, o solo los de hasta cierto tamaño"))
+    add_vault_args(p)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--usb-only", action="store_true",
+                     help=_("adjuntos solo por memoria USB (o carpeta), nunca por la red"))
+    how.add_argument("--network", action="store_true",
+                     help=_("adjuntos también por la red"))
+    p.add_argument("--max-mb", type=float, default=None, metavar="N",
+                   help=_("por la red, solo adjuntos de hasta N MB (0: sin límite)"))
+    p.set_defaults(func=cmd_sync_attachments)
 
 
 def cmd_attach(args) -> int:
@@ -88,6 +102,28 @@ def cmd_export(args) -> int:
     with open_vault(args) as vault:
         out = attachments.export(vault, args.id, args.out)
     print(out)
+    return 0
+
+
+def cmd_sync_attachments(args) -> int:
+    from ..sync import attachments as attach_sync
+
+    with open_vault(args) as vault:
+        pol = attach_sync.policy(vault)
+        if args.usb_only or args.network or args.max_mb is not None:
+            usb_only = args.usb_only or (pol.usb_only and not args.network)
+            max_bytes = pol.max_bytes if args.max_mb is None else (
+                int(args.max_mb * 2 ** 20) or None)
+            attach_sync.set_policy(vault, usb_only=usb_only, max_bytes=max_bytes)
+            pol = attach_sync.policy(vault)
+    if pol.usb_only:
+        print(_("Adjuntos: solo por memoria USB o carpeta; por la red viajan solo sus datos "
+                "(tipo, fecha, nota)."))
+    elif pol.max_bytes:
+        print(_("Adjuntos: por la red, los de hasta {size}; los más grandes, por memoria "
+                "USB.").format(size=_size(pol.max_bytes)))
+    else:
+        print(_("Adjuntos: por la red y por memoria USB."))
     return 0
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..core import display, wording
-from ..core.i18n import _
+from ..core.i18n import _, ngettext
 from ..core.users import Action
 from ..core.vault import DB_NAME
 from ..sync import (KEEP_CURRENT, TAKE_KEPT, SyncEngine, conflicts, devices,
@@ -214,6 +214,17 @@ def cmd_sync(args) -> int:
         if report.duplicates:
             print(_("Posibles residentes duplicados: {n}. Revíselos con «cpc conflicts».").format(
                 n=len(report.duplicates)))
+        if report.attachments_completed:
+            print(_("Adjuntos recibidos completos: {n}.").format(
+                n=report.attachments_completed))
+        if report.attachments_held_back:
+            print(ngettext("{n} adjunto queda para la memoria USB (ajuste de este hub).",
+                           "{n} adjuntos quedan para la memoria USB (ajuste de este hub).",
+                           report.attachments_held_back).format(n=report.attachments_held_back))
+        elif report.attachments_waiting:
+            print(ngettext("{n} adjunto llegará en la próxima sincronización.",
+                           "{n} adjuntos llegarán en la próxima sincronización.",
+                           report.attachments_waiting).format(n=report.attachments_waiting))
         for notice in report.notices:
             print(_("Aviso: {message}").format(message=notice), file=sys.stderr)
     for refusal in report.refused:

@@ -119,7 +119,7 @@ def _read_source(source: Path) -> bytes:
                      "adjuntaba). No se guardó nada; elíjalo de nuevo.")) from None
     except IsADirectoryError:
         raise _bad(_("Eso es una carpeta, no un archivo. Elija un archivo JPEG, PNG o "
-                     "PDF.")) from None
+                     "PDF. No se guardó nada.")) from None
     except PermissionError:
         raise _bad(_("No hay permiso para leer ese archivo. No se guardó nada; cópielo a "
                      "una carpeta suya e inténtelo de nuevo.")) from None
@@ -155,10 +155,10 @@ def prepare(data: bytes, filename: str, *, keep_original: bool = False
     if found == "heic" or (found is None and claimed == "heic"):
         raise _bad(_("Las fotos HEIC (de iPhone) no se pueden leer aquí. Guárdela como JPEG "
                      "en el teléfono (o envíela por un medio que la convierta) y adjúntela "
-                     "de nuevo."))
+                     "de nuevo. No se guardó nada."))
     if found is None:
         raise _bad(_("Ese archivo no es una foto JPEG o PNG ni un PDF (su contenido es de "
-                     "otro tipo). Solo se pueden adjuntar JPEG, PNG y PDF."))
+                     "otro tipo). Solo se pueden adjuntar JPEG, PNG y PDF. No se guardó nada."))
     if claimed is not None and claimed != found:
         raise _bad(_("El archivo se llama como un {named} pero su contenido es un {actual}: "
                      "no es lo que su nombre dice. No se guardó nada; compruebe que eligió el "
@@ -338,7 +338,7 @@ def content(vault, attachment_id: str) -> bytes:
         data = _assemble(conn, attachment_id)
     if data is None or sha256(data) != att.sha256:
         raise AttachmentError(_("El contenido de este adjunto está dañado en la bóveda. "
-                                "Ejecute «Comprobar la bóveda» para ver el alcance."))
+                                "Compruebe la bóveda («cpc check») para ver el alcance."))
     return data
 
 

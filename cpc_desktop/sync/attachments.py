@@ -2,7 +2,7 @@
 
 The rows of attachments (who, what, the SHA-256 of the whole and of every chunk) travel inside
 the signed record batches (key "att" of a payload, see engine.export); the chunks follow, after
-the records, under `cpc/<shelter>/_att/<name>.cpca`:
+the records, under `cpc/_att/<shelter>/<name>.cpca`:
 
     "CPCA" | format (1) | epoch (4) | kid length (1) | kid | nonce (12)
     | AES-256-GCM of the chunk's bytes (associated data: everything before the nonce + name)
@@ -44,7 +44,7 @@ POLICY_KEY = "sync_attachments"
 
 
 def folder(shelter: str) -> str:
-    return f"{ROOT}/{shelter}/_att"
+    return f"{ROOT}/_att/{shelter}"   # beside _join: never taken for a device folder
 
 
 @functools.lru_cache(maxsize=32)
