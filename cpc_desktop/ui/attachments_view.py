@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QSize, Qt
+from PySide6.QtCore import QDate, QEvent, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog,
@@ -674,7 +674,6 @@ class AttachmentViewer(QDialog):
     def _release(self, _result: int = 0) -> None:
         from .pdf_output import release
 
-        self.pdf_view.setDocument(None)
         release(self.document, self.buffer)
         self.document = self.buffer = None
         self.image = None
@@ -696,14 +695,29 @@ class HeaderPhoto(QWidget):
         self.button = QPushButton(self, objectName="showPhotoButton")
         self.button.setCheckable(True)
         self.button.toggled.connect(self._toggled)
-        self.picture = QLabel(self, objectName="headerPhoto")
+        # Over the window, under the button, outside any layout: showing it moves nothing.
+        self.picture = QLabel(window, objectName="headerPhoto")
+        self.picture.setStyleSheet("background: white; border: 1px solid #666; padding: 3px;")
         self.picture.hide()
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.picture)
         row.addWidget(self.button)
         self.setVisible(False)
+        window.installEventFilter(self)
         self.retranslate_ui()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.Type.Resize and self.picture.isVisible():
+            self._place()
+        return False
+
+    def _place(self) -> None:
+        self.picture.adjustSize()
+        corner = self.button.mapTo(self.window_, self.button.rect().bottomRight())
+        x = max(0, min(corner.x() - self.picture.width(),
+                       self.window_.width() - self.picture.width()))
+        self.picture.move(x, corner.y() + 4)
+        self.picture.raise_()
 
     def set_photo(self, photo) -> None:
         changed = (photo.id if photo else None) != (self.photo.id if self.photo else None)
@@ -732,6 +746,7 @@ class HeaderPhoto(QWidget):
         if not photo.present:
             self.picture.setText(api.missing_text())
             self.picture.show()
+            self._place()
             self.shown = True
             self.retranslate_ui()
             return
@@ -747,6 +762,7 @@ class HeaderPhoto(QWidget):
                 return      # hidden (or locked) while it was being read
             self.picture.setPixmap(QPixmap.fromImage(image))
             self.picture.show()
+            self._place()
             self.shown = True
             self.retranslate_ui()
 
