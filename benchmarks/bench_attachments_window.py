@@ -84,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--attachments", type=int, default=50)
+    parser.add_argument("--services", type=int, default=100)
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
 
@@ -92,7 +93,7 @@ def main() -> None:
         vault, _key = Vault.create(plain_path, shelter_code="BEN-01",
                                    shelter_name="Centro de referencia (ficticio)", user=USER,
                                    passphrase=PASS, kdf_seconds=0)
-        demo.populate(vault, residents=1, services_per_resident=100)
+        demo.populate(vault, residents=1, services_per_resident=args.services)
         rid = vault.residents()[0].id
         vault.lock()
         shutil.copytree(plain_path, with_path)
@@ -144,14 +145,20 @@ def main() -> None:
             s.lock()
 
     base, loaded = statistics.median(times["plain"]), statistics.median(times["with"])
-    print(f"resident with 100 service entries, {args.runs} runs each, medians:")
+    print(f"resident with {args.services} service entries, {args.runs} runs each, medians:")
     print(f"  open + first paint, no attachments     {ms(base):7.1f} ms  (1.00x)")
     print(f"  open + first paint, {args.attachments} attachments     {ms(loaded):7.1f} ms  "
           f"({loaded / base:.2f}x)")
+    paired = statistics.median(w / p for w, p in zip(times["with"], times["plain"]))
+    print(f"  median of the {len(times['with'])} back-to-back pairs' ratios   {paired:.2f}x  "
+          f"(the figure for the target: both of a pair see the same machine load)")
+    fastest = min(times["with"]) / min(times["plain"])
+    print(f"  fastest run of each: {ms(min(times['plain'])):.1f} ms vs "
+          f"{ms(min(times['with'])):.1f} ms  ({fastest:.2f}x; less moved by machine load)")
     print(f"  Adjuntos tab shown + painted           {ms(statistics.median(tab_paint)):7.1f} ms")
     print(f"  ... until every thumbnail is there     {ms(statistics.median(thumbs_done)):7.1f} ms "
           f"(made on a worker; the window answers meanwhile)")
-    print(f"target: ratio <= 1.10: {'met' if loaded / base <= 1.10 else 'NOT met'}")
+    print(f"target: paired ratio <= 1.10: {'met' if paired <= 1.10 else 'NOT met'}")
 
 
 if __name__ == "__main__":
