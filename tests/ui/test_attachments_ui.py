@@ -113,6 +113,7 @@ def test_tab_lists_thumbnails_and_a_placeholder_for_content_not_arrived(world, q
     window = opened(qtbot, world)
     assert window.tabs.tabText(window.tabs.indexOf(window.attachments_tab)) == "Adjuntos (3)"
     assert not window.attachments_tab.built, "the tab is built only when first shown"
+    assert window.attachments_tab.thumbs == {}, "thumbnails made while the window opened"
     tab = show_tab(qtbot, window)
     rows = table_texts(tab)
     assert [r[1] for r in rows] == ["Resolución judicial o de la UPE", "Foto reciente",
@@ -293,3 +294,29 @@ def test_packet_lists_the_attachments_and_prints_the_photo_only_when_ticked(worl
         assert images == (1 if photos else 0), (photos, images)
         assert bool(detail.get("photos")) is photos
     json.dumps(detail)   # the disclosure detail is plain data
+
+
+def test_a_supervisor_sees_the_attachments_but_cannot_add_or_delete(world, qtbot, tmp_path):
+    from cpc_desktop.core.users import Role
+
+    attachments.add(world.vault, world.resident_id, tiny_pdf(), kind="otro",
+                    filename="constancia.pdf")
+    world.vault.add_user("supervision.prueba", Role.SUPERVISOR, "frase ficticia del supervisor",
+                         "Supervisión Prueba")
+    path = world.vault.path
+    world.session.lock()
+    reader = Vault.open(path, "supervision.prueba", "frase ficticia del supervisor")
+    world.session.attach(reader)
+    window = opened(qtbot, world)
+    tab = show_tab(qtbot, window)
+    assert [r[5].split(" · ")[0] for r in table_texts(tab)] == ["constancia.pdf"]
+    assert not tab.add_button.isVisible() and not tab.delete_button.isVisible()
+    image = tmp_path / "dibujo.png"
+    Image.new("RGB", (50, 50), (0, 0, 200)).save(image)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(image))])
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(tab, enter)
+    assert not enter.isAccepted(), "a read-only user could drop files to attach"
+    assert tab.ask_about([image]) is None
