@@ -99,6 +99,26 @@ def test_the_same_bytes_twice_share_their_chunks_and_removing_one_keeps_the_othe
         attachments.content(vault, two.id)
 
 
+def pixel_bomb() -> bytes:
+    """A PNG whose header claims 40000 x 40000 pixels (1.6 gigapixels): a decompression bomb."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+            chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+CAUSES = {"name_lies": "no es lo que su nombre dice", "not_supported": "Solo se pueden adjuntar",
+          "heic": "HEIC", "corrupt_jpeg": "JPEG está dañado", "corrupt_png": "PNG está dañado",
+          "corrupt_pdf": "PDF está dañado", "empty": "vacío", "pixel_bomb": "demasiados píxeles",
+          "a_folder": "es una carpeta"}
+
+
 def _bad_inputs(tmp_path: Path):
     truncated = jpeg_with_gps((800, 600))
     yield "name_lies", jpeg_with_gps((50, 40)), "escaneo.pdf"
@@ -108,17 +128,23 @@ def _bad_inputs(tmp_path: Path):
     yield "corrupt_png", png_bytes()[:60], "foto.png"
     yield "corrupt_pdf", pdf_bytes()[:-8], "doc.pdf"
     yield "empty", b"", "vacio.pdf"
+    yield "pixel_bomb", pixel_bomb(), "foto.png"
+    yield "a_folder", None, "carpeta.pdf"
 
 
 @pytest.mark.parametrize("case", [c[0] for c in _bad_inputs(Path("."))])
 def test_bad_input_is_one_clear_line_and_nothing_is_stored(vault, resident, tmp_path, case):
     _name, data, filename = next(c for c in _bad_inputs(tmp_path) if c[0] == case)
     src = tmp_path / filename
-    src.write_bytes(data)
+    if data is None:
+        src.mkdir()
+    else:
+        src.write_bytes(data)
     with pytest.raises(attachments.AttachmentError) as err:
         attachments.add(vault, resident, src, kind="otro")
     text = str(err.value)
     assert "\n" not in text and "No se guardó nada" in text
+    assert CAUSES[case] in text, "the message must name the real cause"
     assert stored_counts(vault) == (0, 0)
 
 
@@ -328,3 +354,17 @@ def test_cli_attach_list_export_and_the_disclosure_entry(created_vault, tmp_path
         assert disclosure.describe(done[0])[0] == "Exportó un adjunto"
     out, _e = cli("check", "--vault", path)
     assert "OK    attachments" in out
+
+
+def test_a_joined_residents_attachments_show_under_the_kept_one(vault):
+    from cpc_desktop.sync import join_residents
+
+    keep = vault.add(vault.forms.intake.form, make_intake_values())
+    gone = vault.add(vault.forms.intake.form, make_intake_values())
+    mine = attachments.add(vault, keep, pdf_bytes(b"a"), kind="otro", filename="a.pdf")
+    theirs = attachments.add(vault, gone, jpeg_with_gps((80, 60)), kind="foto",
+                             filename="f.jpg")
+    assert [a.id for a in attachments.list_for(vault, keep)] == [mine.id]
+    join_residents(vault, keep, gone)
+    assert {a.id for a in attachments.list_for(vault, keep)} == {mine.id, theirs.id}
+    assert attachments.photo_of(vault, keep).id == theirs.id

@@ -32,6 +32,19 @@ def pair(pair_template, tmp_path):
     b.lock()
 
 
+@pytest.fixture
+def usb(tmp_path):
+    """A folder hub's root (a USB stick)."""
+    root = tmp_path / "usb"
+    root.mkdir()
+    return root
+
+
+def _one_doc(a, kind: str = "otro"):
+    rid = a.add(a.forms.intake.form, make_intake_values())
+    return rid, attachments.add(a, rid, big_pdf(), kind=kind, filename="doc.pdf")
+
+
 def big_pdf(n: int = 300_000) -> bytes:
     return pdf_bytes(CANARY + os.urandom(n).hex().encode())     # ~9 chunks, incompressible
 
@@ -76,11 +89,9 @@ def _round_trip(a, b, hub_a, hub_b, hub_root):
     return rid
 
 
-def test_round_trip_over_a_folder_hub(pair, tmp_path):
+def test_round_trip_over_a_folder_hub(pair, usb):
     a, b = pair
-    root = tmp_path / "usb"
-    root.mkdir()
-    _round_trip(a, b, FolderHub(root), FolderHub(root), root)
+    _round_trip(a, b, FolderHub(usb), FolderHub(usb), usb)
 
 
 def test_round_trip_over_webdav(pair, tmp_path):
@@ -118,12 +129,10 @@ class _Breaking(FolderHub):
         return super()._put(path, data, overwrite=overwrite)
 
 
-def test_an_interrupted_sync_resumes_mid_attachment_on_both_sides(pair, tmp_path):
+def test_an_interrupted_sync_resumes_mid_attachment_on_both_sides(pair, usb):
     a, b = pair
-    root = tmp_path / "usb"
-    root.mkdir()
-    rid = a.add(a.forms.intake.form, make_intake_values())
-    doc = attachments.add(a, rid, big_pdf(), kind="informe_medico", filename="inf.pdf")
+    root = usb
+    _rid, doc = _one_doc(a, "informe_medico")
     n = len(attachments.split(attachments.content(a, doc.id)))
     with pytest.raises(HubUnreachable):
         SyncEngine(a).sync(_Breaking(root, after=3, on="put"))
@@ -183,12 +192,10 @@ def test_a_size_threshold_sends_small_attachments_and_holds_big_ones(pair, tmp_p
     assert got.attachments_held_back == 1
 
 
-def test_a_hub_cannot_swap_alter_or_forge_chunks(pair, tmp_path):
+def test_a_hub_cannot_swap_alter_or_forge_chunks(pair, usb, monkeypatch):
     a, b = pair
-    root = tmp_path / "usb"
-    root.mkdir()
-    rid = a.add(a.forms.intake.form, make_intake_values())
-    doc = attachments.add(a, rid, big_pdf(), kind="otro", filename="d.pdf")
+    root = usb
+    _rid, doc = _one_doc(a)
     SyncEngine(a).sync(FolderHub(root))
     chunk_files = sorted(p for p in hub_files(root) if p.suffix == attach_sync.SUFFIX)
     assert len(chunk_files) >= 3
@@ -209,10 +216,12 @@ def test_a_hub_cannot_swap_alter_or_forge_chunks(pair, tmp_path):
     stored = {r[0] for r in b.read("SELECT id FROM attachment_chunks")}
     wanted = set(attachments.wanted_chunks(b, b.shelter_code)[0][1])
     assert stored.isdisjoint({hashlib.sha256(b"\0" * 100).hexdigest()})
-    # The hub repaired (the sender uploads again what is missing): the content completes.
+    # The hub repaired: at its weekly listing the sender uploads again what is missing, and
+    # the content completes.
     one.write_bytes(blob_one)
     for p in (two, three):
         p.unlink()
+    monkeypatch.setattr(attach_sync, "RELIST_DAYS", -1)
     SyncEngine(a).sync(FolderHub(root))
     SyncEngine(b).sync(FolderHub(root))
     assert wanted and _same(b, doc)
@@ -233,13 +242,76 @@ def _row() -> dict:
             "hlc": "h", "deleted_hlc": None}
 
 
-def test_shelter_of_helper_still_builds_fresh_pairs(tmp_path):
-    # The round trip also works between laptops made by invitation just now (no copies).
+def test_laptops_joined_just_now_exchange_attachments_too(tmp_path, usb):
+    # Not copies of a template: laptops made by invitation in this test.
     a, b = shelter_of(tmp_path / "s", 2)
-    root = tmp_path / "usb"
-    root.mkdir()
-    rid = a.add(a.forms.intake.form, make_intake_values())
-    att = attachments.add(a, rid, pdf_bytes(), kind="otro", filename="a.pdf")
-    SyncEngine(a).sync(FolderHub(root))
-    SyncEngine(b).sync(FolderHub(root))
+    _rid, att = _one_doc(a)
+    SyncEngine(a).sync(FolderHub(usb))
+    SyncEngine(b).sync(FolderHub(usb))
     assert _same(b, att)
+
+
+def test_cli_sets_usb_only_and_sync_says_what_waits(pair, tmp_path, monkeypatch, capsys):
+    from cpc_desktop.cli.main import main
+    from sync_support import PASS
+
+    a, b = pair
+    _rid, doc = _one_doc(a)
+    paths = [a.path, b.path]
+    a.lock()
+    b.lock()
+    monkeypatch.setenv("CPC_PASSPHRASE", PASS)
+    monkeypatch.setenv("CPC_USER", "coord")
+    monkeypatch.setenv("CPC_LANG", "es")
+
+    def cli(*args):
+        capsys.readouterr()
+        rc = main([str(x) for x in args])
+        out = capsys.readouterr()
+        assert rc == 0, out.err
+        return out.out
+
+    for p in paths:
+        assert "solo por memoria USB" in cli("sync-attachments", "--vault", p, "--usb-only")
+    server = WebDavServer(tmp_path / "dav")
+    monkeypatch.setenv("CPC_HUB_PASSWORD", server.password)
+    try:
+        for p in paths:
+            out = cli("sync", "--vault", p, "--hub", server.url, "--user-hub", server.user)
+    finally:
+        server.stop()
+    assert "1 adjunto queda para la memoria USB" in out
+    (tmp_path / "usb-cli").mkdir()
+    for p in paths:
+        out = cli("sync", "--vault", p, "--hub", tmp_path / "usb-cli")
+    assert "Adjuntos recibidos completos: 1." in out
+    assert "por la red, los de hasta 2.0 MB" in cli("sync-attachments", "--vault", paths[0],
+                                                    "--network", "--max-mb", "2")
+
+
+class _Counting(FolderHub):
+    def __init__(self, root):
+        super().__init__(root)
+        self.att_listings = 0
+
+    def _list(self, folder):
+        self.att_listings += "_att" in folder
+        return super()._list(folder)
+
+
+def test_nothing_to_do_costs_no_listing_and_a_wiped_hub_is_refilled_within_a_week(
+        pair, usb, monkeypatch):
+    import shutil
+
+    a, b = pair
+    _rid, doc = _one_doc(a)
+    SyncEngine(a).sync(FolderHub(usb))
+    SyncEngine(b).sync(FolderHub(usb))
+    quiet = _Counting(usb)
+    SyncEngine(a).sync(quiet)
+    SyncEngine(b).sync(quiet)
+    assert quiet.att_listings == 0, "a slow link paid for a listing with nothing to move"
+    shutil.rmtree(usb / "cpc" / "_att")         # the hub lost the files
+    monkeypatch.setattr(attach_sync, "RELIST_DAYS", -1)     # a week later
+    assert SyncEngine(a).sync(FolderHub(usb)).attachment_chunks_sent == len(
+        attachments.split(attachments.content(a, doc.id)))

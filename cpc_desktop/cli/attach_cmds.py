@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "imprime el identificador del adjunto"))
     add_vault_args(p)
     p.add_argument("--resident", required=True, help=_("identificador o código del residente"))
-    p.add_argument("file", type=Path, metavar=_("ARCHIVO"))
+    p.add_argument("file", type=Path, metavar=_("ARCHIVO"),
+                   help=_("la foto (JPEG, PNG) o el documento escaneado (PDF), hasta 25 MB"))
     p.add_argument("--type", dest="kind", default="otro", metavar=_("TIPO"),
                    help=_("tipo de adjunto: {kinds}; por defecto, {default}").format(
                        kinds=", ".join(k for k, _label in attachments.kinds()),
@@ -42,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help=_("guarda el contenido de un adjunto en un archivo (queda anotado "
                               "en el registro de divulgaciones)"))
     add_vault_args(p)
-    p.add_argument("id", metavar="ID")
+    p.add_argument("id", metavar="ID", help=_("identificador del adjunto"))
     p.add_argument("-o", "--out", type=Path, required=True, metavar=_("SALIDA"),
                    help=_("archivo (o carpeta) de salida"))
     p.set_defaults(func=cmd_export)
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("remove-attachment", help=_("elimina un adjunto (también de los demás "
                                                    "equipos al sincronizar)"))
     add_vault_args(p)
-    p.add_argument("id", metavar="ID")
+    p.add_argument("id", metavar="ID", help=_("identificador del adjunto"))
     p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("sync-attachments",

@@ -19,12 +19,12 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import audit, connection, disclosure, forms
-from .errors import CpcError, NotFound, VaultError
+from .errors import CpcError, NotFound, VaultDiskFull
 from .i18n import _
 from .ids import uuid7
 from .users import Action
@@ -175,19 +175,19 @@ def _image(data: bytes, kind: str, keep_original: bool
            ) -> tuple[bytes, str, int | None, int | None]:
     from PIL import Image, ImageOps
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format != kind.upper():
                 raise _corrupt(kind)
+            if probe.width * probe.height > MAX_PIXELS:     # read from the header: no decoding
+                raise _too_many_pixels()
             probe.verify()
-        im = Image.open(io.BytesIO(data))
+        im: Image.Image = Image.open(io.BytesIO(data))
         im.load()       # verify() does not decode: a truncated JPEG fails only here
     except AttachmentError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bad(_("La imagen tiene demasiados píxeles para ser una foto o un escaneo. No "
-                     "se guardó nada.")) from None
+    except Image.DecompressionBombError:    # Pillow's own limit, met while opening
+        raise _too_many_pixels() from None
     except (OSError, SyntaxError, ValueError, TypeError, EOFError):
         raise _corrupt(kind) from None
     if keep_original:
@@ -205,6 +205,11 @@ def _image(data: bytes, kind: str, keep_original: bool
             im = im.convert("RGBA")
         im.save(out, "PNG")
     return out.getvalue(), MIMES[kind], im.width, im.height
+
+
+def _too_many_pixels() -> AttachmentError:
+    return _bad(_("La imagen tiene demasiados píxeles para ser una foto o un escaneo. No se "
+                  "guardó nada."))
 
 
 def split(content: bytes) -> list[bytes]:
@@ -282,10 +287,8 @@ def add(vault, resident_id: str, source: Path | bytes, *, kind: str,
                          {"attachment": att_id, "kind": kind, "mime": mime, "size": total})
     except OSError as exc:
         raise _disk_error(exc) from None
-    except VaultError as exc:
-        if "lleno" in str(exc) or connection.disk_full(exc.__cause__ or exc):
-            raise _disk_error(OSError(errno.ENOSPC, "")) from None
-        raise
+    except VaultDiskFull:
+        raise _disk_error(OSError(errno.ENOSPC, "")) from None
     return get(vault, att_id)
 
 
@@ -310,10 +313,14 @@ def _resident_shelter(conn, resident_id: str) -> str:
 
 
 def list_for(vault, resident_id: str, *, record_id: str | None = None) -> list[Attachment]:
-    """A resident's attachments (of one record when given), newest first, no tombstones."""
+    """A resident's attachments (of one record when given), newest first, no tombstones; a
+    resident others were joined into has theirs too."""
     vault.require(Action.READ)
-    sql = f"{_SELECT} WHERE resident_id=? AND deleted=0"
-    args: list = [resident_id]
+    # A child registered twice and joined: the attachments of both, as for records.
+    root, members = vault._family(resident_id)
+    family = [root, *members]
+    sql = f"{_SELECT} WHERE resident_id IN ({','.join('?' * len(family))}) AND deleted=0"
+    args: list = family
     if record_id is not None:
         sql += " AND record_id=?"
         args.append(record_id)
@@ -540,18 +547,13 @@ def wanted_chunks(vault, shelter: str, max_bytes: int | None = None
     return out
 
 
-def shared_chunks(vault, shelter: str, max_bytes: int | None = None) -> Iterator[str]:
-    """Chunk ids of the shelter's live attachments held here (what a hub should have)."""
-    with vault.reading() as conn:
-        rows = conn.execute("SELECT chunks FROM attachments WHERE present=1 AND deleted=0 AND "
-                            "shelter=? AND (? IS NULL OR size<=?) ORDER BY hlc",
-                            (shelter, max_bytes, max_bytes)).fetchall()
-    seen: set[str] = set()
-    for (chunks,) in rows:
-        for cid in json.loads(chunks):
-            if cid not in seen:
-                seen.add(cid)
-                yield cid
+def shared(vault, shelter: str, max_bytes: int | None = None) -> list[tuple[str, list[str]]]:
+    """(attachment id, chunk ids) of the shelter's live attachments held whole here (what a
+    hub should have), oldest first."""
+    rows = vault.read("SELECT id, chunks FROM attachments WHERE present=1 AND deleted=0 AND "
+                      "shelter=? AND (? IS NULL OR size<=?) ORDER BY hlc",
+                      (shelter, max_bytes, max_bytes))
+    return [(att_id, json.loads(chunks)) for att_id, chunks in rows]
 
 
 def chunk(vault, chunk_id: str) -> bytes | None:

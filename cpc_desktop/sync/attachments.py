@@ -15,6 +15,7 @@ chunk received is kept in its own transaction: an interrupted transfer resumes.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -134,56 +135,95 @@ class Moved:
     held_back: int = 0     # attachments the policy kept off this hub
 
 
+# A hub that lost files (restored, wiped) is found out by a listing at least this often.
+RELIST_DAYS = 7
+
+
+def _days_ago(days: int) -> str:
+    return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).isoformat(
+        timespec="milliseconds")
+
+
+def _done_key(hub: Transport, shelter: str) -> str:
+    # Per hub (its address or folder) and shelter: which attachments it was seen to hold whole.
+    place = hashlib.sha256(f"{hub.describe()}|{shelter}".encode()).hexdigest()[:32]
+    return "sync_att_on_hub:" + place
+
+
 def exchange(vault, hub: Transport, shelter: str, pol: Policy | None = None) -> Moved:
-    """Sends the chunks the hub lacks, then fetches the ones this vault lacks."""
+    """Sends the chunks the hub lacks, then fetches the ones this vault lacks. When this vault
+    has nothing new to send and nothing missing, the hub's chunk folder is not even listed (on
+    a 64 kbit/s link a listing of thousands of names costs more than the records)."""
     moved = Moved()
     allowed, max_bytes = (pol or policy(vault)).allows(hub)
     with vault.reading() as conn:
         keys = devices.shelter_keys(conn, shelter)
+        raw = devices._meta(conn, _done_key(hub, shelter))
     if not keys:
         return moved
     if not allowed:
-        moved.held_back = len(attachments.wanted_chunks(vault, shelter))
-        moved.waiting = moved.held_back
+        moved.held_back = moved.waiting = len(attachments.wanted_chunks(vault, shelter))
         return moved
-    where = folder(shelter)
-    listing = hub.list(where)
-    current = keys[-1]
-    for cid in attachments.shared_chunks(vault, shelter, max_bytes):
-        name = chunk_name(current, cid)
-        if name in listing:
-            continue
-        data = attachments.chunk(vault, cid)
-        if data is None:
-            continue
-        hub.cancel.check()
-        hub.put_if_absent(f"{where}/{name}", seal_chunk(current, name, data))
-        listing[name] = len(data)
-        moved.sent += 1
-    for att_id, missing in attachments.wanted_chunks(vault, shelter, max_bytes):
-        done = False
-        for cid in missing:
-            hub.cancel.check()
-            got = None
-            for key in reversed(keys):
-                name = chunk_name(key, cid)
-                if name not in listing:
-                    continue
-                blob = hub.get_optional(f"{where}/{name}")
-                got = open_chunk(key, name, blob, cid) if blob is not None else None
-                if got is None and blob is not None:
-                    moved.refused += 1
-                if got is not None:
-                    break
-            if got is None:
-                break           # the rest later: its sender has not uploaded it yet
-            done = attachments.store_chunk(vault, att_id, cid, got)
-            moved.received += 1
-        if done:
-            moved.completed += 1
-        else:
-            moved.waiting += 1
+    seen = json.loads(raw) if raw else {}
+    done: set[str] = set(seen.get("ids", ()))
+    fresh = seen.get("at", "") >= _days_ago(RELIST_DAYS)
+    mine = attachments.shared(vault, shelter, max_bytes)
+    wanted = attachments.wanted_chunks(vault, shelter, max_bytes)
+    if wanted or not fresh or any(att_id not in done for att_id, _c in mine):
+        where = folder(shelter)
+        listing = hub.list(where)
+        current = keys[-1]
+        done = set()        # what the listing shows, not what was remembered
+        try:
+            for att_id, chunk_ids in mine:
+                for cid in chunk_ids:
+                    name = chunk_name(current, cid)
+                    if name in listing:
+                        continue
+                    data = attachments.chunk(vault, cid)
+                    if data is None:
+                        break
+                    hub.cancel.check()
+                    hub.put_if_absent(f"{where}/{name}", seal_chunk(current, name, data))
+                    listing[name] = len(data)
+                    moved.sent += 1
+                else:
+                    done.add(att_id)
+            for att_id, missing in wanted:
+                if _fetch(vault, hub, keys, where, listing, att_id, missing, moved):
+                    moved.completed += 1
+                    done.add(att_id)
+                else:
+                    moved.waiting += 1
+        finally:
+            with vault.writing() as conn:
+                devices._set_meta(conn, _done_key(hub, shelter), json.dumps(
+                    {"at": audit.now_iso(), "ids": sorted(done)}))
     if max_bytes is not None:
         moved.held_back = len(attachments.wanted_chunks(vault, shelter)) - moved.waiting
         moved.waiting += moved.held_back
     return moved
+
+
+def _fetch(vault, hub: Transport, keys: list[ShelterKey], where: str, listing: dict,
+           att_id: str, missing: list[str], moved: Moved) -> bool:
+    """Fetches an attachment's missing chunks, newest key first; True when it became whole."""
+    whole = False
+    for cid in missing:
+        hub.cancel.check()
+        got = None
+        for key in reversed(keys):
+            name = chunk_name(key, cid)
+            if name not in listing:
+                continue
+            blob = hub.get_optional(f"{where}/{name}")
+            got = open_chunk(key, name, blob, cid) if blob is not None else None
+            if got is not None:
+                break
+            if blob is not None:
+                moved.refused += 1
+        if got is None:
+            return False        # the rest later: its sender has not uploaded it yet
+        whole = attachments.store_chunk(vault, att_id, cid, got)
+        moved.received += 1
+    return whole

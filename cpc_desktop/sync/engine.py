@@ -21,8 +21,8 @@ from ..core.errors import PermissionDenied
 from ..core.i18n import _
 from ..core.users import Action
 from ..core.vault import Vault
-from . import batch as batchfmt
 from . import attachments as attach_sync
+from . import batch as batchfmt
 from . import clockguard, devices, invitations, restore, validate, witness
 from .changes import decode_payload_full, encode_payload, pending_local
 from .errors import BatchRefused, HubFileTooLarge, HubGarbage, SyncError
