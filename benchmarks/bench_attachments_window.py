@@ -3,10 +3,11 @@ without any, in the same run (issue 18: within 10 %).
 
 Two copies of one vault (one resident, the same records); in the second copy the resident
 gets 50 attachments (photos of coloured shapes, 1600 px, and a few PDFs). The runs alternate
-between the two so that machine load hits both alike. Measured per run: from open_resident()
-until every tab has its records and the window is painted ("open + first paint"). Then, apart
-(after the ratio's runs, not part of it): switching to the Adjuntos tab and painting it, and the time until
-every thumbnail arrived from the worker. Run:
+between the two so that machine load hits both alike; the target is read on the median of
+the back-to-back pairs' ratios. Measured per run: from open_resident() until every tab has its
+records and the window is painted ("open + first paint"). Then, after those runs and not part
+of the ratio: switching to the Adjuntos tab and painting it, and the time until every
+thumbnail arrived from the worker. Run:
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_attachments_window.py [--runs 15]
 """

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,13 @@ from pypdf import PdfReader
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from cpc_desktop.core import attachments, disclosure
 from cpc_desktop.core.vault import Vault
 from cpc_desktop.ui.attachments_view import AddAttachmentsDialog
-from cpc_desktop.ui.resident_window import ResidentWindow, open_resident, open_windows
-from cpc_desktop.ui.session import Session
+from test_resident_window import opened as opened_window
+from test_resident_window import world  # noqa: F401 — shared fixture
 
 
 def shape_jpeg(color=(40, 90, 200), size=(640, 480)) -> bytes:
@@ -43,35 +42,8 @@ def tiny_pdf(text: str = "Documento ficticio de prueba") -> bytes:
     return out.getvalue()
 
 
-@dataclass
-class World:
-    session: Session
-    vault: Vault
-    resident_id: str
-    code: str
-
-
-@pytest.fixture
-def world(qtbot, tmp_path, vault_factory, intake_values):
-    created = vault_factory(tmp_path / "vault")
-    rid = created.vault.add("ficha_ingreso", intake_values(name_first="Nina Prueba"))
-    session = Session(created.path)
-    session.attach(created.vault)
-    yield World(session, created.vault, rid, created.vault.resident(rid).internal_code)
-    for window in open_windows():
-        window._force_close = True
-        window.close()
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox):
-            widget.close()
-    session.lock()
-    session.deleteLater()
-
-
-def opened(qtbot, world) -> ResidentWindow:
-    window = open_resident(world.session, world.resident_id)
-    qtbot.waitUntil(lambda: window.is_loaded, timeout=5000)
-    return window
+def opened(qtbot, world):
+    return opened_window(qtbot, world.session, world.resident_id)
 
 
 def show_tab(qtbot, window):
@@ -260,7 +232,8 @@ def test_viewer_shows_an_image_or_a_pdf_from_memory_and_logs_it(world, qtbot, ki
 def packet_pdf(world, photos: bool) -> tuple[bytes, dict]:
     from cpc_desktop.ui.print_dialogs import PacketDialog
 
-    dialog = PacketDialog(world.session, [world.resident_id], [world.code])
+    code = world.vault.resident(world.resident_id).internal_code
+    dialog = PacketDialog(world.session, [world.resident_id], [code])
     assert not dialog.photos.isChecked(), "the photo must be off unless ticked"
     dialog.photos.setChecked(photos)
 
