@@ -293,3 +293,13 @@ def test_a_supervisor_sees_the_attachments_but_cannot_add_or_delete(world, qtbot
     QApplication.sendEvent(tab, enter)
     assert not enter.isAccepted(), "a read-only user could drop files to attach"
     assert tab.ask_about([image]) is None
+
+
+def test_a_sync_that_brought_only_attachments_refreshes_the_windows():
+    from cpc_desktop.sync.engine import SyncReport
+    from cpc_desktop.ui.sync_controller import SyncOutcome
+
+    assert not SyncOutcome("hub", False, SyncReport()).applied_changes
+    assert SyncOutcome("hub", False, SyncReport(attachments_completed=1)).applied_changes, (
+        "content that arrived would stay «llegará en la próxima sincronización» on screen")
+    assert SyncOutcome("hub", False, SyncReport(received_batches=1)).applied_changes
