@@ -303,3 +303,39 @@ def test_a_sync_that_brought_only_attachments_refreshes_the_windows():
     assert SyncOutcome("hub", False, SyncReport(attachments_completed=1)).applied_changes, (
         "content that arrived would stay «llegará en la próxima sincronización» on screen")
     assert SyncOutcome("hub", False, SyncReport(received_batches=1)).applied_changes
+
+
+def test_cancel_stops_an_import_and_keeps_only_whole_files(world, qtbot, tmp_path):
+    window = opened(qtbot, world)
+    tab = show_tab(qtbot, window)
+    files = []
+    for i in range(12):
+        path = tmp_path / f"hoja-{i}.jpg"
+        path.write_bytes(shape_jpeg(((i * 20) % 256, 80, 160), size=(1800, 1400)))
+        files.append(path)
+    handle = tab.import_files(files, {"kind": "otro", "date": "2024-05-01", "note": "",
+                                      "record_id": None, "keep_original": False})
+    handle.cancel()
+    qtbot.waitUntil(lambda: not tab.busy, timeout=20_000)
+    assert tab.status.text().startswith("Cancelado"), tab.status.text()
+    stored = attachments.list_for(world.vault, world.resident_id)
+    assert len(stored) < len(files), "Cancel did not stop the import"
+    for att in stored:      # whatever was kept is whole
+        assert attachments.sha256(attachments.content(world.vault, att.id)) == att.sha256
+
+
+def test_a_file_can_be_attached_to_one_of_the_residents_records(world, qtbot, tmp_path):
+    window = opened(qtbot, world)
+    tab = show_tab(qtbot, window)
+    pdf = tmp_path / "resolucion.pdf"
+    pdf.write_bytes(tiny_pdf())
+    dialog = tab.ask_about([pdf])
+    intake = window.intake_tab.record
+    index = dialog.record.findData(intake.id)
+    assert index > 0 and dialog.record.itemText(index).startswith("Ficha de ingreso")
+    dialog.record.setCurrentIndex(index)
+    dialog.kind.setCurrentIndex(dialog.kind.findData("resolucion"))
+    dialog.ok.click()
+    qtbot.waitUntil(lambda: len(tab.items) == 1, timeout=10_000)
+    assert attachments.list_for(world.vault, world.resident_id)[0].record_id == intake.id
+    assert table_texts(tab)[0][4].startswith("Ficha de ingreso")
