@@ -683,7 +683,7 @@ class AttachmentViewer(QDialog):
 # ====================================================================== the header photo
 
 class HeaderPhoto(QWidget):
-    """"Ver foto" in the resident's header: the photo stays hidden until clicked (people
+    """"Ver foto" by the resident's tabs: the photo stays hidden until clicked (people
     look over shoulders), hides again on a second click, on lock and on close."""
 
     def __init__(self, window, parent: QWidget | None = None, *, api=core_attachments):

@@ -1211,9 +1211,6 @@ class ResidentWindow(QWidget):
         header.addWidget(self.status_label)
         header.addSpacing(12)
         header.addWidget(self.risk_label)
-        self.header_photo = HeaderPhoto(self, self)
-        header.addSpacing(12)
-        header.addWidget(self.header_photo)
         self.print_button = QPushButton(self)
         self.print_button.setObjectName("printResident")
         self.print_button.clicked.connect(lambda: self.print_dialog("print"))
@@ -1253,6 +1250,10 @@ class ResidentWindow(QWidget):
             self.tabs.addTab(tab, "")
         self.attachments_tab = AttachmentsTab(self)
         self.tabs.addTab(self.attachments_tab, "")
+        # "Ver foto" at the end of the tab row: the header is already full in Quechua, and
+        # the tab bar scrolls instead of widening the window.
+        self.header_photo = HeaderPhoto(self, self)
+        self.tabs.setCornerWidget(self.header_photo, Qt.Corner.TopRightCorner)
         self._current = 0
         self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 1)

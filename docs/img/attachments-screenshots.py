@@ -3,7 +3,7 @@ with a few synthetic images (coloured shapes), a PDF and one attachment whose co
 arrived by sync yet; and the supervision packet's attachments page as a PDF.
 
     Xvfb :72 -screen 0 1280x720x24 &
-    DISPLAY=:72 QT_QPA_PLATFORM=xcb .venv/bin/python docs/img/attachments-screenshots.py /tmp/shots
+    DISPLAY=:72 QT_QPA_PLATFORM=xcb .venv/bin/python docs/img/attachments-screenshots.py /tmp/shots [qu]
 
 Then look at the PNG and copy it here. Everyone shown is fictional (demo data).
 """
@@ -30,6 +30,12 @@ from cpc_desktop.ui.resident_window import open_resident  # noqa: E402
 from cpc_desktop.ui.session import Session  # noqa: E402
 
 qt_i18n.install(app)
+QU = sys.argv[2:] == ["qu"]
+if QU:
+    from cpc_desktop.ui.lang import set_language
+
+    set_language("qu")
+SUFFIX = "-qu" if QU else ""
 out = Path(sys.argv[1])
 out.mkdir(exist_ok=True)
 
@@ -95,7 +101,7 @@ while len(tab.thumbs) < 3 and time.time() < end:
 for _ in range(50):
     app.processEvents()
     time.sleep(0.02)
-QApplication.primaryScreen().grabWindow(0).save(str(out / "adjuntos.png"))
+QApplication.primaryScreen().grabWindow(0).save(str(out / f"adjuntos{SUFFIX}.png"))
 print("saved adjuntos.png")
 
 
@@ -110,13 +116,13 @@ def settle(until=lambda: True):
 
 window.header_photo.button.click()           # what a click on «Ver foto» shows
 settle(lambda: window.header_photo.shown)
-QApplication.primaryScreen().grabWindow(0).save(str(out / "adjuntos-foto.png"))
+QApplication.primaryScreen().grabWindow(0).save(str(out / f"adjuntos-foto{SUFFIX}.png"))
 window.header_photo.button.click()
 tab.table.selectRow(3)                       # the PDF, in the viewer
 viewer = tab.view_selected()
 viewer.setGeometry(100, 40, 900, 640)
 settle(lambda: viewer.showing == "pdf")
-QApplication.primaryScreen().grabWindow(0).save(str(out / "adjuntos-visor.png"))
+QApplication.primaryScreen().grabWindow(0).save(str(out / f"adjuntos-visor{SUFFIX}.png"))
 viewer.reject()
 print("saved adjuntos-foto.png, adjuntos-visor.png")
 data = printing.render_packet(vault, [rid], [f.form for f in vault.forms], photos=True)
