@@ -155,7 +155,7 @@ def main() -> None:
           f"(the figure for the target: both of a pair see the same machine load)")
     fastest = min(times["with"]) / min(times["plain"])
     print(f"  fastest run of each: {ms(min(times['plain'])):.1f} ms vs "
-          f"{ms(min(times['with'])):.1f} ms  ({fastest:.2f}x; less moved by machine load)")
+          f"{ms(min(times['with'])):.1f} ms  ({fastest:.2f}x)")
     print(f"  Adjuntos tab shown + painted           {ms(statistics.median(tab_paint)):7.1f} ms")
     print(f"  ... until every thumbnail is there     {ms(statistics.median(thumbs_done)):7.1f} ms "
           f"(made on a worker; the window answers meanwhile)")
