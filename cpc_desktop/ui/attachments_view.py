@@ -622,8 +622,10 @@ class AttachmentViewer(QDialog):
         run_task(self, work, on_success=self._loaded, on_failure=self._failed,
                  show_progress=False)
 
+    gone = False     # closed (and maybe deleted) before the worker answered
+
     def _loaded(self, result) -> None:
-        if not self.isVisible() and self.result() != 0:
+        if self.gone:
             return
         self.loaded = True
         if isinstance(result, QImage):
@@ -644,6 +646,8 @@ class AttachmentViewer(QDialog):
     def _failed(self, exc: BaseException) -> None:
         from .tasks import error_text
 
+        if self.gone:
+            return
         self.loaded = True
         self.message.setText(error_text(exc))
         if not isinstance(exc, core_attachments.AttachmentMissing):
@@ -674,6 +678,7 @@ class AttachmentViewer(QDialog):
     def _release(self, _result: int = 0) -> None:
         from .pdf_output import release
 
+        self.gone = True
         release(self.document, self.buffer)
         self.document = self.buffer = None
         self.image = None
@@ -758,7 +763,7 @@ class HeaderPhoto(QWidget):
             return QImage.fromData(data) if data else QImage()
 
         def done(image: QImage) -> None:
-            if not self.button.isChecked() or self.photo is not photo or self.window_.closed:
+            if self.window_.closed or self.photo is not photo or not self.button.isChecked():
                 return      # hidden (or locked) while it was being read
             self.picture.setPixmap(QPixmap.fromImage(image))
             self.picture.show()
@@ -767,8 +772,9 @@ class HeaderPhoto(QWidget):
             self.retranslate_ui()
 
         def failed(exc) -> None:
-            self.hide_photo()
-            show_error(self.window_, exc)
+            if not self.window_.closed:
+                self.hide_photo()
+                show_error(self.window_, exc)
 
         run_task(self, work, on_success=done, on_failure=failed, show_progress=False)
 

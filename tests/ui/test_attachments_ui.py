@@ -339,3 +339,18 @@ def test_a_file_can_be_attached_to_one_of_the_residents_records(world, qtbot, tm
     qtbot.waitUntil(lambda: len(tab.items) == 1, timeout=10_000)
     assert attachments.list_for(world.vault, world.resident_id)[0].record_id == intake.id
     assert table_texts(tab)[0][4].startswith("Ficha de ingreso")
+
+
+def test_closing_the_viewer_or_the_window_while_it_reads_is_harmless(world, qtbot):
+    attachments.add(world.vault, world.resident_id, shape_jpeg(size=(1600, 1200)),
+                    kind="foto", filename="foto.jpg")
+    window = opened(qtbot, world)
+    tab = show_tab(qtbot, window)
+    tab.table.selectRow(0)
+    viewer = tab.view_selected()
+    viewer.reject()                  # before the worker answered
+    window.header_photo.button.click()
+    window._force_close = True
+    window.close()
+    qtbot.wait(800)                  # the workers' answers arrive for closed widgets
+    assert window.closed
