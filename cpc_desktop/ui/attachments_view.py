@@ -410,18 +410,25 @@ class AttachmentsTab(QWidget):
             return added, errors
 
         def done(result) -> None:
+            if self.window_.closed:
+                return      # the files were added; the window that asked is gone
             self._set_busy(False)
             added, errors = result
             self._report(added, errors)
             self.window_.attachments_changed()
 
         def cancelled() -> None:
+            if self.window_.closed:
+                return
             self._set_busy(False)
             self.status.setText(_("Cancelado: el archivo que se estaba adjuntando no se "
                                   "guardó (los anteriores, sí)."))
             self.window_.attachments_changed()
 
         def failed(exc: BaseException) -> None:
+            if self.window_.closed:
+                show_error(None, exc)
+                return
             self._set_busy(False)
             self._show_error(describe_error(files[0].name if len(files) == 1 else "…", exc))
 
@@ -488,12 +495,14 @@ class AttachmentsTab(QWidget):
                 return
 
             def ok(_r) -> None:
+                if self.window_.closed:
+                    return
                 self.status.setText(_("Adjunto eliminado."))
                 self.window_.attachments_changed()
 
             run_task(self, lambda _p: self.api.remove(vault, att.id), on_success=ok,
-                     on_failure=lambda exc: self._show_error(describe_error(att.filename,
-                                                                            exc)),
+                     on_failure=lambda exc: show_error(None, exc) if self.window_.closed
+                     else self._show_error(describe_error(att.filename, exc)),
                      label=_("Eliminando…"))
 
         return confirm(self, _("Eliminar adjunto"),

@@ -354,3 +354,18 @@ def test_closing_the_viewer_or_the_window_while_it_reads_is_harmless(world, qtbo
     window.close()
     qtbot.wait(800)                  # the workers' answers arrive for closed widgets
     assert window.closed
+
+
+def test_closing_the_window_during_an_import_keeps_the_file_and_no_error(world, qtbot, tmp_path):
+    window = opened(qtbot, world)
+    tab = show_tab(qtbot, window)
+    path = tmp_path / "grande.jpg"
+    path.write_bytes(shape_jpeg(size=(2400, 1800)))
+    handle = tab.import_files([path], {"kind": "otro", "date": "2024-05-01", "note": "",
+                                       "record_id": None, "keep_original": False})
+    window._force_close = True
+    window.close()
+    qtbot.waitUntil(lambda: handle.finished, timeout=20_000)
+    qtbot.wait(100)
+    assert [a.filename for a in attachments.list_for(world.vault, world.resident_id)] == [
+        "grande.jpg"]
