@@ -63,6 +63,41 @@ def test_cpc_packet_for_three_residents(cli_vault, env, tmp_path, capsys):
     assert all(code in text for code in codes)
 
 
+def test_cpc_packet_lists_attachments_and_prints_the_photo_only_with_photos(
+        tmp_path, vault_factory, intake_values, coordinator, monkeypatch, capsys):
+    import io
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from cpc_desktop.core import attachments, disclosure
+    from cpc_desktop.core.vault import Vault
+
+    created = vault_factory(tmp_path / "vault")
+    rid = created.vault.add("ficha_ingreso", intake_values(internal_code="LOR-01-CL-0009"))
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 400), (20, 120, 60)).save(buf, "JPEG")
+    attachments.add(created.vault, rid, buf.getvalue(), kind="foto", filename="cara.jpg",
+                    note="Foto ficticia")
+    created.vault.lock()
+    for var, value in (("CPC_USER", coordinator.user), ("CPC_PASSPHRASE", coordinator.passphrase),
+                       ("CPC_LANG", "es")):
+        monkeypatch.setenv(var, value)
+    for extra, images in (([], 0), (["--photos"], 1)):
+        out = tmp_path / f"paquete{len(extra)}.pdf"
+        assert main(["packet", "--vault", str(created.path), "--resident", "LOR-01-CL-0009",
+                     "--form", "ficha_ingreso", "-o", str(out), *extra]) == 0, \
+            capsys.readouterr().err
+        reader = PdfReader(out)
+        assert sum(len(page.images) for page in reader.pages) == images, extra
+        text = " ".join(page.extract_text() for page in reader.pages)
+        assert "cara.jpg" in text and "Foto ficticia" in text
+    vault = Vault.open(created.path, coordinator.user, coordinator.passphrase)
+    packets = [e for e in vault.audit_log(rid) if e.action == disclosure.PACKET]
+    assert [bool(e.detail.get("photos")) for e in packets] == [False, True]
+    vault.lock()
+
+
 def test_cpc_print_refuses_an_unknown_form_and_an_unwritable_path(cli_vault, env, tmp_path,
                                                                  capsys):
     path, _key, _codes, _name = cli_vault

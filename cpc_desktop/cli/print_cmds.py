@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=_("formularios, en este orden"))
     p.add_argument("--prepared-by", default=None,
                    help=_("quién prepara el paquete (por defecto: el nombre del usuario)"))
+    p.add_argument("--photos", action="store_true",
+                   help=_("imprime también la foto de cada residente (sin esta opción solo va "
+                          "la lista de sus adjuntos)"))
     _add_common(p)
     p.set_defaults(func=cmd_packet)
 
@@ -104,13 +107,13 @@ def cmd_packet(args) -> int:
         prepared_by = args.prepared_by or vault.user.display_name
         data = printing.render_packet(vault, args.resident, args.form, lang=args.lang,
                                       period=_period(args), prepared_by=prepared_by,
-                                      progress=progress)
+                                      photos=args.photos, progress=progress)
         if show:
             print(file=sys.stderr)
         printing.write_pdf(data, args.output)
         ids = [vault.find_resident(ref).id for ref in args.resident]
         disclosure.record(vault, disclosure.PACKET, ids, forms=list(args.form), to="pdf",
-                          lang=args.lang, reason=args.reason)
+                          lang=args.lang, reason=args.reason, photos=args.photos or None)
     print(_("PDF guardado: {path}").format(path=args.output))
     return 0
 

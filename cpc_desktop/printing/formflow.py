@@ -392,19 +392,7 @@ class FormRenderer:
             for _i in range(n):
                 data.append([self.grid_cell(c, {}, blank=True) for c in cols])
                 heights.append(tall * WRITE_LINE + 2)
-        table = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1,
-                      splitInRow=_split_in_row(data, widths))
-        table.setStyle(TableStyle([
-            ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 8),  # empty cells too: no Helvetica
-            ("GRID", (0, 0), (-1, -1), 0.5, BOX),
-            ("LINEBELOW", (0, 0), (-1, 0), 1.0, colors.black),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
-            ("TOPPADDING", (0, 0), (-1, -1), 2),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ]))
-        return table
+        return boxed_table(data, widths, heights=heights, pad=2.5)
 
     def grid_cell(self, col: Field, row: dict, *, blank: bool):
         if col.type == "yesno":
@@ -565,6 +553,24 @@ class FormRenderer:
         if not pieces:
             return ""
         return TextBlock([(pieces, fonts.REGULAR, cell.fontSize, cell.leading, cell.textColor)])
+
+
+def boxed_table(data: list[list], widths: list[float], *, heights=None,
+                pad: float = 3) -> Table:
+    """A table with a heading row repeated on each page, ruled cells, text at the top."""
+    table = Table(data, colWidths=widths, rowHeights=heights, repeatRows=1,
+                  splitInRow=_split_in_row(data, widths))
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), fonts.REGULAR, 8),  # empty cells too: no Helvetica
+        ("GRID", (0, 0), (-1, -1), 0.5, BOX),
+        ("LINEBELOW", (0, 0), (-1, 0), 1.0, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), pad),
+        ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+        ("TOPPADDING", (0, 0), (-1, -1), pad - 0.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), pad),
+    ]))
+    return table
 
 
 def labelled(label: str) -> str:

@@ -6,15 +6,17 @@ caller hands the bytes to `write_pdf` with the path the person chose.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reportlab.platypus import Flowable, NextPageTemplate, PageBreakIfNotEmpty, Paragraph, Spacer
 
+from ..core import attachments as attachment_store
 from ..core.display import format_date
 from ..core.forms import Form, parse_date
 from ..core.i18n import N_, _
 from ..core.vault import Record, ResidentSummary, Vault
+from . import attached
 from .document import FORM_VERSION, RECORD_DATE, CancelFn, Part, ProgressFn, Tracker, build
 from .flowables import RefLine, Row, Rule, Stack, TextBlock, WrittenLine
 from .formflow import FormRenderer, is_register, orientation
@@ -37,6 +39,9 @@ PAGE = N_("pág.")
 NONE_IN_PERIOD = N_("sin registros en el periodo")
 NONE_AT_ALL = N_("sin registros")
 RECORDS_N = N_("{n} registros")
+ATTACHMENTS_N = N_("{n} adjuntos")
+ATTACHMENTS_1 = N_("1 adjunto")
+WITH_PHOTO = N_("con la foto")
 RECEIVED = N_("Recibido por (nombre e institución):")
 SIGNATURE = N_("Firma:")
 DATE = N_("Fecha:")
@@ -95,10 +100,11 @@ class Period:
 class _Unit:
     """What one part of the document prints."""
     part: Part
-    form: Form
+    form: Form | None          # None: not a form (a resident's attachments)
     records: list[Record]      # empty for a blank form
     blank: bool = False
     register: bool = False
+    content: Callable[[], list[Flowable]] | None = None   # made when laid out
 
 
 class _Assembler:
@@ -156,7 +162,7 @@ class _Assembler:
         (`page`: the orientation the story starts on; None: the first unit's)."""
         story: list[Flowable] = []
         for unit in units:
-            turn = orientation(unit.form)
+            turn = orientation(unit.form) if unit.form is not None else "portrait"
             if page is not None and turn != page:
                 story.append(NextPageTemplate(turn))
             page = turn
@@ -166,8 +172,24 @@ class _Assembler:
         return story
 
     def body(self, unit: _Unit) -> list[Flowable]:
+        if unit.content is not None:
+            return unit.content()
+        assert unit.form is not None
         return self.renderer.body(unit.form, None if unit.blank else
                                   [rec.values for rec in unit.records])
+
+    def attachments_unit(self, resident: ResidentSummary, photo: bool,
+                         outline: list[tuple[str, int]]) -> tuple[_Unit | None, int]:
+        """The part listing a resident's attachments (and the photo when asked for), with
+        how many there are; no part when there is nothing to print."""
+        items = attachment_store.list_for(self.vault, resident.id)
+        if not items and not photo:
+            return None, 0
+        title = self.lang.primary(attached.ATTACHMENTS_TITLE)
+        part = Part(self.key(), attached.ATTACHMENTS_TITLE,
+                    resident_code=resident.internal_code, outline=outline + [(title, 1)])
+        return _Unit(part, None, [], content=lambda: attached.body(
+            self.vault, self.renderer, items, photo=photo)), len(items)
 
 
 def _resident(vault: Vault, ref: str) -> ResidentSummary:
@@ -247,6 +269,7 @@ def render_values(form_id: str, values: dict | None, *, shelter_code: str, shelt
 
 def render_packet(vault: Vault, resident_ids: Sequence[str], form_ids: Sequence[str], *,
                   lang: str = "es", period=None, prepared_by: str = "",
+                  attachments: bool = True, photos: bool = False,
                   progress: ProgressFn | None = None, cancel: CancelFn | None = None,
                   today: dt.date | None = None) -> bytes:
     """The supervision visit packet as one PDF (bytes).
@@ -256,6 +279,9 @@ def render_packet(vault: Vault, resident_ids: Sequence[str], form_ids: Sequence[
     given: "one" forms filled; "many" forms every record dated in `period` (start, end);
     short register forms (the services log) as one table per resident. PDF bookmarks: one
     per resident, one per form under it. Residents may be given by id or internal code.
+    `attachments`: after a resident's forms, the list of the resident's attachments (type,
+    date, note, file name; never their content); `photos`: the resident's photo printed
+    there too (only when the person asked for it).
 
     `progress(done, total)` is called as parts are laid out (total = cover + every form
     printed; done == total at the end); `cancel()` is asked between parts and, when it
@@ -274,7 +300,8 @@ def render_packet(vault: Vault, resident_ids: Sequence[str], form_ids: Sequence[
     cover = Part(asm.key(), PACKET_TITLE, show_code_box=False,
                  outline=[(language.primary(COVER), 0)])
     units: list[_Unit] = []
-    contents: list[tuple[ResidentSummary, list[tuple[Form, list[_Unit]]]]] = []
+    contents: list[tuple[ResidentSummary, list[tuple[Form, list[_Unit]]],
+                         tuple[_Unit, int] | None]] = []
     for resident in residents:
         if cancel and cancel():
             raise PrintCancelled(_("Impresión cancelada; no se ha guardado nada."))
@@ -286,17 +313,23 @@ def render_packet(vault: Vault, resident_ids: Sequence[str], form_ids: Sequence[
                 outline = []
             per_form.append((form, found))
             units.extend(found)
-        contents.append((resident, per_form))
+        extra = None
+        if attachments or photos:
+            unit, count = asm.attachments_unit(resident, photos, outline)
+            if unit is not None:
+                units.append(unit)
+                extra = (unit, count)
+        contents.append((resident, per_form, extra))
     tracker = Tracker(language, vault.shelter_code, vault.shelter_name, packet=True,
                       total_parts=1 + len(units), progress=progress, cancel=cancel, today=today)
     story = [tracker.start(cover)]
-    story.extend(_cover(asm, tracker, form_list, contents, period, prepared_by))
+    story.extend(_cover(asm, tracker, form_list, contents, period, prepared_by, photos))
     story.extend(asm.story(units, tracker, page="portrait"))
     return build(story, tracker, title=language.primary(PACKET_TITLE))
 
 
 def _cover(asm: _Assembler, tracker: Tracker, form_list: list[Form], contents, period,
-           prepared_by: str) -> list[Flowable]:
+           prepared_by: str, photo: bool) -> list[Flowable]:
     lang, r = asm.lang, asm.renderer
     st = r.st
     out: list[Flowable] = [Spacer(0, 6 * mm), TextBlock(r.runs(PACKET_TITLE, "title"), center=True),
@@ -319,7 +352,7 @@ def _cover(asm: _Assembler, tracker: Tracker, form_list: list[Form], contents, p
     out += [Stack(receipt, gap=3), Spacer(0, 6 * mm), r.para(CONTENTS, "section"),
             Rule(0.8, 0.5, 2.5)]
     page_word = lang.primary(PAGE)
-    for resident, per_form in contents:
+    for resident, per_form, extra in contents:
         out.append(Spacer(0, 1.2 * mm))
         out.append(Paragraph(f"<b>{esc(resident.internal_code)}</b>", st.body))
         for form, units in per_form:
@@ -337,11 +370,23 @@ def _cover(asm: _Assembler, tracker: Tracker, form_list: list[Form], contents, p
                     text += " — " + format_date(unit.records[0].record_date)
                 key = unit.part.key
 
-                def on_draw(canv, x, y, key=key):
-                    tracker.note_ref(canv, x, y, key, page_word)
-                out.append(RefLine(Paragraph(esc(text), _indented(st.small)), on_draw))
+                out.append(_ref_line(tracker, text, key, page_word, st.small))
+        if extra is not None:
+            unit, count = extra
+            many = lang.primary(ATTACHMENTS_N).format(n=count) if count != 1 \
+                else lang.primary(ATTACHMENTS_1)
+            text = lang.primary(attached.ATTACHMENTS_TITLE) + " (" + many + (
+                ", " + lang.primary(WITH_PHOTO) if photo else "") + ")"
+            out.append(_ref_line(tracker, text, unit.part.key, page_word, st.small))
     out.append(Spacer(0, ROW_GAP))
     return out
+
+
+def _ref_line(tracker: Tracker, text: str, key: str, page_word: str, style) -> RefLine:
+    """A line of the contents with the page number of part `key` at its right."""
+    def on_draw(canv, x, y):
+        tracker.note_ref(canv, x, y, key, page_word)
+    return RefLine(Paragraph(esc(text), _indented(style)), on_draw)
 
 
 def _indented(style):

@@ -480,6 +480,10 @@ class PacketDialog(_PrintDialogBase):
         self.reason.setMaxLength(disclosure.REASON_MAX)
         self.reason_label = QLabel()
         self.reason_label.setBuddy(self.reason)
+        # Off unless ticked each time: a face on paper is what identifies a child most.
+        self.photos = QCheckBox(objectName="packetPhotos")
+        self.photos_help = QLabel(wordWrap=True)
+        tint(self.photos_help, HELP_COLOR, smaller=True)
         form = QFormLayout()
         form.addRow(self.forms_label, self.forms_list)
         form.addRow(self.language_label, self.language)
@@ -489,6 +493,8 @@ class PacketDialog(_PrintDialogBase):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(form)
+        layout.addWidget(self.photos)
+        layout.addWidget(self.photos_help)
         layout.addWidget(self.notice)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
@@ -513,6 +519,10 @@ class PacketDialog(_PrintDialogBase):
         self.reason.setPlaceholderText(_("p. ej. visita de supervisión de la UPE (queda en el "
                                          "registro de accesos)"))
         self.progress_label = _("Preparando el paquete…")
+        self.photos.setText(_("Imprimir también la &foto de cada residente"))
+        self.photos_help.setText(_("La lista de adjuntos (tipo, fecha, nota y nombre del "
+                                   "archivo) va siempre; su contenido no se imprime. La foto "
+                                   "solo si marca esta casilla."))
 
     def chosen_forms(self) -> list[str]:
         return [self.forms_list.item(i).data(Qt.ItemDataRole.UserRole)
@@ -531,7 +541,7 @@ class PacketDialog(_PrintDialogBase):
     def disclosed(self, to: str) -> tuple[str, list[str], dict]:
         return disclosure.PACKET, list(self.resident_ids), {
             "forms": self.chosen_forms(), "to": to, "lang": self.language.currentData(),
-            "reason": self.reason.text()}
+            "reason": self.reason.text(), "photos": self.photos.isChecked() or None}
 
     def file_name(self) -> str:
         vault = self.session.vault
@@ -549,6 +559,7 @@ class PacketDialog(_PrintDialogBase):
         ids, lang = list(self.resident_ids), self.language.currentData()
         period = self.period.value()
         prepared_by = self.prepared_by.text().strip()
+        photos = self.photos.isChecked()
 
         def make(progress: Progress) -> bytes:
             def report(done: int, total: int) -> None:
@@ -556,7 +567,8 @@ class PacketDialog(_PrintDialogBase):
                                                "{total}…").format(done=done, total=total))
 
             return printing.render_packet(vault, ids, form_ids, lang=lang, period=period,
-                                          prepared_by=prepared_by, progress=report,
+                                          prepared_by=prepared_by, photos=photos,
+                                          progress=report,
                                           cancel=lambda: progress.cancelled)
 
         return make

@@ -16,21 +16,37 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
-from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer,
-                            Signal)
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QHBoxLayout,
-                               QHeaderView, QLabel, QMenu,
-                               QMessageBox, QPushButton, QSplitter, QTableView, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core import case_alerts, disclosure, display, forms, wording
+from ..core import attachments, case_alerts, disclosure, display, forms, wording
 from ..core.errors import ValidationError, VaultLocked
 from ..core.forms import Field, Form, is_empty
 from ..core.i18n import N_, _, ngettext
 from ..core.ids import uuid7
 from ..core.users import Action
 from ..core.vault import Record
+from .attachments_view import AttachmentsTab, HeaderPhoto, record_label
 from .form_view import ERROR_COLOR, HELP_COLOR, give_back, take_view, warm_up
 from .lang import language_bus
 from .screen_fit import fit_to_screen
@@ -1320,6 +1336,11 @@ class ResidentWindow(QWidget):
                 else ManyFormTab(self, form)
             self.form_tabs.append(tab)
             self.tabs.addTab(tab, "")
+        self.attachments_tab = AttachmentsTab(self)
+        self.tabs.addTab(self.attachments_tab, "")
+        # "Ver foto" at the end of the tab row: the header is already full in Quechua, and
+        # the tab bar scrolls instead of widening the window.
+        self.header_photo = HeaderPhoto(self, self)
         self._current = 0
         self.tabs.currentChanged.connect(self._tab_changed)
         # Fifteen forms do not fit in one row of tabs at 1280 px: the row scrolls, and this
@@ -1331,7 +1352,14 @@ class ResidentWindow(QWidget):
         self.forms_menu = QMenu(self.forms_button)
         self.forms_menu.aboutToShow.connect(self._fill_forms_menu)
         self.forms_button.setMenu(self.forms_menu)
-        self.tabs.setCornerWidget(self.forms_button, Qt.Corner.TopRightCorner)
+        # One corner, two widgets: the forms menu and "Ver foto".
+        corner = QWidget(self.tabs)
+        corner_row = QHBoxLayout(corner)
+        corner_row.setContentsMargins(0, 0, 0, 0)
+        corner_row.setSpacing(4)
+        corner_row.addWidget(self.forms_button)
+        corner_row.addWidget(self.header_photo)
+        self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         layout.addWidget(self.tabs, 1)
 
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save_current)
@@ -1365,6 +1393,21 @@ class ResidentWindow(QWidget):
     def editors(self) -> list[RecordEditor]:
         return [e for tab in self.form_tabs for e in tab.editors()]
 
+    def current_form_tab(self) -> FormTab | None:
+        """The form tab shown, or None on the attachments tab."""
+        index = self.tabs.currentIndex()
+        return self.form_tabs[index] if 0 <= index < len(self.form_tabs) else None
+
+    def record_choices(self) -> list[tuple[str, str]]:
+        """(record id, "Form — date") of the resident's records loaded in the tabs, for
+        attaching a file to one of them."""
+        out = []
+        for tab in self.form_tabs:
+            records = ([tab.record] if isinstance(tab, SingleFormTab) and tab.record else
+                       tab.model.records if isinstance(tab, ManyFormTab) else [])
+            out += [(r.id, record_label(tab.form, r.record_date)) for r in records]
+        return out
+
     @property
     def dirty(self) -> bool:
         return any(tab.dirty for tab in self.form_tabs)
@@ -1378,7 +1421,8 @@ class ResidentWindow(QWidget):
         first = not self.is_loaded
 
         def work(_p):
-            found = vault.resident(resident_id), vault.records(resident_id)
+            found = (vault.resident(resident_id), vault.records(resident_id),
+                     attachments.list_for(vault, resident_id))
             if first:
                 disclosure.record(vault, disclosure.OPEN, [resident_id])
             return found
@@ -1389,7 +1433,7 @@ class ResidentWindow(QWidget):
     def _loaded(self, result) -> None:
         if self.closed:
             return
-        summary, records = result
+        summary, records, attached = result
         self.summary = summary
         self._show_alerts(next((r for r in records if r.form == forms.registry().intake.form),
                                None))
@@ -1398,6 +1442,7 @@ class ResidentWindow(QWidget):
             by_form.setdefault(record.form, []).append(record)
         for tab in self.form_tabs:
             tab.set_records(by_form.get(tab.form.form, []))
+        self._set_attachments(attached)
         self.is_loaded = True
         self._update_header()
         if self.isActiveWindow() and not self.isAncestorOf(QApplication.focusWidget()):
@@ -1415,6 +1460,28 @@ class ResidentWindow(QWidget):
             alerts=" · ".join(found)) if found else "")
 
     _alerts: list[str] = []
+
+    def _set_attachments(self, items: list) -> None:
+        self.attachments_tab.set_items(items)
+        self.header_photo.set_photo(next((a for a in items
+                                          if a.kind == attachments.PHOTO_KIND), None))
+        self._attachments_title()
+
+    def _attachments_title(self) -> None:
+        n = len(self.attachments_tab.items)
+        self.tabs.setTabText(self.tabs.indexOf(self.attachments_tab),
+                             _("Adjuntos ({n})").format(n=n) if n else _("Adjuntos"))
+
+    def attachments_changed(self) -> None:
+        """After adding or removing one: the list read again (on a worker)."""
+        vault = self.session.vault
+        if vault is None or self.resident_id is None or self.closed:
+            return
+        resident_id = self.resident_id
+        run_task(self, lambda _p: attachments.list_for(vault, resident_id),
+                 on_success=lambda items: None if self.closed else self._set_attachments(items),
+                 show_progress=False,
+                 on_failure=lambda exc: None if self.closed else show_error(self, exc))
 
     def _update_header(self) -> None:
         s = self.summary
@@ -1450,10 +1517,11 @@ class ResidentWindow(QWidget):
 
         if self.session.vault is None:
             return None
-        tab = self.form_tabs[self.tabs.currentIndex()]
+        tab = self.current_form_tab() or self.intake_tab
         editor = tab.editor
         on_screen = None
-        if editor is not None and (editor.record is not None or editor.dirty):
+        if editor is not None and tab is self.current_form_tab() and (
+                editor.record is not None or editor.dirty):
             on_screen = OnScreen(tab.form.form, editor.record_id,
                                  editor.view.values() if editor.dirty or editor.record is None
                                  else None)
@@ -1507,7 +1575,8 @@ class ResidentWindow(QWidget):
 
     def focus_form(self) -> None:
         """The keyboard into the current form's first field (or the tabs, while loading)."""
-        editor = self.form_tabs[self.tabs.currentIndex()].editor
+        tab = self.current_form_tab()
+        editor = tab.editor if tab is not None else None
         target = None
         if editor is not None:
             target = next((b.editor.focus_widget() for b in editor.view.fields.boxes.values()
@@ -1533,8 +1602,9 @@ class ResidentWindow(QWidget):
 
     # ------------------------------------------------------------ saving
     def save_current(self) -> None:
-        tab = self.form_tabs[self.tabs.currentIndex()]
-        if tab.editor is not None and (tab.editor.dirty or tab.editor.record is None):
+        tab = self.current_form_tab()
+        if tab is not None and tab.editor is not None and (tab.editor.dirty
+                                                            or tab.editor.record is None):
             tab.editor.save()
 
     def record_saved(self, editor: RecordEditor | None, record: Record | None, summary,
@@ -1630,6 +1700,7 @@ class ResidentWindow(QWidget):
 
     def _forget(self) -> None:
         self.closed = True
+        self.header_photo.hide_photo()
         for editor in self.editors():
             give_back(editor.view)
         if self.resident_id and _windows.get(self.resident_id) is self:
@@ -1668,6 +1739,8 @@ class ResidentWindow(QWidget):
                 if tab.quick is not None:
                     for ed in tab.quick.editors.values():
                         ed.clear()
+        self.header_photo.hide_photo()
+        self.attachments_tab.clear()
         self.code_label.clear()
         self.names_label.clear()
         self.alerts_label.clear()
@@ -1710,6 +1783,9 @@ class ResidentWindow(QWidget):
             tab.retranslate_ui()
         self.forms_button.setText(_("Formularios") + " ▾")
         self.forms_button.setToolTip(_("Ir a cualquier formulario del expediente"))
+        self._attachments_title()
+        self.attachments_tab.retranslate_ui()
+        self.header_photo.retranslate_ui()
         self.readonly_label.setText(_("Solo lectura"))
         self.print_button.setText(_("&Imprimir…"))
         self.print_button.setToolTip(_("Imprimir este registro, los formularios del residente "

@@ -51,7 +51,10 @@ class SyncOutcome:
     @property
     def applied_changes(self) -> bool:
         r = self.report
-        return r is not None and bool(r.received_changes or r.new_conflicts)
+        # A batch may bring only attachment rows or tombstones, and a sync only the content
+        # of attachments shown as "llegará…": the windows must read them again too.
+        return r is not None and bool(r.received_changes or r.new_conflicts
+                                      or r.received_batches or r.attachments_completed)
 
 
 def summary_text(o: SyncOutcome) -> str:
