@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("sync-attachments",
-                       help=_("cómo viajan los adjuntos por un hub de red (WebDAV): todos, "
+                       help=_("cómo viajan los adjuntos por un punto de intercambio en red (WebDAV): todos, "
                               "solo por memoria USB, o solo los de hasta cierto tamaño"))
     add_vault_args(p)
     how = p.add_mutually_exclusive_group()

@@ -224,8 +224,10 @@ def cmd_sync(args) -> int:
             print(_("Adjuntos recibidos completos: {n}.").format(
                 n=report.attachments_completed))
         if report.attachments_held_back:
-            print(ngettext("{n} adjunto queda para la memoria USB (ajuste de este hub).",
-                           "{n} adjuntos quedan para la memoria USB (ajuste de este hub).",
+            print(ngettext("{n} adjunto queda para la memoria USB (ajuste de este punto de "
+                           "intercambio).",
+                           "{n} adjuntos quedan para la memoria USB (ajuste de este punto de "
+                           "intercambio).",
                            report.attachments_held_back).format(n=report.attachments_held_back))
         elif report.attachments_waiting:
             print(ngettext("{n} adjunto llegará en la próxima sincronización.",

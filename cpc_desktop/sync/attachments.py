@@ -115,7 +115,7 @@ def set_policy(vault, *, usb_only: bool, max_bytes: int | None) -> None:
         vault.require(Action.MANAGE_USERS)
     except PermissionDenied:
         raise PermissionDenied(_("Solo un(a) coordinador(a) puede cambiar los ajustes del "
-                                 "hub.")) from None
+                                 "punto de intercambio.")) from None
     with vault.writing() as conn:
         devices._set_meta(conn, POLICY_KEY, json.dumps({"usb_only": usb_only,
                                                         "max_bytes": max_bytes}))

@@ -442,8 +442,9 @@ class SyncEngine:
                     try:
                         attachments.receive(conn, extra["att"], shelter)
                     except ValueError:
-                        raise refuse(_("Un lote del equipo {device} trae datos de adjuntos "
-                                       "que no se pueden leer; no se aplicó nada de él.").format(
+                        raise refuse(_("Un paquete de cambios del equipo {device} trae "
+                                       "datos de adjuntos que no se pueden leer; no se "
+                                       "aplicó nada de él.").format(
                             device=device[-8:])) from None
                 conn.execute("INSERT INTO sync_batches(shelter, device, seq, hash, data, "
                              "received_at, uploaded) VALUES (?,?,?,?,?,?,1)",
