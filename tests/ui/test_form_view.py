@@ -40,23 +40,21 @@ def test_every_form_shows_demo_records_and_gives_back_exactly_what_was_stored(vi
     for resident in demo.generate(seed=7, residents=10, services_per_resident=3,
                                   today=dt.date(2026, 6, 1)):
         for form_id, values in resident.items():
-            view = views[form_id]
-            view.set_values(values)
-            assert view.values() == values, (
-                f"{form_id}: opening and saving a record unchanged would alter it")
-            assert not view.dirty, f"{form_id}: an untouched record is reported as changed"
+            _gives_back(views[form_id], form_id, values)
             seen[form_id] += 1
     # Forms the demo leaves empty (health, legal case, psychological report) are checked with
     # every field filled at once.
     for form_id in (f for f, n in seen.items() if not n):
-        values = full_values(REGISTRY.get(form_id))
-        view = views[form_id]
-        view.set_values(values)
-        assert view.values() == values, (
-            f"{form_id}: opening and saving a record unchanged would alter it")
-        assert not view.dirty, f"{form_id}: an untouched record is reported as changed"
+        _gives_back(views[form_id], form_id, full_values(REGISTRY.get(form_id)))
         seen[form_id] += 1
     assert all(seen.values()), f"some forms got no record to check: {seen}"
+
+
+def _gives_back(view: FormView, form_id: str, values: dict) -> None:
+    view.set_values(values)
+    assert view.values() == values, (
+        f"{form_id}: opening and saving a record unchanged would alter it")
+    assert not view.dirty, f"{form_id}: an untouched record is reported as changed"
 
 
 def test_signature_boxes_are_not_on_screen(view_of):
