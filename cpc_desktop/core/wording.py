@@ -20,9 +20,12 @@ DUPLICATE_REASONS = {"document": N_("mismo número de documento"),
                      "name_birth": N_("mismos nombres y fecha de nacimiento"),
                      "code": N_("mismo código interno")}
 
+# A resident's attachments: the window's tab and the sync phase that moves them.
+ATTACHMENTS = N_("Adjuntos")
+
 # sync.Progress.phase → what is happening.
 SYNC_PHASES = {"prepare": N_("Preparando"), "send": N_("Enviando"), "receive": N_("Recibiendo"),
-               "attachments": N_("Adjuntos"), "done": N_("Listo")}
+               "attachments": ATTACHMENTS, "done": N_("Listo")}
 
 
 def change_field(registry, form_id: str, field_id: str) -> str:

@@ -1470,7 +1470,7 @@ class ResidentWindow(QWidget):
     def _attachments_title(self) -> None:
         n = len(self.attachments_tab.items)
         self.tabs.setTabText(self.tabs.indexOf(self.attachments_tab),
-                             _("Adjuntos ({n})").format(n=n) if n else _("Adjuntos"))
+                             _("Adjuntos ({n})").format(n=n) if n else _(wording.ATTACHMENTS))
 
     def attachments_changed(self) -> None:
         """After adding or removing one: the list read again (on a worker)."""
