@@ -587,6 +587,25 @@ def test_a_damaged_byte_is_reported_as_damage(pristine_copy, coordinator, where)
         "opening a damaged vault would write to it and make recovery harder")
 
 
+@pytest.mark.parametrize("sql, args", [("SELECT * FROM no_such_table", ()),
+                                       ("SELECT ?", (1, 2)),
+                                       ("SELEC 1", ())])
+def test_a_failed_query_is_not_called_damage(pristine_copy, coordinator, sql, args):
+    """A query that fails on a sound file (a program error, not the file) must not tell the
+    person to restore a backup: following wrong advice loses what was written since."""
+    v = Vault.open(pristine_copy, coordinator.user, coordinator.passphrase)
+    try:
+        with pytest.raises(VaultError) as caught:
+            v.read(sql, args)
+        assert not isinstance(caught.value, VaultDamaged), "a program error was called damage"
+        assert "restaure" not in str(caught.value).lower()
+        assert "cpc check" in str(caught.value), "no safe next step was named"
+        assert v.read("SELECT count(*) FROM residents")[0][0] >= 1, "the vault stopped working"
+        assert v.check().ok
+    finally:
+        v.lock()
+
+
 def test_missing_database_file_is_reported_as_damage(pristine_copy, coordinator):
     (pristine_copy / DB_NAME).unlink()
     with pytest.raises(VaultDamaged):

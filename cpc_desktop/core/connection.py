@@ -124,6 +124,14 @@ def db_error(exc: Exception, db_path: Path | None = None) -> CpcError:
                             "retirada, disco desconectado o sin permiso?). No se ha modificado "
                             "nada. Compruebe el disco y vuelva a intentarlo; si se repite, "
                             "ejecute «cpc check»."))
+    if not _unreadable_file(exc):
+        # A query that failed on a sound file: a fault of this program, not damage. Its text
+        # is not shown (it could quote stored values).
+        return VaultError(_("CPC no pudo completar esta operación por un error del programa "
+                            "({kind}); el archivo de la bóveda no está dañado por ello. No se "
+                            "ha modificado nada. Vuelva a intentarlo; si se repite, ejecute "
+                            "«cpc check» y avise a quien da soporte a CPC.").format(
+                                kind=type(exc).__name__))
     # The key was proven by its slot, so a file SQLCipher cannot read with it is damaged (or
     # another vault's vault.db was put here).
     return VaultDamaged(_("No se puede leer vault.db con la llave de esta bóveda: el archivo "
@@ -131,6 +139,17 @@ def db_error(exc: Exception, db_path: Path | None = None) -> CpcError:
                           "nada. Guarde una copia de la carpeta tal como está; si tiene una "
                           "copia de seguridad, restaure la más reciente (la bóveda actual se "
                           "conserva al lado)."))
+
+
+_CORRUPT, _NOTADB = 11, 26     # SQLite's primary result codes for an unreadable file
+
+
+def _unreadable_file(exc: Exception) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_CORRUPT, _NOTADB)
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
 def disk_full(exc: BaseException) -> bool:

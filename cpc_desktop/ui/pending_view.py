@@ -170,6 +170,7 @@ class PendingView(QWidget):
         self._timer.timeout.connect(self.reload)
         session.changed.connect(lambda _c: self._timer.start())
         session.unlocked.connect(self.reload)
+        session.hold_first_screen()
         session.locked.connect(self.clear)
         language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()
@@ -217,9 +218,11 @@ class PendingView(QWidget):
             self.model.set_result(result, mine)
             self._update_count()
             self.loaded.emit(len(result.items))
+            self.session.first_screen_shown()
 
         def failed(exc: BaseException) -> None:
             if gen == self._generation and self.session.is_unlocked:
+                self.session.first_screen_shown()
                 show_error(self, exc)
 
         run_task(self, work, on_success=done, on_failure=failed, show_progress=False,
@@ -254,10 +257,6 @@ def install(window) -> PendingView:
     """Adds the Pendientes dock to the main window: shown with the resident list, hidden
     on the start and unlock screens."""
     view = PendingView(window.session, window)
-    # The first screen first: Pendientes (one quick read) ahead of the list, whose read of
-    # every intake's alerts holds the vault for a while with 10,000 residents.
-    window.session.unlocked.disconnect(window.residents_view.reload)
-    window.session.unlocked.connect(window.residents_view.reload)
     dock = PendingDock(window, objectName="pendingDock")
     dock.setWidget(view)
     dock.setAllowedAreas(Qt.DockWidgetArea.TopDockWidgetArea

@@ -397,7 +397,7 @@ class ResidentsView(QWidget):
         self.model.modelReset.connect(self._update_count)
         session.changed.connect(self._vault_changed)
         session.locked.connect(self.clear)
-        session.unlocked.connect(self.reload)
+        session.settled.connect(self.reload)
         language_bus().changed.connect(self.retranslate_ui)
         self.retranslate_ui()
         self._size_columns()

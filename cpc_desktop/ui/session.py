@@ -24,12 +24,17 @@ class Session(QObject):
     locking = Signal()              # save drafts now; the vault is still open
     locked = Signal()               # decrypted data must be dropped from every view
     unlocked = Signal()
+    # The first screen after unlock is shown: heavy reads (the list's) may start. Without a
+    # view that holds it (hold_first_screen), right after `unlocked`.
+    settled = Signal()
 
     def __init__(self, path: Path, idle_minutes: int = 5, parent: QObject | None = None):
         super().__init__(parent)
         self.path = Path(path)
         self.vault: Vault | None = None
         self.failed_unlocks = 0     # kept here so reopening the unlock screen does not reset it
+        self._first_screen_held = False
+        self._settled = True
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
         self._idle.timeout.connect(self.lock)
@@ -78,7 +83,20 @@ class Session(QObject):
         self.path = Path(vault.path)
         self.failed_unlocks = 0
         self._idle.start()
+        self._settled = False
         self.unlocked.emit()
+        if not self._first_screen_held:
+            self.first_screen_shown()
+
+    def hold_first_screen(self) -> None:
+        """The caller is the first screen: `settled` waits for its first_screen_shown(), so
+        nothing competes with it for the vault and the CPU."""
+        self._first_screen_held = True
+
+    def first_screen_shown(self) -> None:
+        if self.is_unlocked and not self._settled:
+            self._settled = True
+            self.settled.emit()
 
     def lock(self) -> None:
         if self.vault is None:

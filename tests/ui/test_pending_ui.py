@@ -172,3 +172,51 @@ def test_an_item_opens_its_exact_record_at_its_field(qtbot, shown):
     assert cell is not None
     ana.activateWindow()
     qtbot.waitUntil(lambda: cell.isAncestorOf(QApplication.focusWidget()), timeout=3000)
+
+
+def _window(qtbot, path):
+    from cpc_desktop.ui.main_window import MainWindow
+    from cpc_desktop.ui.settings import Settings
+
+    window = MainWindow(Settings.load(), kdf_seconds=0)
+    qtbot.addWidget(window)
+    window.start(path)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_list_loads_after_pendientes_even_when_it_fails(qtbot, pending_vault, unlock,
+                                                            monkeypatch, fails):
+    """Pendientes is the first screen: the list's long read waits for it instead of holding
+    the vault and the CPU while it computes; a failed Pendientes must not keep the list away."""
+    from cpc_desktop.core import pending
+    from cpc_desktop.core.errors import VaultError
+
+    if fails:
+        def broken(*_a, **_kw):
+            raise VaultError("fallo de prueba")
+        monkeypatch.setattr(pending, "compute", broken)
+    path, _ids = pending_vault
+    window = _window(qtbot, path)
+    order: list[str] = []
+    window.pending_view.loaded.connect(lambda _n: order.append("pendientes"))
+    window.residents_view.list_loaded.connect(lambda *_a: order.append("list"))
+    real_reload = window.residents_view.reload
+    monkeypatch.setattr(window.residents_view, "reload",
+                        lambda *a: order.append("list starts") or real_reload(*a))
+    window.session.settled.disconnect()
+    window.session.settled.connect(window.residents_view.reload)
+    with qtbot.waitSignal(window.residents_view.list_loaded, timeout=10_000):
+        unlock(window, COORDINATOR.user, COORDINATOR.passphrase)
+    if fails:
+        from PySide6.QtWidgets import QApplication, QMessageBox
+        for box in QApplication.topLevelWidgets():
+            if isinstance(box, QMessageBox):
+                box.close()
+        assert order == ["list starts", "list"]
+    else:
+        assert order == ["pendientes", "list starts", "list"]
+    assert window.residents_view.model.rowCount() == 2
+    window.session.lock()
