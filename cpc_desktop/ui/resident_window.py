@@ -1855,7 +1855,8 @@ def watch_drafts(session: Session, parent: QWidget | None = None) -> None:
         QTimer.singleShot(WARM_UP_AFTER_MS, lambda: session.is_unlocked
                           and warm_up(forms.registry().intake))
 
-    session.unlocked.connect(unlocked)
+    # After the first screen: reading the drafts beside Pendientes made it wait.
+    session.settled.connect(unlocked)
     if session.is_unlocked:
         QTimer.singleShot(WARM_UP_AFTER_MS, lambda: session.is_unlocked
                           and warm_up(forms.registry().intake))

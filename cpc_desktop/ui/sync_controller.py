@@ -31,6 +31,7 @@ from .tasks import error_text, run_task
 
 TICK_MS = 15_000            # how often the scheduler is asked whether a try is due
 STATUS_DEBOUNCE_MS = 400    # a burst of saves recounts the waiting changes once
+STATUS_AFTER_UNLOCK_MS = 1500
 
 
 @dataclass
@@ -181,6 +182,7 @@ class SyncController(QObject):
         self._status_timer.setInterval(STATUS_DEBOUNCE_MS)
         self._status_timer.timeout.connect(self.refresh_status)
         session.unlocked.connect(self._unlocked)
+        session.settled.connect(self._settled)
         session.locking.connect(self.cancel)
         session.locked.connect(self._locked)
         session.changed.connect(lambda _c: self._status_timer.start())
@@ -213,9 +215,12 @@ class SyncController(QObject):
         self.failure = None
         self.scheduler = SyncScheduler(has_hub=self.hub_configured)
         self.timer.start()
-        # A moment later: counting the waiting changes holds the vault for a second with
-        # 10,000 residents never synced, and Pendientes, the first screen, would wait for it.
-        self._status_timer.start()
+
+    def _settled(self) -> None:
+        # Well after the first screen and the list: counting the waiting changes holds the
+        # vault for a second with 10,000 residents never synced, and they would wait for it.
+        QTimer.singleShot(STATUS_AFTER_UNLOCK_MS, self,
+                          lambda: self.session.is_unlocked and self._status_timer.start())
 
     def _locked(self) -> None:
         self.timer.stop()
