@@ -25,6 +25,7 @@ from ..core import display
 from ..core.i18n import N_, _, ngettext
 from ..sync import (Cancelled, CancelToken, HubError, SyncEngine, SyncError, SyncReport, alerts,
                     SyncScheduler, SyncStatus, open_hub)
+from . import memory
 from .lang import language_bus
 from .session import Session
 from .tasks import error_text, run_task
@@ -235,16 +236,25 @@ class SyncController(QObject):
         """Recounts the waiting changes and open conflicts on a worker."""
         if not self.session.is_unlocked:
             return
-        engine = self.engine()
+        engine, vault = self.engine(), self.session.vault
+
+        def count(_p) -> SyncStatus:
+            try:
+                return engine.status()
+            finally:
+                # The count reads every waiting change: its pages would stay in the 64 MB
+                # cache while nobody needs them (issue 16: RSS with the list shown).
+                memory.shrink_vault(vault)
 
         def done(status: SyncStatus) -> None:
+            memory.trim()
             if not self.session.is_unlocked:
                 return
             self.status = status
             self._hub_known = status.hub_configured
             self.status_changed.emit(status)
 
-        run_task(None, lambda _p: engine.status(), on_success=done,
+        run_task(None, count, on_success=done,
                  on_failure=lambda _exc: None, show_progress=False)
 
     # ------------------------------------------------------------ starting

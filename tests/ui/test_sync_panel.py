@@ -658,3 +658,19 @@ def test_a_revoked_laptop_is_told_so_in_the_panel(qtbot, monkeypatch, synced, wi
     revoked = [t for t in shown if "revocó este equipo" in t]
     assert len(revoked) == 1 and not any("llave que este equipo no tiene" in t for t in shown), \
         shown
+
+
+def test_the_waiting_changes_count_gives_its_memory_back(qtbot, pair, window_on, monkeypatch):
+    """Counting the waiting changes reads every change: its pages must not stay in the 64 MB
+    cache, nor its freed heap in the process (issue 16: 172 MB listed grew to 238 MB)."""
+    from cpc_desktop.ui import memory
+
+    calls: list[str] = []
+    window = window_on(pair.a, pair.a_user, pair.a_pass)
+    vault = window.session.vault
+    real_release = vault.release_memory
+    monkeypatch.setattr(vault, "release_memory", lambda: calls.append("cache") or real_release())
+    monkeypatch.setattr(memory, "trim", lambda: calls.append("heap") or True)
+    with qtbot.waitSignal(window.sync_controller.status_changed, timeout=10_000):
+        window.sync_controller.refresh_status()
+    assert calls[-2:] == ["cache", "heap"], calls
