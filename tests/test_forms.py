@@ -172,6 +172,10 @@ def _due_done_by_a_form_id(d):
     _fields(d)[0]["due"] = {"kind": "plan_review", "done_by": "servicio"}
 
 
+def _show_when_filled(d):   # 'filled' only clears a due item: print has no words for it
+    _fields(d)[2]["show_when"] = {"field": "tipo", "filled": True}
+
+
 def _identity_unknown_field(d):
     d["identity"] = ["fecha", "no_existe"]
 
@@ -183,6 +187,7 @@ def _identity_unknown_field(d):
     (_due_of_unknown_kind, "(fecha)", "due 'kind'"),
     (_due_done_by_a_form_id, "(fecha)", "'done_by' is a role"),
     (_identity_unknown_field, "top", "'identity'"),
+    (_show_when_filled, "(detalle)", "'filled' is for a due's done_when only"),
     (_unknown_type, "(tipo)", "colour"),
     (_duplicate_id, "section 0", "duplicate field id 'tipo'"),
     (_show_when_later, "(detalle)", "not an earlier field"),

@@ -141,3 +141,29 @@ def test_cli_pending_json_matches_the_core(shelter, monkeypatch, capsys):
     finally:
         created.vault = type(created.vault).open(created.path, COORDINATOR.user,
                                                  COORDINATOR.passphrase)
+
+
+def test_appointments_and_hearings_are_due_until_what_happened_is_written(tmp_path):
+    created = create_vault(tmp_path / "vault")
+    vault = created.vault
+    rid = vault.add("ficha_ingreso", make_intake_values(
+        admission_date=d(-60), internal_code="P-ELSA", completed_by=ROSA))
+    vault.add("ficha_salud", {"opened_date": d(-50), "completed_by": ROSA, "appointments": [
+        {"appointment_date": d(3), "specialty": "Odontología"},
+        {"appointment_date": d(-6), "specialty": "Pediatría"},             # not written down
+        {"appointment_date": d(-9), "specialty": "Oftalmología", "attended": False},
+        {"appointment_date": d(30), "specialty": "Control"}]}, rid)
+    vault.add("caso_legal", {"opened_date": d(-50), "responsible": JUAN, "hearings": [
+        {"hearing_date": d(5), "hearing_type": "Juicio oral"},
+        {"hearing_date": d(-4), "hearing_type": "Control de acusación"},   # no outcome yet
+        {"hearing_date": d(-20), "hearing_type": "Prisión preventiva",
+         "outcome": "Audiencia realizada (texto ficticio)."}]}, rid)
+    found = {(i.kind, i.state, i.due, i.owner, i.field, i.row)
+             for i in pending.compute(vault, TODAY).items if i.kind in {"appointment", "hearing"}}
+    assert found == {
+        ("appointment", "soon", d(3), ROSA, "appointment_date", 0),
+        ("appointment", "overdue", d(-6), ROSA, "appointment_date", 1),
+        ("hearing", "soon", d(5), JUAN, "hearing_date", 0),
+        ("hearing", "overdue", d(-4), JUAN, "hearing_date", 1),
+    }
+    vault.lock()

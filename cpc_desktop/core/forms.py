@@ -42,7 +42,7 @@ ROLES = {"intake", "discharge", "services_log", "care_plan", "followup", "consen
          "protection_measure"}
 # What a declared date means when it makes something due (core/pending.py labels them).
 DUE_KINDS = {"plan_review", "objective_deadline", "followup_visit", "post_discharge_followup",
-             "protection_measure_review"}
+             "protection_measure_review", "appointment", "hearing"}
 _DUE_KEYS = {"kind", "done_by", "done_when", "repeat_days"}
 _SECTION_KEYS = {"id", "title", "help", "fields"}
 _FIELD_KEYS = {"id", "type", "label", "help", "required", "show_when", "search", "print",
@@ -60,11 +60,13 @@ class Choice:
 @dataclass(frozen=True)
 class Condition:
     field: str
-    op: str  # equals | in | includes
+    op: str  # equals | in | includes | filled
     value: Any
 
     def holds(self, values: dict) -> bool:
         current = values.get(self.field)
+        if self.op == "filled":
+            return current not in (None, "", [])
         if self.op == "equals":
             return current == self.value
         if self.op == "in":
@@ -326,16 +328,21 @@ def _parse_choice_list(raw: list, w: _Where, where: str) -> tuple[Choice, ...]:
     return tuple(out)
 
 
-def _parse_condition(raw, earlier: dict[str, Field], w: _Where, where: str) -> Condition:
+def _parse_condition(raw, earlier: dict[str, Field], w: _Where, where: str,
+                     filled: bool = False) -> Condition:
     if not isinstance(raw, dict) or "field" not in raw or len(raw) != 2:
         w.fail(where, "show_when is {\"field\": id, \"equals\"|\"in\"|\"includes\": value}")
     op = next(k for k in raw if k != "field")
-    if op not in {"equals", "in", "includes"}:
-        w.fail(where, f"unknown condition {op!r}")
+    if op not in {"equals", "in", "includes", "filled"} or (op == "filled" and not filled):
+        w.fail(where, f"unknown condition {op!r} ('filled' is for a due's done_when only)")
     target = earlier.get(raw["field"])
     if target is None:
         w.fail(where, f"show_when refers to {raw['field']!r}, which is not an earlier field")
     value = raw[op]
+    if op == "filled":
+        if value is not True:
+            w.fail(where, "'filled' takes true")
+        return Condition(raw["field"], op, True)
     if op == "in" and not isinstance(value, list):
         w.fail(where, "'in' takes a list")
     if op == "includes" and target.type != "multichoice":
@@ -366,7 +373,7 @@ def _parse_due(raw, earlier: dict[str, Field], w: _Where, where: str) -> Due:
         w.fail(where, "due 'repeat_days' is a whole number of days ≥ 1")
     when = None
     if "done_when" in raw:
-        when = _parse_condition(raw["done_when"], earlier, w, f"{where} due")
+        when = _parse_condition(raw["done_when"], earlier, w, f"{where} due", filled=True)
     return Due(kind, done_by, when, repeat)
 
 

@@ -42,6 +42,8 @@ KIND_LABELS = {
     "followup_visit": N_("Visita de seguimiento programada"),
     "post_discharge_followup": N_("Seguimiento después del egreso"),
     "protection_measure_review": N_("Revisión de la medida de protección"),
+    "appointment": N_("Cita de salud"),
+    "hearing": N_("Audiencia"),
     NO_SERVICE: N_("Sin atenciones recientes"),
     NO_CONSENT: N_("Falta el consentimiento informado"),
     COMES_OF_AGE: N_("Cumple 18 años"),
