@@ -234,6 +234,50 @@ def test_an_old_record_counts_in_the_new_versions_terms(vault, v2, intake_values
     assert vault.get(rid).values["risk_level"] == "medium", "counting changed the record"
 
 
+def test_a_report_reads_an_old_record_in_the_new_versions_terms(vault, v2, intake_values):
+    from cpc_desktop.reports import compute
+
+    rid = vault.add("ficha_ingreso", intake_values(risk_level="medium",
+                                                   arrival_escort="Tía Ficticia"))
+    newer = vault.add("ficha_ingreso", intake_values(risk_level="low"))
+    _install(vault, v2)   # the program updated; the stored facts were counted by version 1
+
+    def read(*fields):
+        return {r: values for r, _d, values in vault.iter_values("ficha_ingreso", fields)}
+
+    assert read("risk_level")[rid] == {"risk_level": "high"}, "counted as written"
+    assert read("risk_level", "arrival_companion")[rid] == {
+        "risk_level": "high", "arrival_companion": "Tía Ficticia"}, "a renamed field is lost"
+    assert read("risk_level")[newer] == {"risk_level": "low"}
+    assert compute.load(vault).intakes[rid]["risk_level"] == "high"
+    assert vault.get(rid).values["risk_level"] == "medium", "reading changed the record"
+
+
+def test_a_due_date_renamed_in_a_new_version_stays_due(vault, tmp_path, intake_values):
+    import datetime as dt
+
+    from cpc_desktop.core import pending
+
+    folder = tmp_path / "forms"
+    shutil.copytree(resource_path("forms"), folder)
+    raw = json.loads((folder / "pti.json").read_text(encoding="utf-8"))
+    raw["version"] = raw.get("version", 1) + 1
+    raw["versions"] = [*raw.get("versions", []), {"version": raw["version"],
+                                                  "renames": {"review_date": "review_on"}}]
+    for section in raw["sections"]:
+        for fld in section["fields"]:
+            if fld["id"] == "review_date":
+                fld["id"] = "review_on"
+    (folder / "pti.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    rid = vault.add("ficha_ingreso", intake_values())
+    overdue = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    vault.add("pti", {"period_start": "2024-01-10", "review_date": overdue}, rid)
+    _install(vault, forms.load_registry(folder, resource_path("catalogs", "choices.json")))
+    found = [(i.kind, i.due, i.field) for i in pending.compute(vault).items
+             if i.resident_id == rid and i.kind == "plan_review"]
+    assert found == [("plan_review", overdue, "review_on")], "the old plan's review vanished"
+
+
 def test_cpc_show_prints_an_old_record_as_written(vault, v2, intake_values, capsys):
     from cpc_desktop.cli import vault_cmds
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from . import forms, profile
+from . import forms, formversions, profile
 from .i18n import N_
 from .users import Action, without_title
 
@@ -207,8 +207,8 @@ def signature(reg: forms.FormRegistry) -> str:
     """What the stored dates were derived from: when it changes, they are derived again."""
     parts = [VERSION]
     for form in sorted(reg, key=lambda f: f.form):
-        parts.append(repr((form.form, form.role, form.owner_field, form.date_field,
-                           form.opens_resident,
+        parts.append(repr((form.form, form.version, form.steps, form.role, form.owner_field,
+                           form.date_field, form.opens_resident,
                            [(t.id if t else None, f.id, f.due) for t, f in form.due_fields])))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -245,7 +245,10 @@ def due_rows(reg: forms.FormRegistry, resident_id: str, intake: Written,
         form = reg.forms.get(rec.form)
         if form is None or not form.due_fields:
             continue
-        owner = str(rec.values.get(form.owner_field, "")) if form.owner_field else ""
+        values = rec.values
+        if form.steps and formversions.version_of(values) < form.version:
+            values = form.upgrade(values).values   # its dates may have other names
+        owner = str(values.get(form.owner_field, "")) if form.owner_field else ""
         for table, fld in form.due_fields:
             due = fld.due
             if due is None:
@@ -254,7 +257,7 @@ def due_rows(reg: forms.FormRegistry, resident_id: str, intake: Written,
                 by = reg.by_role(due.done_by)
                 if by is not None and latest.get(by.form, "") > (rec.record_date or ""):
                     continue
-            rows = (rec.values.get(table.id) or []) if table else [rec.values]
+            rows = (values.get(table.id) or []) if table else [values]
             for n, row in enumerate(rows):
                 when = forms.parse_date(row.get(fld.id)) if isinstance(row, dict) else None
                 if when is None or (due.done_when is not None and due.done_when.holds(row)):

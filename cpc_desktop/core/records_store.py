@@ -7,6 +7,7 @@ shape of change-log row, one way to recompute a resident's list row and search r
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -67,6 +68,19 @@ def facts_json(registry: forms.FormRegistry, form_id: str, values: dict) -> str:
         values = form.upgrade(values).values   # counted in this version's terms
     facts = form.facts(values) if form is not None else {}
     return json.dumps(facts, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+# meta key of what one form's stored facts were derived from (facts_signature).
+FACTS_KEY = "facts_signature:{form}"
+
+
+def facts_signature(form: forms.Form) -> str:
+    """What a form's records.facts depend on: when a program update changes it (a new
+    version, a field's type or condition), they are derived again (refresh_facts)."""
+    shape = (form.version, form.steps, [(f.id, f.type, f.show_when, [(c.id, c.type)
+                                                                     for c in f.columns])
+                                        for f in form.fields])
+    return hashlib.sha256(repr(shape).encode()).hexdigest()[:16]
 
 
 def dump_value(value) -> str | None:
@@ -177,9 +191,19 @@ class RecordsStore:
 
     def fill_facts(self, conn) -> None:
         """records.facts of every record from its data (the migration that added facts)."""
+        for form in self.forms:
+            self.refresh_facts(conn, form.form)
+
+    def refresh_facts(self, conn, form_id: str) -> None:
+        """records.facts of one form's records from their data, under this program's form
+        (upgrading old records), and the signature that says they are current."""
         conn.executemany("UPDATE records SET facts=? WHERE id=?", [
-            (facts_json(self.forms, form, json.loads(data)), rid)
-            for rid, form, data in conn.execute("SELECT id, form, data FROM records").fetchall()])
+            (facts_json(self.forms, form_id, json.loads(data)), rid)
+            for rid, data in conn.execute("SELECT id, data FROM records WHERE form=?",
+                                          (form_id,)).fetchall()])
+        conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                     "SET value=excluded.value", (FACTS_KEY.format(form=form_id),
+                                                  facts_signature(self.forms.get(form_id))))
 
     def restamp(self, conn, record_id: str, clocks: dict, created_hlc: str,
                 changes: list[tuple]) -> None:

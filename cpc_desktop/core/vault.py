@@ -31,8 +31,8 @@ from .errors import (CpcError, NotFound, PermissionDenied, ValidationError,
 from .i18n import _
 from .ids import uuid7
 from .keyslots import KeySlots, Unlocked, normalize_user
-from .records_store import (CREATED, DELETED, JOINED, RecordRow, RecordsStore,
-                            dump_value, facts_json, fold, resolve_joins)
+from .records_store import (CREATED, DELETED, FACTS_KEY, JOINED, RecordRow, RecordsStore,
+                            dump_value, facts_json, facts_signature, fold, resolve_joins)
 from .residents import ResidentQueries, ResidentSummary
 from .user_admin import (MIN_PASSPHRASE, UserAdmin, _check_new_passphrase, _load_user,
                          passphrase_strength)
@@ -678,11 +678,21 @@ class Vault(ResidentQueries, UserAdmin):
         # Countable fields are read from records.facts through the covering index (index
         # pages only); a free-text field needs the record itself.
         source = "facts" if all(form.is_fact(fid) for fid in wanted) else "data"
+        if source == "facts" and self.meta().get(FACTS_KEY.format(form=form_id)) != \
+                facts_signature(form):
+            # Derived by an earlier program's form (an update): derived again, once.
+            with self.writing() as conn:
+                self.store.refresh_facts(conn, form_id)
         # Many fields: parse each record's JSON once in Python rather than once per field.
         whole = source == "facts" and len(wanted) > 3
         # Field ids are checked identifiers (a-z, 0-9, _), safe inside the JSON path.
         cols = ", facts" if whole else "".join(
             f", json_extract({source}, '$.{fid}')" for fid in wanted)
+        # An older version's record is read whole and upgraded (its fields may have other
+        # names); the version is a checked int.
+        old = source == "data" and bool(form.steps)
+        if old:
+            cols += f", CASE WHEN form_version < {int(form.version)} THEN data END"
         sql = f"SELECT resident_id, record_date{cols} FROM records WHERE form=?"
         args: list = [form_id]
         for clause, value in (("shelter=?", shelter), ("record_date>=?", since),
@@ -711,6 +721,10 @@ class Vault(ResidentQueries, UserAdmin):
 
         def values() -> Iterator[tuple[str, str | None, dict]]:  # permission checked above
             for r in rows:
+                if old and r[-1] is not None:
+                    up = form.upgrade(json.loads(r[-1])).values
+                    yield r[0], r[1], {f: up[f] for f in wanted if up.get(f) is not None}
+                    continue
                 out = {}
                 for i, fid, kind in decode:
                     raw = r[i]
