@@ -142,6 +142,37 @@ def test_an_old_record_keeps_its_version_and_prints_as_written(hub_pair, v2, int
     assert NEW_LABEL in text and "Tía Ficticia" in text
 
 
+def test_a_register_prints_each_entry_in_the_version_it_was_written(vault, tmp_path,
+                                                                   intake_values):
+    need_poppler()
+    folder = tmp_path / "forms"
+    shutil.copytree(resource_path("forms"), folder)
+    (folder / "history").mkdir(exist_ok=True)
+    shutil.copy(folder / "registro_atenciones.json",
+                folder / "history" / "registro_atenciones.v1.json")
+    raw = json.loads((folder / "registro_atenciones.json").read_text(encoding="utf-8"))
+    raw["version"] = 2
+    raw["versions"] = [{"version": 2, "renames": {"place": "service_place"}}]
+    for section in raw["sections"]:
+        for fld in section["fields"]:
+            if fld["id"] == "place":
+                fld["id"], fld["label"] = "service_place", "Sitio de la atención (v2)"
+    for column in raw["print"]["columns"]:
+        column["fields"] = ["service_place" if f == "place" else f for f in column["fields"]]
+    (folder / "registro_atenciones.json").write_text(json.dumps(raw, ensure_ascii=False),
+                                                     encoding="utf-8")
+    rid = vault.add("ficha_ingreso", intake_values())
+    vault.add("registro_atenciones", {"service_date": "2024-03-01", "service_area": "legal",
+                                      "professional": "Lic. Rosa Ficticia", "place": "Sala Ficticia Amarilla"}, rid)
+    _install(vault, forms.load_registry(folder, resource_path("catalogs", "choices.json")))
+    vault.add("registro_atenciones", {"service_date": "2024-04-01", "service_area": "legal",
+                                      "professional": "Lic. Rosa Ficticia", "service_place": "Patio Ficticio Verde"}, rid)
+    text = pdf_text(render_form(vault, "registro_atenciones", resident_id=rid), tmp_path)
+    assert "Sala Ficticia Amarilla" in text, "the older entry's value was left off the register"
+    assert "Patio Ficticio Verde" in text
+    assert "Lugar de la atención" in text and "Sitio de la atención (v2)" in text
+
+
 def test_a_newer_laptops_change_is_kept_and_read_only(hub_pair, v2, intake_values):
     a, b, hub = hub_pair
     rid = a.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))

@@ -139,8 +139,16 @@ class _Assembler:
             return []
         title = self.lang.primary(form.title)
         if is_register(form):
-            return [_Unit(self.part(form, resident, None, first_outline + [(title, 1)]),
-                          form, records, register=True)]
+            # Entries of an older version print in that version's columns, as written: one
+            # table per version, in the order they were first written.
+            by_version: dict[int, tuple[Form, list[Record]]] = {}
+            for record in records:
+                written = self.as_written(form, record)
+                by_version.setdefault(id(written), (written, []))[1].append(record)
+            return [_Unit(self.part(written, resident, None,
+                                    (first_outline + [(title, 1)]) if i == 0 else []),
+                          written, group, register=True)
+                    for i, (written, group) in enumerate(by_version.values())]
         units = []
         for i, record in enumerate(records):
             label = title

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -47,7 +48,7 @@ from ..core.ids import uuid7
 from ..core.users import Action
 from ..core.vault import Record
 from .attachments_view import AttachmentsTab, HeaderPhoto, record_label
-from .form_view import ERROR_COLOR, HELP_COLOR, give_back, take_view, warm_up
+from .form_view import ERROR_COLOR, HELP_COLOR, FormView, give_back, take_view, warm_up
 from .lang import language_bus
 from .screen_fit import fit_to_screen
 from .session import Session
@@ -377,11 +378,15 @@ class RecordEditor(QWidget):
         layout.addWidget(self.version_note)
         # The history goes under the form: beside it, both would be too narrow to read.
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.view = take_view(form, self.splitter,
-                              "wide" if form.per_resident == "one" else "medium")
-        self.view.show()
+        # The current version's view (what is edited) and, while an older record is read,
+        # one of the version it was written with: it is shown as it was filled in.
+        self.stack = QStackedWidget(self.splitter)
+        self.mode = "wide" if form.per_resident == "one" else "medium"
+        self.view = take_view(form, self.stack, self.mode)
+        self.stack.addWidget(self.view)
+        self.old_view: FormView | None = None
         self.history: HistoryPanel | None = None    # made when first asked for
-        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.stack)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         layout.addWidget(self.splitter, 1)
@@ -437,13 +442,53 @@ class RecordEditor(QWidget):
 
     def set_read_only(self, read_only: bool) -> None:
         self.view.set_read_only(read_only or self.reading)
+        self._show_as_written()
         self._update_buttons()
 
     def set_reading(self, reading: bool) -> None:
         """Reading: the stored record shown read-only, with "Editar"; else editing."""
         self.reading = reading and self.record is not None and not self.window_.read_only
         self.view.set_read_only(self.window_.read_only or self.reading)
+        self._show_as_written()
         self._update_buttons()
+
+    @property
+    def shown_view(self) -> FormView:
+        return self.old_view if self.stack.currentWidget() is self.old_view and \
+            self.old_view is not None else self.view
+
+    def _written_form(self) -> Form | None:
+        """The definition of an older record's version, when this program keeps it."""
+        record, vault = self.record, self.window_.session.vault
+        if record is None or vault is None or record.form_version >= self.form.version:
+            return None
+        old = vault.forms.at_version(self.form.form, record.form_version)
+        return old if old is not self.form and old.version == record.form_version else None
+
+    def _show_as_written(self) -> None:
+        """An older record is read in its own version's layout and labels (as it prints);
+        "Editar" brings the current version's, with the values upgraded."""
+        old = self._written_form() if self.reading or self.window_.read_only else None
+        if old is None or self.record is None:
+            self.stack.setCurrentWidget(self.view)
+            self.drop_old_view()
+            return
+        if self.old_view is None or self.old_view.form is not old:
+            self.drop_old_view()
+            self.old_view = FormView(old, self.stack, self.mode)
+            self.old_view.setObjectName("writtenVersionView")
+            self.stack.addWidget(self.old_view)
+        self.old_view.set_values(self.record.values)
+        self.old_view.set_read_only(True)
+        self.stack.setCurrentWidget(self.old_view)
+
+    def drop_old_view(self) -> None:
+        """No decrypted value stays in the older version's view (lock, close, edit)."""
+        if self.old_view is not None:
+            self.old_view.set_values({})
+            self.stack.removeWidget(self.old_view)
+            self.old_view.deleteLater()
+            self.old_view = None
 
     def _newer(self) -> bool:
         return self.record is not None and self.record.form_version > self.form.version
@@ -486,8 +531,8 @@ class RecordEditor(QWidget):
                            "solo para leer, hasta que actualice CPC Desktop.").format(
                 newer=record.form_version, known=form.version))
         elif record is not None and record.form_version < form.version:
-            lines.append(_("Escrito con la versión {old} del formulario (se imprime así); al "
-                           "editarlo se actualiza a la versión {new}.").format(
+            lines.append(_("Escrito con la versión {old} del formulario: se muestra y se "
+                           "imprime así; al editarlo se actualiza a la versión {new}.").format(
                 old=record.form_version, new=form.version))
         kept = form.kept(self._shown(record)) if record is not None else {}
         if kept and record is not None:
@@ -1163,7 +1208,7 @@ class ManyFormTab(FormTab):
             if record is not None:
                 self.select(record_id)
         editor.load_record(record)
-        editor.view.setFocus()
+        editor.shown_view.setFocus()
 
     def delete_selected(self) -> None:
         record_id = self.selected_id()
@@ -1555,13 +1600,14 @@ class ResidentWindow(QWidget):
             table = next((t for t, f in tab.form.due_fields if t and f.id == field), None)
             path = f"{table.id}[{row}].{field}" if table is not None and row is not None \
                 else field
-            if editor.view.reveal_field(path):
+            view = editor.shown_view
+            if view.reveal_field(path):
                 # The window may be activated only now (no window manager gives it at once),
                 # and activation puts the keyboard on its first button: once more, later.
-                box = editor.view.box(path)
+                box = view.box(path)
                 QTimer.singleShot(300, self, lambda: box is not None and self.isActiveWindow()
                                   and not box.isAncestorOf(QApplication.focusWidget())
-                                  and editor.view.reveal_field(path))
+                                  and view.reveal_field(path))
 
         if isinstance(tab, ManyFormTab):
             tab.build()
@@ -1579,8 +1625,9 @@ class ResidentWindow(QWidget):
         editor = tab.editor if tab is not None else None
         target = None
         if editor is not None:
-            target = next((b.editor.focus_widget() for b in editor.view.fields.boxes.values()
-                           if isinstance(b.editor, FieldEditor) and b.isVisibleTo(editor.view)),
+            view = editor.shown_view
+            target = next((b.editor.focus_widget() for b in view.fields.boxes.values()
+                           if isinstance(b.editor, FieldEditor) and b.isVisibleTo(view)),
                           None)
         (target or self.tabs).setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
@@ -1702,6 +1749,7 @@ class ResidentWindow(QWidget):
         self.closed = True
         self.header_photo.hide_photo()
         for editor in self.editors():
+            editor.drop_old_view()
             give_back(editor.view)
         if self.resident_id and _windows.get(self.resident_id) is self:
             del _windows[self.resident_id]
@@ -1730,6 +1778,7 @@ class ResidentWindow(QWidget):
     def close_for_lock(self) -> None:
         """The vault locked: no decrypted value may stay on screen."""
         for editor in self.editors():
+            editor.drop_old_view()
             editor.view.set_values({})
             if editor.history is not None:
                 editor.history.load(None)

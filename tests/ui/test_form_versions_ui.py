@@ -68,6 +68,30 @@ def test_an_older_record_upgrades_on_edit_saying_what_changes(qtbot, versions, i
     assert not editor.reading
 
 
+def test_an_older_record_is_read_in_its_own_versions_layout(qtbot, versions, intake_values,
+                                                            tmp_path):
+    vault, session, monkeypatch = versions
+    rid = vault.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
+    _use(vault, _registry(tmp_path, 2), monkeypatch)
+    window, editor = _editor(qtbot, session, rid)
+    shown = editor.shown_view
+    assert shown is not editor.view and shown.form.version == 1, "shown in the new layout"
+    assert shown.isVisible() and not editor.view.isVisible()
+    assert shown.editor("arrival_escort").edit.text() == "Tía Ficticia"
+    assert "se muestra y se imprime así" in editor.version_note.text()
+    editor.start_editing()
+    editor.confirm_box.accept()
+    assert editor.shown_view is editor.view and editor.view.isVisible()
+    assert editor.view.editor("arrival_companion").edit.text() == "Tía Ficticia"
+    assert editor.old_view is None, "the older view kept the values after editing began"
+    editor.cancel()                      # nothing saved: back to reading it as written
+    assert editor.shown_view.form.version == 1
+    old = editor.shown_view
+    window.close_for_lock()
+    assert editor.old_view is None and old.editor("arrival_escort").edit.text() == "", \
+        "a decrypted value stayed in the older view after the lock"
+
+
 def test_a_newer_record_is_read_only_and_kept(qtbot, versions, intake_values, tmp_path):
     vault, session, monkeypatch = versions
     v2 = _registry(tmp_path, 2)
