@@ -450,6 +450,7 @@ class RecordEditor(QWidget):
         self.reading = reading and self.record is not None and not self.window_.read_only
         self.view.set_read_only(self.window_.read_only or self.reading)
         self._show_as_written()
+        self._show_version()
         self._update_buttons()
 
     @property
@@ -530,6 +531,11 @@ class RecordEditor(QWidget):
                            "programa conoce la versión {known}. Se muestra tal como llegó, "
                            "solo para leer, hasta que actualice CPC Desktop.").format(
                 newer=record.form_version, known=form.version))
+        elif record is not None and record.form_version < form.version and \
+                not self.reading and not self.window_.read_only:
+            lines.append(_("Escrito con la versión {old} del formulario; se edita en la versión "
+                           "{new}, y al guardar queda en ella.").format(
+                old=record.form_version, new=form.version))
         elif record is not None and record.form_version < form.version:
             lines.append(_("Escrito con la versión {old} del formulario: se muestra y se "
                            "imprime así; al editarlo se actualiza a la versión {new}.").format(
@@ -561,9 +567,8 @@ class RecordEditor(QWidget):
         counted as a change)."""
         self.record = record
         self.view.set_values(self._shown(record) if record else self.defaults())
-        self._show_version()
         self._update_title()
-        self.set_reading(record is not None)
+        self.set_reading(record is not None)     # and the version line
         if self.history is not None and self.history_button.isChecked():
             self.history.load(self.record_id)
         self.status.setText("")

@@ -82,6 +82,7 @@ def test_an_older_record_is_read_in_its_own_versions_layout(qtbot, versions, int
     editor.start_editing()
     editor.confirm_box.accept()
     assert editor.shown_view is editor.view and editor.view.isVisible()
+    assert "se edita en la versión 2" in editor.version_note.text()
     assert editor.view.editor("arrival_companion").edit.text() == "Tía Ficticia"
     assert editor.old_view is None, "the older view kept the values after editing began"
     editor.cancel()                      # nothing saved: back to reading it as written
