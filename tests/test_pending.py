@@ -167,3 +167,16 @@ def test_appointments_and_hearings_are_due_until_what_happened_is_written(tmp_pa
         ("hearing", "overdue", d(-4), JUAN, "hearing_date", 1),
     }
     vault.lock()
+
+
+def test_reading_only_the_listable_dates_finds_what_reading_every_date_finds(shelter,
+                                                                            monkeypatch):
+    """The indexed read (a row's first listable day, a repeating date's day in its cycle)
+    against a read of every stored date, over a year and a half of days."""
+    created, _ids = shelter
+    days = [TODAY + dt.timedelta(days=n) for n in range(-200, 400, 3)]
+    fast = [pending.compute(created.vault, day).items for day in days]
+    monkeypatch.setattr(pending, "_LISTABLE", pending._ALL)
+    assert [pending.compute(created.vault, day).items for day in days] == fast
+    assert any(i.kind == "protection_measure_review" for items in fast for i in items)
+    assert sum(map(len, fast)) > 3 * len(days)

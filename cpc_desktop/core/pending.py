@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,14 +116,22 @@ def compute(vault, today: dt.date | None = None, *, window_days: int = WINDOW_DA
             with vault.writing() as conn:
                 vault.store.rebuild_due(conn)
         iso = today.isoformat()
-        args = [iso, f"+{quiet_days} days", iso, iso,
-                (today - dt.timedelta(days=quiet_days)).isoformat(), iso,
-                (today + dt.timedelta(days=adult_days)).isoformat(),
-                (today + dt.timedelta(days=window_days)).isoformat()]
-        sql = _SELECT.format(shelter=" AND d.shelter = ?" if shelter is not None else "")
-        if shelter is not None:
-            args.insert(4, shelter)
-        rows = vault.read(sql, args)
+        args = {"today": iso, "quiet": f"+{quiet_days} days",
+                "quiet_before": (today - dt.timedelta(days=quiet_days)).isoformat(),
+                "adult": (today + dt.timedelta(days=adult_days)).isoformat(),
+                "soon": (today + dt.timedelta(days=window_days)).isoformat(),
+                "shelter": shelter}
+        where = " AND d.shelter = :shelter" if shelter is not None else ""
+        if window_days <= WINDOW_DAYS and quiet_days >= QUIET_DAYS and adult_days <= ADULT_DAYS:
+            periods = {f.due.repeat_days for form in vault.forms for _t, f in form.due_fields
+                       if f.due and f.due.repeat_days}
+            args["phases"] = json.dumps(sorted({(today + dt.timedelta(days=n)).toordinal() % p
+                                                for p in periods
+                                                for n in range(window_days + 1)}))
+            source = _LISTABLE.format(shelter=where)
+        else:
+            source = _ALL.format(shelter=where)
+        rows = vault.read(_SELECT.format(source=source), args)
     users = owner_users(vault.users())
     # (state comes first in SQL)
     items = [Item(r[1], r[0], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], users(r[5]))
@@ -161,34 +170,62 @@ def owner_users(users) -> Callable[[str], str]:
 
 # What is due today, from the stored dates, in SQL (12,000 items: no Python date work per
 # row). `shown` is the date an item shows: a check's anchor moved by its period, a repeating
-# date's next occurrence (k ≥ 1 periods on from it, on or after today).
+# date's next occurrence (k ≥ 1 periods on from it, on or after today). The rows hold the
+# resident's code and names and only its current status (the store keeps them so): no join.
 _SELECT = f"""
 SELECT CASE WHEN kind IN ('{NO_SERVICE}', '{NO_CONSENT}') THEN '{OVERDUE}'
-            WHEN repeat_days IS NOT NULL OR kind = '{COMES_OF_AGE}' OR shown >= ?
+            WHEN repeat_days IS NOT NULL OR kind = '{COMES_OF_AGE}' OR shown >= :today
             THEN '{SOON}' ELSE '{OVERDUE}' END AS state,
        kind, shown, resident_id, internal_code, owner, form, record_date, field, record_id,
        row, name_first, name_last, name_nickname
 FROM (SELECT d.kind,
-             CASE WHEN d.kind = '{NO_SERVICE}' THEN date(d.due, ?)
-                  WHEN d.due = '' THEN ?
+             CASE WHEN d.kind = '{NO_SERVICE}' THEN date(d.due, :quiet)
+                  WHEN d.due = '' THEN :today
                   WHEN d.repeat_days IS NOT NULL THEN date(d.due, '+' || (d.repeat_days * max(1,
-                       (CAST(julianday(?) - julianday(d.due) AS INTEGER) + d.repeat_days - 1)
+                       (CAST(julianday(:today) - julianday(d.due) AS INTEGER) + d.repeat_days - 1)
                        / d.repeat_days)) || ' days')
                   ELSE d.due END AS shown,
-             d.resident_id, r.internal_code, d.owner, d.form, d.record_date, d.field,
-             d.record_id, d.row, r.name_first, r.name_last, r.name_nickname, d.due AS stored,
+             d.resident_id, d.internal_code, d.owner, d.form, d.record_date, d.field,
+             d.record_id, d.row, d.name_first, d.name_last, d.name_nickname, d.due AS stored,
              d.repeat_days
-      FROM due_dates d JOIN residents r ON r.id = d.resident_id
-      WHERE r.deleted = 0 AND r.joined_into IS NULL AND r.status = d.status{{shelter}})
-WHERE CASE WHEN kind = '{NO_SERVICE}' THEN stored <= ?
-           WHEN kind = '{COMES_OF_AGE}' THEN stored BETWEEN ? AND ?
-           ELSE shown <= ? END
+      FROM {{source}})
+WHERE CASE WHEN kind = '{NO_SERVICE}' THEN stored <= :quiet_before
+           WHEN kind = '{COMES_OF_AGE}' THEN stored BETWEEN :today AND :adult
+           ELSE shown <= :soon END
 ORDER BY state != '{OVERDUE}', shown, internal_code, kind, record_id, field, row"""
+# Where the rows come from: every row, or (for the default periods or narrower ones) only
+# those that can be listed today, through two indexes (one pass over both, SQLite's
+# "multi-index OR") — a one-off date from which a row can be listed (`listed_from`), and for
+# a repeating date its day in the cycle (`phase`).
+_ALL = "due_dates d WHERE 1{shelter}"
+_LISTABLE = ("due_dates d WHERE (d.repeat_days IS NULL AND d.listed_from <= :today OR "
+             "d.repeat_days IS NOT NULL AND d.phase IN (SELECT value FROM json_each(:phases)))"
+             "{shelter}")
+
+
+def listed_from(kind: str, due: str, repeat_days: int | None) -> str:
+    """The first day a stored date can show (with the default periods); "" for always.
+    Repeating dates are found by `phase` instead."""
+    day = forms.parse_date(due)
+    if day is None or repeat_days is not None:
+        return ""
+    if kind == NO_SERVICE:
+        return (day + dt.timedelta(days=QUIET_DAYS)).isoformat()
+    return (day - dt.timedelta(days=ADULT_DAYS if kind == COMES_OF_AGE else WINDOW_DAYS)
+            ).isoformat()
+
+
+def phase(due: str, repeat_days: int | None) -> int | None:
+    """A repeating date's day in its cycle: an occurrence falls on a day of the same phase."""
+    day = forms.parse_date(due)
+    return day.toordinal() % repeat_days if day is not None and repeat_days else None
+
 
 # ------------------------------------------------------------------ the stored dates
 # due_dates columns, as records_store writes them (core/schema.py creates the table).
 DUE_COLUMNS = ("resident_id", "kind", "due", "repeat_days", "status", "owner", "form",
-               "record_id", "record_date", "field", "row", "shelter")
+               "record_id", "record_date", "field", "row", "shelter", "listed_from", "phase",
+               "internal_code", "name_first", "name_last", "name_nickname")
 SIGNATURE_KEY = "due_signature"
 
 
@@ -213,7 +250,7 @@ def signature(reg: forms.FormRegistry) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-VERSION = "1"   # of the derivation below
+VERSION = "2"   # of the derivation below
 
 
 def due_forms(reg: forms.FormRegistry) -> list[str]:
@@ -231,11 +268,13 @@ def due_forms(reg: forms.FormRegistry) -> list[str]:
 
 
 def due_rows(reg: forms.FormRegistry, resident_id: str, intake: Written,
-             last_service: str | None, records: list[Written]) -> list[tuple]:
+             last_service: str | None, records: list[Written], status: str,
+             names: tuple[str, str, str, str]) -> list[tuple]:
     """The due_dates rows of one resident (DUE_COLUMNS), from its intake and the records of
     it and of the residents joined into it: every declared date not already done (a later
     record of the `done_by` role, a row meeting `done_when`), and the anchors of the
-    resident-wide checks. No status is stored: dates are compared with today when read."""
+    resident-wide checks — those that count for its `status` (in care or discharged), with
+    its (code, first name, last name, nickname). Dates are compared with today when read."""
     latest: dict[str, str] = {}
     for rec in records:
         if (rec.record_date or "") > latest.get(rec.form, ""):
@@ -283,7 +322,8 @@ def due_rows(reg: forms.FormRegistry, resident_id: str, intake: Written,
     adult = profile.comes_of_age(intake.values)
     if adult:
         out.append(wide(COMES_OF_AGE, adult.isoformat(), form.form, profile.DATE_OF_BIRTH))
-    return out
+    return [(*row, listed_from(row[1], row[2], row[3]), phase(row[2], row[3]), *names)
+            for row in out if row[4] == status]
 
 
 def _next_occurrence(start: dt.date, every: int, today: dt.date) -> dt.date:

@@ -284,7 +284,8 @@ class RecordsStore:
         if not row[1]:
             conn.execute("INSERT INTO resident_search(rowid, body) VALUES (?,?)", (rowid, search))
         self._refresh_due(conn, resident_id, None if row[1] or (before and before[4]) else
-                          members, values, last_service)
+                          members, values, last_service,
+                          "discharged" if n_discharges else "in_care", tuple(summary[:4]))
         own_join = (None, None) if before is None else (before[1], before[2])
         if own_join != (target, join_hlc):
             return True
@@ -297,7 +298,8 @@ class RecordsStore:
             "LIMIT 1", (resident_id,)).fetchone() is not None
 
     def _refresh_due(self, conn, resident_id: str, members: list[str] | None, intake: dict,
-                     last_service: str | None) -> None:
+                     last_service: str | None, status: str,
+                     names: tuple[str, str, str, str]) -> None:
         """The resident's rows of due_dates (core/pending.py derives them) from its records
         and those of the residents joined into it; none when it is deleted or joined into
         another (`members` None): its records count under the kept one."""
@@ -317,7 +319,8 @@ class RecordsStore:
                    if form != intake_form or rec_id == resident_id]
         me = next((r for r in records if r.id == resident_id), None) or pending.Written(
             resident_id, intake_form, None, "", intake)
-        rows = pending.due_rows(self.forms, resident_id, me, last_service, records)
+        rows = pending.due_rows(self.forms, resident_id, me, last_service, records, status,
+                                names)
         if rows:
             conn.executemany(_INSERT_DUE, rows)
 
@@ -325,12 +328,14 @@ class RecordsStore:
         """Every resident's due_dates rows (the migration that added the table, and after
         the forms' due declarations changed)."""
         conn.execute("DELETE FROM due_dates")
-        for rid, last_service, deleted, joined, data in conn.execute(
-                "SELECT r.id, r.last_service, r.deleted, r.joined_into, c.data FROM residents r "
-                "JOIN records c ON c.id = r.id").fetchall():
+        for rid, last_service, deleted, joined, status, *names, data in conn.execute(
+                "SELECT r.id, r.last_service, r.deleted, r.joined_into, r.status, "
+                "r.internal_code, r.name_first, r.name_last, r.name_nickname, c.data "
+                "FROM residents r JOIN records c ON c.id = r.id").fetchall():
             members = None if deleted or joined else [m[0] for m in conn.execute(MEMBERS,
                                                                                  (rid,))]
-            self._refresh_due(conn, rid, members, json.loads(data), last_service)
+            self._refresh_due(conn, rid, members, json.loads(data), last_service, status,
+                              tuple(names))
         conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
                      "SET value=excluded.value", (pending.SIGNATURE_KEY,
                                                   pending.signature(self.forms)))

@@ -14,7 +14,7 @@ from .errors import VaultError
 from .i18n import _
 from .records_store import RecordsStore
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 SCHEMA = """
@@ -153,7 +153,7 @@ def _migrate_4_to_5(db: sqlite_utils.Database) -> None:
         shelter TEXT NOT NULL)""")
     db.execute("CREATE INDEX due_dates_resident ON due_dates(resident_id)")
     db.execute("CREATE INDEX due_dates_due ON due_dates(due)")
-    RecordsStore(forms.registry()).rebuild_due(db.conn)
+    # (filled by the migration to 7, which adds the columns the records store now writes)
 
 
 def _migrate_5_to_6(db: sqlite_utils.Database) -> None:
@@ -173,10 +173,24 @@ def _migrate_5_to_6(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE attachment_chunks (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
 
 
+def _migrate_6_to_7(db: sqlite_utils.Database) -> None:
+    """Pendientes read only the dates that can show today (issue 16: 80,000 stored dates at
+    10,000 residents, 12,000 shown): each row says from which day it can show, or for a
+    repeating date its day in the cycle, and carries the resident's code and names; rows are
+    kept only for the resident's current status, so the read needs no join."""
+    for col, kind in (("listed_from", str), ("phase", int), ("internal_code", str),
+                      ("name_first", str), ("name_last", str), ("name_nickname", str)):
+        db["due_dates"].add_column(col, kind)
+    db.execute("CREATE INDEX due_dates_listed ON due_dates(listed_from) "
+               "WHERE repeat_days IS NULL")
+    db.execute("CREATE INDEX due_dates_phase ON due_dates(phase) WHERE repeat_days IS NOT NULL")
+    RecordsStore(forms.registry()).rebuild_due(db.conn)
+
+
 # Migrations: schema version N -> N+1, each run in its own transaction on open (and in order
 # when a vault is created, so new and migrated vaults have the same schema).
 MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
-                              4: _migrate_4_to_5, 5: _migrate_5_to_6}
+                              4: _migrate_4_to_5, 5: _migrate_5_to_6, 6: _migrate_6_to_7}
 
 
 def migrate(conn, before: Callable[[int], Path] | None = None, who: str | None = None) -> None:

@@ -15,7 +15,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -446,10 +446,12 @@ class Vault(ResidentQueries, UserAdmin):
             if self.is_open:
                 self.conn.execute("PRAGMA shrink_memory")
 
-    def read(self, sql: str, args: Iterable = ()) -> list[tuple]:
-        """The rows of one query; an unreadable page is reported as damage."""
+    def read(self, sql: str, args: Iterable | Mapping = ()) -> list[tuple]:
+        """The rows of one query (`args` by position, or by name); an unreadable page is
+        reported as damage."""
         with self._lock, self._guard():
-            return self.conn.execute(sql, tuple(args)).fetchall()
+            return self.conn.execute(sql, args if isinstance(args, Mapping)
+                                     else tuple(args)).fetchall()
 
     def connect_copy(self, db_path: Path) -> sqlcipher3.Connection:
         """A connection to a copy of this vault's database (a backup being checked), opened
