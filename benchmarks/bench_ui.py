@@ -9,9 +9,10 @@ that only shows an empty QTableView (start-up), Vault.open/Vault.residents() cal
 directly (unlock, list, search), and the same process's memory before the vault opened.
 
 Pendientes (issue 16: computed and painted after unlock ≤ 100 ms at 10,000 residents): the
-window's time from the vault unlocked to the Pendientes table painted, against
-pending.compute() called directly, and that against the previous compute (which read every
-due-bearing record; loaded from git at PENDING_BEFORE) in the same process.
+window's time from the vault unlocked to its first screen painted (every count, the first
+FIRST_ROWS items) and to the whole list shown, against pending.compute() called directly
+for each, and the whole compute against the previous one (which read every due-bearing
+record; loaded from git at PENDING_BEFORE) in the same process.
 
 Targets (issue 3): keystroke-to-results p95 ≤ 50 ms; the UI thread never blocked longer
 than 50 ms; RSS ≤ 250 MB with the list shown. Issue 16: RSS ≤ 200 MB with the list shown,
@@ -403,8 +404,13 @@ def main() -> None:
             search_direct.append(time.perf_counter() - t)
     from cpc_desktop.core import pending
 
-    pending_direct, pending_before = [], []
+    from cpc_desktop.ui.pending_view import FIRST_ROWS
+
+    pending_direct, pending_before, first_direct = [], [], []
     for _ in range(3):
+        t = time.perf_counter()
+        pending.compute(direct, first=FIRST_ROWS)
+        first_direct.append(time.perf_counter() - t)
         t = time.perf_counter()
         n_pending = len(pending.compute(direct).items)
         pending_direct.append(time.perf_counter() - t)
@@ -442,13 +448,15 @@ def main() -> None:
     heartbeat = Heartbeat()
     view = window.unlock_view
     marks: dict[str, float] = {}
-    pending_times: list[float] = []
+    pending_times: list[float] = []     # the first screen painted, after each unlock
+    whole_times: list[float] = []       # the whole list in
     window.session.unlocked.connect(lambda *_a: marks.__setitem__("unlocked",
                                                                    time.perf_counter()))
 
     def pending_painted(_n) -> None:
         window.pending_view.table.viewport().repaint()
-        pending_times.append(time.perf_counter() - marks["unlocked"])
+        done = window.pending_view.model.result.complete
+        (whole_times if done else pending_times).append(time.perf_counter() - marks["unlocked"])
         marks["visible"] = window.pending_view.table.isVisible()
 
     window.pending_view.loaded.connect(pending_painted)
@@ -513,6 +521,7 @@ def main() -> None:
         direct.lock()
 
     pending_window = statistics.median(pending_times) if pending_times else float("nan")
+    whole_window = statistics.median(whole_times) if whole_times else float("nan")
     ms = 1000
     print(f"workload: {n_rows} residents, {args.services} services each ({vault_path}); "
           f"Qt platform {os.environ.get('QT_QPA_PLATFORM')}; {PASSPHRASE_NOTE}")
@@ -533,13 +542,16 @@ def main() -> None:
         pct(search_direct, 95))
     row("keystroke → results p95 with 150 ms debounce", debounced["p95"],
         pct(search_direct, 95) + 0.150)
-    row("unlock → Pendientes painted (median of 3)", pending_window,
-        statistics.median(pending_direct))
+    row("unlock → Pendientes first screen painted", pending_window,
+        statistics.median(first_direct))
+    row("unlock → Pendientes whole list shown", whole_window,
+        statistics.median(pending_direct[:3]))
     if pending_before:
         row("Pendientes, core: this compute vs the previous", statistics.median(
             pending_direct[3:]), statistics.median(pending_before))
     print(f"{'  items listed (whole shelter)':46} {n_pending:8d}    (table visible: "
-          f"{marks.get('visible')}; {len(pending_times)} loads)")
+          f"{marks.get('visible')}; {len(pending_times)} + {len(whole_times)} loads; first "
+          f"screen: counts and {FIRST_ROWS} items; medians of 3)")
     print(f"{'sort by a column (click on header), slowest':46} {sort_s * ms:8.1f}ms")
     print(f"{'longest UI-thread stall (wall / UI-thread CPU)':46}")
     for label, wall, cpu in (("  unlock → list (median of 3)", unlock_stall, unlock_stall_cpu),

@@ -180,3 +180,24 @@ def test_reading_only_the_listable_dates_finds_what_reading_every_date_finds(she
     assert [pending.compute(created.vault, day).items for day in days] == fast
     assert any(i.kind == "protection_measure_review" for items in fast for i in items)
     assert sum(map(len, fast)) > 3 * len(days)
+
+
+def test_a_first_screen_is_the_top_of_the_whole_list_with_every_count(shelter):
+    created, _ids = shelter
+    vault = created.vault
+    if not any(u.name == "juan.ficticio" for u in vault.users()):
+        vault.add_user("juan.ficticio", "professional", "otra frase ficticia 2024",
+                       display_name="Juan Ficticio")
+    whole = pending.compute(vault, TODAY)
+    first = pending.compute(vault, TODAY, first=3)
+    assert whole.complete and not first.complete
+    assert first.items == whole.items[:3]
+    assert first.owner_counts() == whole.owner_counts() == {
+        JUAN: {"overdue": 2, "soon": 1}, ROSA: {"overdue": 2, "soon": 3}}
+    juan = [i for i in whole.items if i.user == "juan.ficticio"]
+    assert len(juan) == 3
+    assert pending.compute(vault, TODAY, first=2, owned_by="juan.ficticio").items == juan[:2]
+    assert first.counts_of("juan.ficticio") == whole.counts_of("juan.ficticio") == {
+        "overdue": 2, "soon": 1}
+    assert first.counts_of() == whole.counts_of() == whole.counts()
+    assert pending.compute(vault, TODAY, first=2, owned_by="nadie").items == []

@@ -220,3 +220,33 @@ def test_the_list_loads_after_pendientes_even_when_it_fails(qtbot, pending_vault
         assert order == ["pendientes", "list starts", "list"]
     assert window.residents_view.model.rowCount() == 2
     window.session.lock()
+
+
+def test_the_first_screen_counts_everything_and_the_rest_comes_under_it(
+        qtbot, pending_vault, unlock, monkeypatch):
+    from cpc_desktop.ui import pending_view
+    from cpc_desktop.ui.main_window import MainWindow
+    from cpc_desktop.ui.settings import Settings
+
+    monkeypatch.setattr(pending_view, "FIRST_ROWS", 1)
+    path, _ids = pending_vault
+    window = MainWindow(Settings.load(), kdf_seconds=0)
+    qtbot.addWidget(window)
+    window.start(path)
+    window.show()
+    view = window.pending_view
+    view.all_button.setChecked(True)
+    seen = []
+    view.loaded.connect(lambda n: seen.append((n, view.model.result.complete,
+                                               view.count.text())))
+    inserted = []
+    view.model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    unlock(window, COORDINATOR.user, COORDINATOR.passphrase)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10_000)
+    try:
+        assert seen[0] == (1, False, "1 vencido · 2 próximos"), "the first screen's counts"
+        assert seen[1] == (3, True, "1 vencido · 2 próximos")
+        assert inserted == [(1, 2)], "the whole list replaced the first screen"
+        assert [r[1] for r in _rows(view)] == ["P-ANA", "P-BETO", "P-ANA"]
+    finally:
+        window.session.lock()
