@@ -50,14 +50,12 @@ from ..core.vault import Record
 from .attachments_view import AttachmentsTab, HeaderPhoto, record_label
 from .form_view import ERROR_COLOR, HELP_COLOR, FormView, give_back, take_view, warm_up
 from .lang import language_bus
+from .owner_field import drop_users, offer_users, owner_default
 from .screen_fit import fit_to_screen
 from .session import Session
 from .tasks import run_task, show_error
 from .widgets.fields import FieldEditor, editor_for, tint, vbox
 
-# Field ids that a new record fills with the signed-in person's name (who gave the service,
-# who fills the form): ids are data that never change once a vault holds them.
-SIGNED_IN_USER_FIELDS = ("professional", "completed_by")
 DRAFT_PREFIX = "record:"
 NOTE_PREVIEW = 80
 
@@ -384,6 +382,7 @@ class RecordEditor(QWidget):
         self.mode = "wide" if form.per_resident == "one" else "medium"
         self.view = take_view(form, self.stack, self.mode)
         self.stack.addWidget(self.view)
+        offer_users(form, self.view.editor, self.window_.session.vault)
         self.old_view: FormView | None = None
         self.history: HistoryPanel | None = None    # made when first asked for
         self.splitter.addWidget(self.stack)
@@ -555,11 +554,7 @@ class RecordEditor(QWidget):
         out = {}
         if self.form.has_field(self.form.date_field) and not self.form.opens_resident:
             out[self.form.date_field] = dt.date.today().isoformat()
-        vault = self.window_.session.vault
-        if vault is not None:
-            for fid in SIGNED_IN_USER_FIELDS:
-                if self.form.has_field(fid) and self.form.field(fid).type == "text":
-                    out[fid] = vault.user.display_name
+        out.update(owner_default(self.form, self.window_.session.vault))
         return out
 
     def load_record(self, record: Record | None) -> None:
@@ -854,10 +849,7 @@ class QuickAddRow(QWidget):
         out = {}
         form = self.tab.form
         out[form.date_field] = dt.date.today().isoformat()
-        vault = self.tab.window_.session.vault
-        if vault is not None:
-            for fid in SIGNED_IN_USER_FIELDS:
-                out[fid] = vault.user.display_name
+        out.update(owner_default(form, self.tab.window_.session.vault))
         return out
 
     def values(self) -> dict:
@@ -1755,6 +1747,7 @@ class ResidentWindow(QWidget):
         self.header_photo.hide_photo()
         for editor in self.editors():
             editor.drop_old_view()
+            drop_users(editor.form, editor.view.editor)
             give_back(editor.view)
         if self.resident_id and _windows.get(self.resident_id) is self:
             del _windows[self.resident_id]

@@ -62,6 +62,8 @@ def shown(qtbot, pending_vault, unlock):
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.pending_view.loaded, timeout=10_000):
         unlock(window, COORDINATOR.user, COORDINATOR.passphrase)
+    # the first screen, then the whole list
+    qtbot.waitUntil(lambda: window.pending_view.model.result.complete, timeout=10_000)
     yield window, ids
     from cpc_desktop.ui.resident_window import open_windows
     for w in open_windows():
@@ -216,8 +218,8 @@ def test_the_list_loads_after_pendientes_even_when_it_fails(qtbot, pending_vault
             if isinstance(box, QMessageBox):
                 box.close()
         assert order == ["list starts", "list"]
-    else:
-        assert order == ["pendientes", "list starts", "list"]
+    else:   # (the whole Pendientes list may come before or after the list)
+        assert order[:2] == ["pendientes", "list starts"] and "list" in order
     assert window.residents_view.model.rowCount() == 2
     window.session.lock()
 

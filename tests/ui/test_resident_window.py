@@ -453,3 +453,28 @@ def test_a_stored_record_opens_for_reading_and_saving_shows_the_changes_first(wo
     editor.edit_button.click()
     editor.cancel_button.click()
     assert editor.reading, "Cancelar without changes should go back to reading"
+
+
+def test_the_professional_a_record_names_starts_as_the_signed_in_user_and_offers_the_others(
+        world, qtbot):
+    """The owner field (caso_legal's "responsible") names who a hearing is due to: a new
+    record starts with the signed-in user and typing offers the vault's active users, so the
+    name written is one "Mis pendientes" finds."""
+    world.vault.add_user("juan.ficticio", "professional", "otra frase ficticia 2024",
+                         display_name="Juan Ficticio Prueba")
+    window = opened(qtbot, world.session, world.resident_id)
+    tab = window.tab_for("caso_legal")
+    window.tabs.setCurrentWidget(tab)
+    editor = tab.ensure_editor()            # the resident has no caso legal yet: a new one
+    assert editor.record is None
+    field = editor.view.editor("responsible")
+    assert field.value() == world.login.display_name
+    qtbot.waitUntil(lambda: field.edit.completer() is not None, timeout=5000)
+    completer = field.edit.completer()
+    completer.setCompletionPrefix("ficti")
+    found = {completer.completionModel().index(r, 0).data()
+             for r in range(completer.completionModel().rowCount())}
+    assert found == {world.login.display_name, "Juan Ficticio Prueba"}
+    window._force_close = True
+    window.close()
+    assert field.edit.completer() is None, "a kept form still holds the vault's user names"
