@@ -336,3 +336,14 @@ def test_a_version_without_steps_only_changes_the_records_version(vault, intake_
     assert vault.upgrade_notes(vault.get(rid)) == ()
     vault.update(rid, {"name_nickname": "Flor"})
     assert vault.get(rid).form_version == 2
+
+
+def test_every_earlier_version_of_a_shipped_form_is_kept():
+    """An old record prints and shows as written only if its version's definition ships."""
+    reg = forms.registry()
+    changed = [f for f in reg if f.version > 1]
+    assert {f.form for f in changed} >= {"pti", "medida_proteccion", "informe_social"}
+    for form in changed:
+        for version in range(1, form.version):
+            old = reg.at_version(form.form, version)
+            assert old is not form and old.version == version, (form.form, version)
