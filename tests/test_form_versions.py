@@ -12,6 +12,7 @@ import shutil
 import pytest
 from printing_helpers import need_poppler, pdf_text
 from sync_support import sync_rounds
+from version_support import newer_forms
 
 from cpc_desktop.core import forms, formversions
 from cpc_desktop.core.errors import VaultError
@@ -25,28 +26,13 @@ NEW_LABEL = "Acompañante al ingreso (versión 2)"
 
 
 def _intake_v2(tmp_path):
-    """The shipped forms, with the intake at version 2: `arrival_escort` renamed to
-    `arrival_companion` (new label) and the risk level "medium" removed, mapped to "high";
-    version 1 kept in history/."""
-    folder = tmp_path / "forms"
-    shutil.copytree(resource_path("forms"), folder)
-    (folder / "history").mkdir(exist_ok=True)
-    shutil.copy(folder / "ficha_ingreso.json", folder / "history" / "ficha_ingreso.v1.json")
-    raw = json.loads((folder / "ficha_ingreso.json").read_text(encoding="utf-8"))
-    raw["version"] = 2
-    raw["versions"] = [{"version": 2, "note": "Cambio ficticio de prueba",
-                        "renames": {"arrival_escort": "arrival_companion"},
-                        "choices": {"risk_level": {"medium": "high"}}}]
-    for section in raw["sections"]:
-        for fld in section["fields"]:
-            if fld["id"] == "arrival_escort":
-                fld["id"], fld["label"] = "arrival_companion", NEW_LABEL
-            if fld["id"] == "risk_level":
-                fld["choices"] = [{"value": "high", "label": "Alto"},
-                                  {"value": "low", "label": "Bajo"}]
-    (folder / "ficha_ingreso.json").write_text(json.dumps(raw, ensure_ascii=False),
-                                               encoding="utf-8")
-    return forms.load_registry(folder, resource_path("catalogs", "choices.json"))
+    """The shipped forms with the intake a version up: `arrival_escort` renamed to
+    `arrival_companion` (new label) and the risk level "medium" removed, mapped to "high"."""
+    return newer_forms(tmp_path, "ficha_ingreso", {"arrival_escort": "arrival_companion"},
+                       labels={"arrival_companion": NEW_LABEL},
+                       choices={"risk_level": ({"medium": "high"},
+                                               [{"value": "high", "label": "Alto"},
+                                                {"value": "low", "label": "Bajo"}])})
 
 
 def _install(vault, registry) -> None:
@@ -145,26 +131,12 @@ def test_an_old_record_keeps_its_version_and_prints_as_written(hub_pair, v2, int
 def test_a_register_prints_each_entry_in_the_version_it_was_written(vault, tmp_path,
                                                                    intake_values):
     need_poppler()
-    folder = tmp_path / "forms"
-    shutil.copytree(resource_path("forms"), folder)
-    (folder / "history").mkdir(exist_ok=True)
-    shutil.copy(folder / "registro_atenciones.json",
-                folder / "history" / "registro_atenciones.v1.json")
-    raw = json.loads((folder / "registro_atenciones.json").read_text(encoding="utf-8"))
-    raw["version"] = 2
-    raw["versions"] = [{"version": 2, "renames": {"place": "service_place"}}]
-    for section in raw["sections"]:
-        for fld in section["fields"]:
-            if fld["id"] == "place":
-                fld["id"], fld["label"] = "service_place", "Sitio de la atención (v2)"
-    for column in raw["print"]["columns"]:
-        column["fields"] = ["service_place" if f == "place" else f for f in column["fields"]]
-    (folder / "registro_atenciones.json").write_text(json.dumps(raw, ensure_ascii=False),
-                                                     encoding="utf-8")
+    newer = newer_forms(tmp_path, "registro_atenciones", {"place": "service_place"},
+                        labels={"service_place": "Sitio de la atención (v2)"})
     rid = vault.add("ficha_ingreso", intake_values())
     vault.add("registro_atenciones", {"service_date": "2024-03-01", "service_area": "legal",
                                       "professional": "Lic. Rosa Ficticia", "place": "Sala Ficticia Amarilla"}, rid)
-    _install(vault, forms.load_registry(folder, resource_path("catalogs", "choices.json")))
+    _install(vault, newer)
     vault.add("registro_atenciones", {"service_date": "2024-04-01", "service_area": "legal",
                                       "professional": "Lic. Rosa Ficticia", "service_place": "Patio Ficticio Verde"}, rid)
     text = pdf_text(render_form(vault, "registro_atenciones", resident_id=rid), tmp_path)
@@ -289,21 +261,10 @@ def test_a_due_date_renamed_in_a_new_version_stays_due(vault, tmp_path, intake_v
 
     from cpc_desktop.core import pending
 
-    folder = tmp_path / "forms"
-    shutil.copytree(resource_path("forms"), folder)
-    raw = json.loads((folder / "pti.json").read_text(encoding="utf-8"))
-    raw["version"] = raw.get("version", 1) + 1
-    raw["versions"] = [*raw.get("versions", []), {"version": raw["version"],
-                                                  "renames": {"review_date": "review_on"}}]
-    for section in raw["sections"]:
-        for fld in section["fields"]:
-            if fld["id"] == "review_date":
-                fld["id"] = "review_on"
-    (folder / "pti.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     rid = vault.add("ficha_ingreso", intake_values())
     overdue = (dt.date.today() - dt.timedelta(days=3)).isoformat()
     vault.add("pti", {"period_start": "2024-01-10", "review_date": overdue}, rid)
-    _install(vault, forms.load_registry(folder, resource_path("catalogs", "choices.json")))
+    _install(vault, newer_forms(tmp_path, "pti", {"review_date": "review_on"}))
     found = [(i.kind, i.due, i.field) for i in pending.compute(vault).items
              if i.resident_id == rid and i.kind == "plan_review"]
     assert found == [("plan_review", overdue, "review_on")], "the old plan's review vanished"

@@ -2,11 +2,10 @@
 on "Editar" and lists what changes; a newer one (from an updated laptop) is read-only."""
 from __future__ import annotations
 
-import json
-import shutil
 
 import pytest
 from test_resident_window import world  # noqa: F401 - the fixture, shared
+from version_support import newer_forms
 
 from cpc_desktop.core import forms
 from cpc_desktop.core.records_store import RecordsStore
@@ -14,22 +13,9 @@ from cpc_desktop.paths import resource_path
 from cpc_desktop.ui.resident_window import open_resident
 
 
-def _registry(tmp_path, version: int):
-    """The shipped forms with the intake at `version` (renames arrival_escort at 2)."""
-    folder = tmp_path / f"forms{version}"
-    shutil.copytree(resource_path("forms"), folder)
-    (folder / "history").mkdir(exist_ok=True)
-    shutil.copy(folder / "ficha_ingreso.json", folder / "history" / "ficha_ingreso.v1.json")
-    raw = json.loads((folder / "ficha_ingreso.json").read_text(encoding="utf-8"))
-    raw["version"] = 2
-    raw["versions"] = [{"version": 2, "renames": {"arrival_escort": "arrival_companion"}}]
-    for section in raw["sections"]:
-        for fld in section["fields"]:
-            if fld["id"] == "arrival_escort":
-                fld["id"] = "arrival_companion"
-    (folder / "ficha_ingreso.json").write_text(json.dumps(raw, ensure_ascii=False),
-                                               encoding="utf-8")
-    return forms.load_registry(folder, resource_path("catalogs", "choices.json"))
+def _registry(tmp_path):
+    """The shipped forms with the intake a version up (arrival_escort renamed)."""
+    return newer_forms(tmp_path, "ficha_ingreso", {"arrival_escort": "arrival_companion"})
 
 
 @pytest.fixture
@@ -49,12 +35,17 @@ def _editor(qtbot, session, rid):
     return window, window.intake_tab.editor
 
 
-def test_an_older_record_upgrades_on_edit_saying_what_changes(qtbot, versions, intake_values,
-                                                              tmp_path):
+def _older_record(qtbot, versions, intake_values, tmp_path):
+    """An intake written with version 1, opened after this laptop updated to version 2."""
     vault, session, monkeypatch = versions
     rid = vault.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
-    _use(vault, _registry(tmp_path, 2), monkeypatch)
-    window, editor = _editor(qtbot, session, rid)
+    _use(vault, _registry(tmp_path), monkeypatch)
+    return _editor(qtbot, session, rid)
+
+
+def test_an_older_record_upgrades_on_edit_saying_what_changes(qtbot, versions, intake_values,
+                                                              tmp_path):
+    window, editor = _older_record(qtbot, versions, intake_values, tmp_path)
     assert not editor.version_note.isHidden() and "versión 1" in editor.version_note.text()
     assert editor.view.editor("arrival_companion").edit.text() == "Tía Ficticia"
     assert "conservados" not in editor.version_note.text(), \
@@ -70,10 +61,7 @@ def test_an_older_record_upgrades_on_edit_saying_what_changes(qtbot, versions, i
 
 def test_an_older_record_is_read_in_its_own_versions_layout(qtbot, versions, intake_values,
                                                             tmp_path):
-    vault, session, monkeypatch = versions
-    rid = vault.add("ficha_ingreso", intake_values(arrival_escort="Tía Ficticia"))
-    _use(vault, _registry(tmp_path, 2), monkeypatch)
-    window, editor = _editor(qtbot, session, rid)
+    window, editor = _older_record(qtbot, versions, intake_values, tmp_path)
     shown = editor.shown_view
     assert shown is not editor.view and shown.form.version == 1, "shown in the new layout"
     assert shown.isVisible() and not editor.view.isVisible()
@@ -95,7 +83,7 @@ def test_an_older_record_is_read_in_its_own_versions_layout(qtbot, versions, int
 
 def test_a_newer_record_is_read_only_and_kept(qtbot, versions, intake_values, tmp_path):
     vault, session, monkeypatch = versions
-    v2 = _registry(tmp_path, 2)
+    v2 = _registry(tmp_path)
     _use(vault, v2, monkeypatch)
     rid = vault.add("ficha_ingreso", intake_values(arrival_companion="Prima Ficticia"))
     # This laptop goes back to the shipped (version 1) forms: the record is from a newer one.
