@@ -351,7 +351,8 @@ def test_cli_attach_list_export_and_the_disclosure_entry(created_vault, tmp_path
         done = [e for e in disclosure.entries(again, resident)
                 if e.action == disclosure.ATTACHMENT_EXPORT]
         assert len(done) == 1 and done[0].detail["attachment"] == att_id
-        assert disclosure.describe(done[0])[0] == "Exportó un adjunto"
+        assert disclosure.describe(done[0])[:2] == ("Exportó un adjunto",
+                                                    "Resolución judicial o de la UPE")
     out, _e = cli("check", "--vault", path)
     assert "OK    attachments" in out
 

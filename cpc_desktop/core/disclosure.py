@@ -79,6 +79,10 @@ def what(entry: audit.Entry) -> str:
         parts.append(_("a la impresora") if d.get("to") == "printer" else _("en PDF"))
     if entry.action == REPORT:
         parts.append(f"{d.get('format', '').upper()} {d.get('start', '')} – {d.get('end', '')}")
+    if entry.action in (ATTACHMENT_VIEW, ATTACHMENT_EXPORT) and d.get("kind"):
+        from .attachments import kinds  # (attachments writes these entries)
+
+        parts.append(dict(kinds()).get(d["kind"], d["kind"]))
     if d.get("lang"):
         parts.append(_("idioma: {lang}").format(lang=d["lang"]))
     return "; ".join(p for p in parts if p)
