@@ -205,6 +205,12 @@ class Form:
     def search_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.search)
 
+    @property
+    def moves_values(self) -> bool:
+        """Whether an older record's values differ once upgraded (a step renames, splits,
+        maps or removes; a step that only adds fields changes nothing stored)."""
+        return any(s.renames or s.splits or s.choices or s.removed for s in self.steps)
+
     def upgrade(self, values: dict, label=None) -> formversions.Upgraded:
         """A record's values brought from the version they were written with to this one."""
         def own_label(fid: str) -> str:

@@ -342,7 +342,7 @@ def due_rows(reg: forms.FormRegistry, resident_id: str, intake: Written,
         if form is None or not form.due_fields:
             continue
         values = rec.values
-        if form.steps and formversions.version_of(values) < form.version:
+        if form.moves_values and formversions.version_of(values) < form.version:
             values = form.upgrade(values).values   # its dates may have other names
         owner = str(values.get(form.owner_field, "")) if form.owner_field else ""
         for table, fld in form.due_fields:

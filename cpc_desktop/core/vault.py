@@ -692,7 +692,7 @@ class Vault(ResidentQueries, UserAdmin):
             f", json_extract({source}, '$.{fid}')" for fid in wanted)
         # An older version's record is read whole and upgraded (its fields may have other
         # names); the version is a checked int.
-        old = source == "data" and bool(form.steps)
+        old = source == "data" and form.moves_values
         if old:
             cols += f", CASE WHEN form_version < {int(form.version)} THEN data END"
         sql = f"SELECT resident_id, record_date{cols} FROM records WHERE form=?"
