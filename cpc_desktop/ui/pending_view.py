@@ -233,8 +233,10 @@ class PendingView(QWidget):
             self.model.set_result(result, mine)
             self._update_count()
             self.loaded.emit(len(result.items))
+            # Any result shown releases the rest of unlock (a change may have replaced the
+            # first screen's computation by a whole one).
+            self.session.first_screen_shown()
             if first_screen:
-                self.session.first_screen_shown()
                 self.reload()
 
         def failed(exc: BaseException) -> None:

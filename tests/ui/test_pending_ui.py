@@ -252,3 +252,17 @@ def test_the_first_screen_counts_everything_and_the_rest_comes_under_it(
         assert [r[1] for r in _rows(view)] == ["P-ANA", "P-BETO", "P-ANA"]
     finally:
         window.session.lock()
+
+
+def test_a_change_right_after_unlock_does_not_keep_the_list_away(qtbot, pending_vault,
+                                                                 unlock):
+    """A save or a sync just after unlock replaces the first screen's computation by a whole
+    one: that one must release the list all the same."""
+    path, _ids = pending_vault
+    window = _window(qtbot, path)
+    view = window.pending_view
+    window.session.unlocked.connect(view.reload)      # after the first screen's request
+    with qtbot.waitSignal(window.residents_view.list_loaded, timeout=10_000):
+        unlock(window, COORDINATOR.user, COORDINATOR.passphrase)
+    assert view.model.result.complete and window.residents_view.model.rowCount() == 2
+    window.session.lock()
