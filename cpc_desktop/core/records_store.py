@@ -271,10 +271,11 @@ class RecordsStore:
         summary = [values.get(k) for k in RESIDENT_FIELDS]
         for i in range(4):      # code, names, nickname: never NULL
             summary[i] = summary[i] or ""
+        status = pending.DISCHARGED if n_discharges else pending.IN_CARE
         # An upsert keeps the row's rowid, which is also its key in the search index.
         conn.execute(_UPSERT_RESIDENT, (
-            resident_id, *summary, "discharged" if n_discharges else "in_care", discharge,
-            last_service, row[1], search, target, join_hlc))
+            resident_id, *summary, status, discharge, last_service, row[1], search, target,
+            join_hlc))
         if before is None:
             rowid = conn.execute("SELECT rowid FROM residents WHERE id=?",
                                  (resident_id,)).fetchone()[0]
@@ -284,8 +285,7 @@ class RecordsStore:
         if not row[1]:
             conn.execute("INSERT INTO resident_search(rowid, body) VALUES (?,?)", (rowid, search))
         self._refresh_due(conn, resident_id, None if row[1] or (before and before[4]) else
-                          members, values, last_service,
-                          "discharged" if n_discharges else "in_care", tuple(summary[:4]))
+                          members, values, last_service, status, tuple(summary[:4]))
         own_join = (None, None) if before is None else (before[1], before[2])
         if own_join != (target, join_hlc):
             return True
